@@ -9,5 +9,9 @@ pub mod basis;
 pub mod error;
 pub mod fpca;
 pub mod knn;
+pub mod model;
+pub mod monitor;
+pub mod stage;
+pub mod train;
 
 pub use error::{Error, Result};
