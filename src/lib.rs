@@ -6,5 +6,6 @@
 //! streams one trace through the model; [`ffi`] and [`cxx_api`] expose it to C and C++.
 
 pub mod error;
+pub mod trace;
 
 pub use error::{Error, Result};
