@@ -850,7 +850,11 @@ fn parse_log(path: &Path, text: &str, column: &Column) -> Result<Vec<Parsed>, Tr
             interrupted = None;
         }
         if let Some((width, at, what)) = &interrupted {
-            if starts_with_integer(t) && t.split_whitespace().count() == *width {
+            let tokens: Vec<&str> = t.split_whitespace().collect();
+            if starts_with_integer(t)
+                && tokens.len() == *width
+                && tokens.iter().all(|w| w.parse::<f64>().is_ok())
+            {
                 return Err(TraceError::ThermoInterrupted {
                     path: path.to_path_buf(),
                     line,
