@@ -12,6 +12,7 @@ pub mod knn;
 pub mod model;
 pub mod monitor;
 pub mod stage;
+pub mod trace;
 pub mod train;
 
 pub use error::{Error, Result};
