@@ -325,7 +325,9 @@ impl Monitor {
         if !consistent {
             return bad("inconsistent contents");
         }
-        progress.buffer.reserve_exact(capacity - progress.buffer.len());
+        progress
+            .buffer
+            .reserve_exact(capacity - progress.buffer.len());
         self.progress = progress;
         Ok(())
     }

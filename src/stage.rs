@@ -66,9 +66,7 @@ impl FeatureMap {
         let d = fpca.n_components + n_extra;
         let mut matrix = DMatrix::zeros(d, window);
         let mut offset = DVector::zeros(d);
-        matrix
-            .rows_mut(0, fpca.n_components)
-            .copy_from(&score_rows);
+        matrix.rows_mut(0, fpca.n_components).copy_from(&score_rows);
         offset
             .rows_mut(0, fpca.n_components)
             .copy_from(&score_offset);
@@ -275,7 +273,9 @@ impl Stage {
             return Err(Error::NonFinite { frame, value });
         }
         let f = self.features.apply(x);
-        let nb = self.points.nearest(&f, self.params.k, self.params.power, None);
+        let nb = self
+            .points
+            .nearest(&f, self.params.k, self.params.power, None);
         Ok(self.outcome(&nb))
     }
 
@@ -286,7 +286,10 @@ impl Stage {
             .is_some_and(|n| n.distance > self.ood.max_distance);
         match (&self.targets, self.role) {
             (Targets::Labels(labels), Role::Screen) => {
-                let cal = self.screen.as_ref().expect("screen stage has a calibration");
+                let cal = self
+                    .screen
+                    .as_ref()
+                    .expect("screen stage has a calibration");
                 let vote = knn::vote(nb, labels, self.params.weighting);
                 Outcome::Screen {
                     vote,
@@ -323,23 +326,38 @@ impl Stage {
         let fm = &self.features;
         let bad = |why: String| Err(Error::InvalidArgument(why));
         if fm.window == 0 || fm.matrix.ncols() != fm.window || fm.offset.len() != fm.dim() {
-            return bad(format!("stage feature map shape {:?} does not fit window {}", fm.matrix.shape(), fm.window));
+            return bad(format!(
+                "stage feature map shape {:?} does not fit window {}",
+                fm.matrix.shape(),
+                fm.window
+            ));
         }
         if self.points.dim() != fm.dim() || self.points.is_empty() {
             return bad("stage training points do not match its features".into());
         }
         if self.params.k == 0 || self.params.k > self.points.len() {
-            return bad(format!("k = {} with {} training traces", self.params.k, self.points.len()));
+            return bad(format!(
+                "k = {} with {} training traces",
+                self.params.k,
+                self.points.len()
+            ));
         }
         knn::check_power(self.params.power)?;
         match (&self.targets, self.role) {
-            (Targets::Labels(l), Role::Screen) if l.len() == self.points.len() && self.screen.is_some() => Ok(()),
+            (Targets::Labels(l), Role::Screen)
+                if l.len() == self.points.len() && self.screen.is_some() =>
+            {
+                Ok(())
+            }
             (Targets::Values(v), Role::Forecast)
                 if v.len() == 3 * self.points.len() && self.forecast.is_some() =>
             {
                 Ok(())
             }
-            _ => bad(format!("{} stage has targets or calibration of the wrong kind", self.role)),
+            _ => bad(format!(
+                "{} stage has targets or calibration of the wrong kind",
+                self.role
+            )),
         }
     }
 }

@@ -208,7 +208,12 @@ struct ProtocolArgs {
     #[arg(long, default_value_t = 20)]
     repeats: usize,
     /// Configurations to compare: the chosen --preset (with overrides) and these presets.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "paper,default")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "paper,default"
+    )]
     compare: Vec<Preset>,
     /// Windows of the window sweep (paper recipe, one screening and one forecasting stage at
     /// each window); empty to skip.
@@ -328,7 +333,17 @@ fn fmt_opt(v: Option<f64>) -> String {
 fn print_stage_reports(reports: &[StageReport]) {
     println!(
         "{:>9} {:>6} {:>4} {:>3} {:>9} {:>5} {:>6} {:>6} {:>6} {:>6} {:>9}",
-        "stage", "window", "k", "p", "weights", "feat", "F1maj", "prec", "recall", "cut", "R2 lo/hi"
+        "stage",
+        "window",
+        "k",
+        "p",
+        "weights",
+        "feat",
+        "F1maj",
+        "prec",
+        "recall",
+        "cut",
+        "R2 lo/hi"
     );
     for r in reports {
         let r2 = r
@@ -501,7 +516,16 @@ fn summary_json(s: &ConfigSummary) -> serde_json::Value {
 fn print_summary_table(rows: &[ConfigSummary]) {
     println!(
         "{:<16} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>10} {:>9}",
-        "config", "precision", "recall", "F1", "R2 mu-sigma", "R2 mu+sigma", "coverage", "frames", "saved", "bad halts"
+        "config",
+        "precision",
+        "recall",
+        "F1",
+        "R2 mu-sigma",
+        "R2 mu+sigma",
+        "coverage",
+        "frames",
+        "saved",
+        "bad halts"
     );
     for s in rows {
         println!(
@@ -567,8 +591,13 @@ fn cmd_protocol(a: ProtocolArgs) -> AnyResult<()> {
         std::fs::write(path, serde_json::to_string(&v)?)?;
     }
     let start = std::time::Instant::now();
-    let total = (splits.len() * configs.len() + a.sweep.len() * a.sweep_repeats.min(splits.len())) as u64;
-    let pb = if a.json { ProgressBar::hidden() } else { progress(total, "protocol") };
+    let total =
+        (splits.len() * configs.len() + a.sweep.len() * a.sweep_repeats.min(splits.len())) as u64;
+    let pb = if a.json {
+        ProgressBar::hidden()
+    } else {
+        progress(total, "protocol")
+    };
     let tick = || pb.inc(1);
     let mut summaries = Vec::new();
     for cfg in &configs {
@@ -596,10 +625,18 @@ fn cmd_protocol(a: ProtocolArgs) -> AnyResult<()> {
     if let Some(dir) = &a.plots {
         std::fs::create_dir_all(dir)?;
         if !sweep.is_empty() {
-            plots::window_sweep(&dir.join("window_sweep.svg"), "paper recipe: metrics vs window", &sweep)?;
+            plots::window_sweep(
+                &dir.join("window_sweep.svg"),
+                "paper recipe: metrics vs window",
+                &sweep,
+            )?;
         }
         for s in &summaries {
-            plots::regression(&dir.join(format!("regression_{}.svg", s.name)), &s.name, &s.regression_points)?;
+            plots::regression(
+                &dir.join(format!("regression_{}.svg", s.name)),
+                &s.name,
+                &s.regression_points,
+            )?;
         }
     }
     if a.json {
@@ -630,7 +667,10 @@ fn cmd_protocol(a: ProtocolArgs) -> AnyResult<()> {
         "one-line rule (halt when the mean of the first 100 frames exceeds an F1-tuned cut): precision {base_p}  recall {base_r}  F1 {base}"
     );
     if !sweep.is_empty() {
-        println!("window sweep (paper recipe, {} repeats per window):", sweep_splits.len());
+        println!(
+            "window sweep (paper recipe, {} repeats per window):",
+            sweep_splits.len()
+        );
         print_summary_table(&sweep.iter().map(|s| s.1.clone()).collect::<Vec<_>>());
     }
     for s in &summaries {
@@ -646,10 +686,13 @@ fn read_splits(path: &Path, ds: &Dataset) -> AnyResult<Vec<(Vec<usize>, Vec<usiz
     let v: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(path)?)?;
     let index = |name: &serde_json::Value| -> AnyResult<usize> {
         let n = name.as_str().ok_or("split names must be strings")?;
-        ds.names
-            .iter()
-            .position(|x| x == n)
-            .ok_or_else(|| format!("split file {} names trace '{n}', not among the traces", path.display()).into())
+        ds.names.iter().position(|x| x == n).ok_or_else(|| {
+            format!(
+                "split file {} names trace '{n}', not among the traces",
+                path.display()
+            )
+            .into()
+        })
     };
     v.iter()
         .map(|s| {
@@ -692,16 +735,39 @@ fn cmd_inspect(a: InspectArgs) -> AnyResult<()> {
     }
     let m = &model.meta;
     println!("model file      {}", a.model.display());
-    println!("preset          {} (simforecast {}, format {})", m.preset, m.crate_version, simforecast::model::FORMAT_VERSION);
+    println!(
+        "preset          {} (simforecast {}, format {})",
+        m.preset,
+        m.crate_version,
+        simforecast::model::FORMAT_VERSION
+    );
     println!("created         {} (unix time)", m.created_unix);
-    println!("input           column '{}'{}, one frame every {} steps", m.column, m.units.as_deref().map(|u| format!(" [{u}]")).unwrap_or_default(), m.frame_spacing);
+    println!(
+        "input           column '{}'{}, one frame every {} steps",
+        m.column,
+        m.units
+            .as_deref()
+            .map(|u| format!(" [{u}]"))
+            .unwrap_or_default(),
+        m.frame_spacing
+    );
     println!(
         "label           irrelevant when mu {} {} (mu over the last {} frames)",
-        if m.direction == Direction::Above { ">" } else { "<" },
+        if m.direction == Direction::Above {
+            ">"
+        } else {
+            "<"
+        },
         m.threshold,
         m.tail
     );
-    println!("training set    {} traces, {} irrelevant, mean length {:.0} frames, sha256 {}", m.n_traces, m.n_irrelevant, m.mean_trace_len, &m.training_hash[..16]);
+    println!(
+        "training set    {} traces, {} irrelevant, mean length {:.0} frames, sha256 {}",
+        m.n_traces,
+        m.n_irrelevant,
+        m.mean_trace_len,
+        &m.training_hash[..16]
+    );
     println!("validation      {}-fold CV, seed {}", m.cv_folds, m.seed);
     println!("stages:");
     for (i, s) in model.stages.iter().enumerate() {
@@ -738,7 +804,14 @@ fn cmd_predict(a: PredictArgs) -> AnyResult<()> {
     let t = match traces.as_slice() {
         [t] => t,
         [] => return Err(format!("{} holds no trace", a.trace).into()),
-        _ => return Err(format!("{} holds {} traces (a log with several runs?): predict takes one", a.trace, traces.len()).into()),
+        _ => {
+            return Err(format!(
+                "{} holds {} traces (a log with several runs?): predict takes one",
+                a.trace,
+                traces.len()
+            )
+            .into())
+        }
     };
     if let Some(s) = t.spacing() {
         if s != model.meta.frame_spacing {
@@ -777,10 +850,15 @@ fn cmd_predict(a: PredictArgs) -> AnyResult<()> {
                 Verdict::Irrelevant if s.halt => "IRRELEVANT -> halt".to_string(),
                 Verdict::Irrelevant => "irrelevant (advisory, no halt)".to_string(),
                 Verdict::Relevant => "relevant".to_string(),
-                Verdict::Unsure if s.ood => "unsure: out of distribution, refuses to act".to_string(),
+                Verdict::Unsure if s.ood => {
+                    "unsure: out of distribution, refuses to act".to_string()
+                }
                 Verdict::Unsure => "unsure, keep collecting".to_string(),
             };
-            println!("  frame {:>5} (step {step}): screen stage {}: vote {:.3} (cut {:.3}): {what}", e.frame, s.stage, s.vote, s.cut);
+            println!(
+                "  frame {:>5} (step {step}): screen stage {}: vote {:.3} (cut {:.3}): {what}",
+                e.frame, s.stage, s.vote, s.cut
+            );
         }
         if let Some(f) = &e.forecast {
             println!(
@@ -797,9 +875,17 @@ fn cmd_predict(a: PredictArgs) -> AnyResult<()> {
             model.meta.tail,
             outcome.mu,
             outcome.sigma,
-            if outcome.irrelevant { "irrelevant" } else { "relevant" }
+            if outcome.irrelevant {
+                "irrelevant"
+            } else {
+                "relevant"
+            }
         );
     }
-    println!("  frames needed with the fix: {} of {}", outcome.frames_used, t.values.len());
+    println!(
+        "  frames needed with the fix: {} of {}",
+        outcome.frames_used,
+        t.values.len()
+    );
     Ok(())
 }

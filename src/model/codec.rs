@@ -14,7 +14,9 @@ fn options(limit: u64) -> impl Options {
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
-    options(u64::MAX).serialize(value).map_err(|e| e.to_string())
+    options(u64::MAX)
+        .serialize(value)
+        .map_err(|e| e.to_string())
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {

@@ -131,7 +131,9 @@ impl Model {
     /// Checks the invariants the monitor relies on.
     pub fn validate(&self) -> crate::Result<()> {
         if self.stages.is_empty() {
-            return Err(Error::InvalidArgument("a model needs at least one stage".into()));
+            return Err(Error::InvalidArgument(
+                "a model needs at least one stage".into(),
+            ));
         }
         for s in &self.stages {
             s.validate()?;
@@ -312,9 +314,17 @@ impl Model {
             );
             if let Some(c) = &st.screen {
                 if c.advisory {
-                    let _ = write!(s, ", advisory: CV precision {:.2} < {:.2}", c.cv_precision, c.target_precision);
+                    let _ = write!(
+                        s,
+                        ", advisory: CV precision {:.2} < {:.2}",
+                        c.cv_precision, c.target_precision
+                    );
                 } else {
-                    let _ = write!(s, ", halts at vote >= {:.2}, CV precision {:.2} recall {:.2}", c.cut, c.cv_precision, c.cv_recall);
+                    let _ = write!(
+                        s,
+                        ", halts at vote >= {:.2}, CV precision {:.2} recall {:.2}",
+                        c.cut, c.cv_precision, c.cv_recall
+                    );
                 }
             }
             if let Some(c) = &st.forecast {

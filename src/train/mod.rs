@@ -1,6 +1,7 @@
 //! Training: labels and targets from traces, cross-validated grid search, calibration of every
 //! stage, and the model. Evaluation and the paper's protocol live in [`protocol`].
 
+pub mod plots;
 pub mod protocol;
 
 use nalgebra::DMatrix;
@@ -120,7 +121,10 @@ impl Dataset {
     }
 
     pub fn mean_len(&self, idx: &[usize]) -> f64 {
-        idx.iter().map(|&i| self.series[i].len() as f64).sum::<f64>() / idx.len().max(1) as f64
+        idx.iter()
+            .map(|&i| self.series[i].len() as f64)
+            .sum::<f64>()
+            / idx.len().max(1) as f64
     }
 }
 
@@ -224,7 +228,10 @@ impl TrainConfig {
             return bad("no stage: give at least one screening or forecasting window".into());
         }
         if self.folds < 2 {
-            return bad(format!("cross-validation needs at least 2 folds, got {}", self.folds));
+            return bad(format!(
+                "cross-validation needs at least 2 folds, got {}",
+                self.folds
+            ));
         }
         if self.k_grid.is_empty() || self.k_grid.contains(&0) {
             return bad("the k grid must be non-empty and hold k >= 1".into());
@@ -236,10 +243,16 @@ impl TrainConfig {
             knn::check_power(p)?;
         }
         if !(self.level > 0.0 && self.level < 1.0) {
-            return bad(format!("interval level must be in (0, 1), got {}", self.level));
+            return bad(format!(
+                "interval level must be in (0, 1), got {}",
+                self.level
+            ));
         }
         if !(0.0..=1.0).contains(&self.target_precision) {
-            return bad(format!("target precision must be in [0, 1], got {}", self.target_precision));
+            return bad(format!(
+                "target precision must be in [0, 1], got {}",
+                self.target_precision
+            ));
         }
         Ok(())
     }
@@ -396,11 +409,31 @@ fn oof_votes(
 
 /// Precision, recall, F1 of halting `predicted` against `actual`.
 pub fn prf(predicted: &[bool], actual: &[bool]) -> (f64, f64, f64) {
-    let tp = predicted.iter().zip(actual).filter(|(p, a)| **p && **a).count() as f64;
-    let fp = predicted.iter().zip(actual).filter(|(p, a)| **p && !**a).count() as f64;
-    let fneg = predicted.iter().zip(actual).filter(|(p, a)| !**p && **a).count() as f64;
-    let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { f64::NAN };
-    let recall = if tp + fneg > 0.0 { tp / (tp + fneg) } else { f64::NAN };
+    let tp = predicted
+        .iter()
+        .zip(actual)
+        .filter(|(p, a)| **p && **a)
+        .count() as f64;
+    let fp = predicted
+        .iter()
+        .zip(actual)
+        .filter(|(p, a)| **p && !**a)
+        .count() as f64;
+    let fneg = predicted
+        .iter()
+        .zip(actual)
+        .filter(|(p, a)| !**p && **a)
+        .count() as f64;
+    let precision = if tp + fp > 0.0 {
+        tp / (tp + fp)
+    } else {
+        f64::NAN
+    };
+    let recall = if tp + fneg > 0.0 {
+        tp / (tp + fneg)
+    } else {
+        f64::NAN
+    };
     let f1 = if tp > 0.0 {
         2.0 * precision * recall / (precision + recall)
     } else {
@@ -492,7 +525,12 @@ fn fit_screen(
             train_idx.len()
         )));
     }
-    let folds = folds(train_idx, Some(&ds.irrelevant), cfg.folds, cfg.seed ^ window as u64);
+    let folds = folds(
+        train_idx,
+        Some(&ds.irrelevant),
+        cfg.folds,
+        cfg.seed ^ window as u64,
+    );
     let k_max = *cfg.k_grid.iter().max().unwrap();
     let candidates = candidate_recipes(cfg)
         .into_iter()
@@ -520,7 +558,8 @@ fn fit_screen(
                         votes.iter().map(|&(i, v)| (v, ds.irrelevant[i])).collect();
                     let score = match cfg.selection {
                         Selection::F1 => {
-                            let pred: Vec<bool> = scored.iter().map(|s| knn::majority(s.0)).collect();
+                            let pred: Vec<bool> =
+                                scored.iter().map(|s| knn::majority(s.0)).collect();
                             let act: Vec<bool> = scored.iter().map(|s| s.1).collect();
                             prf(&pred, &act).2
                         }
@@ -655,7 +694,9 @@ fn fit_forecast(
         )));
     }
     let folds = folds(&rel, None, cfg.folds, cfg.seed ^ (window as u64) << 1);
-    let k_max = (*cfg.k_grid.iter().max().unwrap()).min(rel.len() - rel.len() / cfg.folds - 1).max(1);
+    let k_max = (*cfg.k_grid.iter().max().unwrap())
+        .min(rel.len() - rel.len() / cfg.folds - 1)
+        .max(1);
     let values_all = value_targets(ds, &(0..ds.len()).collect::<Vec<_>>());
     let candidates = candidate_recipes(cfg)
         .into_iter()
@@ -682,7 +723,11 @@ fn fit_forecast(
     let (_, ci, power, k, weighting) = best.ok_or_else(|| {
         Error::InvalidArgument("no k in the grid fits the number of relevant traces".into())
     })?;
-    let (_, lists) = &candidates[ci].per_power.iter().find(|(p, _)| *p == power).unwrap();
+    let (_, lists) = &candidates[ci]
+        .per_power
+        .iter()
+        .find(|(p, _)| *p == power)
+        .unwrap();
     let (y, p) = oof_regression(lists, &values_all, k, weighting);
     let cv_r2 = [r2(&y[0], &p[0]), r2(&y[1], &p[1])];
 

@@ -74,7 +74,11 @@ pub fn regression(path: &Path, title: &str, points: &[[f64; 4]]) -> Result<()> {
     {
         let vals: Vec<f64> = points.iter().flat_map(|p| [p[xi], p[yi]]).collect();
         let lo = vals.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
-        let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(lo + 1.0);
+        let hi = vals
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max)
+            .max(lo + 1.0);
         let pad = 0.05 * (hi - lo);
         let mut chart = ChartBuilder::on(panel)
             .caption(format!("{title}: {label}"), ("sans-serif", 18))

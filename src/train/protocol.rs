@@ -36,7 +36,11 @@ pub struct TraceOutcome {
 }
 
 /// Replays a trace frame by frame; returns every event and the outcome.
-pub fn replay(model: &Arc<Model>, name: &str, series: &[f64]) -> Result<(Vec<Event>, TraceOutcome)> {
+pub fn replay(
+    model: &Arc<Model>,
+    name: &str,
+    series: &[f64],
+) -> Result<(Vec<Event>, TraceOutcome)> {
     let mut mon = Monitor::new(Arc::clone(model));
     let mut events = Vec::new();
     for &v in series {
@@ -106,7 +110,11 @@ pub struct Metrics {
 }
 
 /// Evaluates `model` on the traces `idx` of `ds`.
-pub fn evaluate(model: &Arc<Model>, ds: &Dataset, idx: &[usize]) -> Result<(Metrics, Vec<TraceOutcome>)> {
+pub fn evaluate(
+    model: &Arc<Model>,
+    ds: &Dataset,
+    idx: &[usize],
+) -> Result<(Metrics, Vec<TraceOutcome>)> {
     let outcomes: Vec<TraceOutcome> = idx
         .par_iter()
         .map(|&i| replay(model, &ds.names[i], &ds.series[i]).map(|r| r.1))
@@ -177,7 +185,9 @@ pub fn split(ds: &Dataset, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<us
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for class in [true, false] {
-        let mut g: Vec<usize> = (0..ds.len()).filter(|&i| ds.irrelevant[i] == class).collect();
+        let mut g: Vec<usize> = (0..ds.len())
+            .filter(|&i| ds.irrelevant[i] == class)
+            .collect();
         g.shuffle(&mut rng);
         let n_test = (g.len() as f64 * test_fraction).round() as usize;
         test.extend_from_slice(&g[..n_test]);
@@ -209,7 +219,11 @@ impl MeanStd {
         }
         let mean = v.iter().sum::<f64>() / v.len() as f64;
         let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
-        Self { mean, std, n: v.len() }
+        Self {
+            mean,
+            std,
+            n: v.len(),
+        }
     }
 }
 
@@ -247,7 +261,10 @@ pub struct ConfigSummary {
     pub regression_points: Vec<[f64; 4]>,
 }
 
-pub fn summarise(name: &str, runs: Vec<(Metrics, Vec<StageReport>, Vec<TraceOutcome>)>) -> ConfigSummary {
+pub fn summarise(
+    name: &str,
+    runs: Vec<(Metrics, Vec<StageReport>, Vec<TraceOutcome>)>,
+) -> ConfigSummary {
     let m = |f: &dyn Fn(&Metrics) -> f64| MeanStd::of(runs.iter().map(|r| f(&r.0)));
     let mut confusion = [[0usize; 2]; 2];
     for r in &runs {
@@ -264,7 +281,12 @@ pub fn summarise(name: &str, runs: Vec<(Metrics, Vec<StageReport>, Vec<TraceOutc
                 .filter(|o| !o.irrelevant)
                 .filter_map(|o| {
                     o.forecast.as_ref().map(|f| {
-                        [o.mu - o.sigma, f.mu_minus_sigma, o.mu + o.sigma, f.mu_plus_sigma]
+                        [
+                            o.mu - o.sigma,
+                            f.mu_minus_sigma,
+                            o.mu + o.sigma,
+                            f.mu_plus_sigma,
+                        ]
                     })
                 })
                 .collect()
