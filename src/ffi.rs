@@ -201,7 +201,9 @@ fn guard(f: impl FnOnce() -> Result<(), Failure>) -> c_int {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            set_error(&format!("internal error in simforecast (please report): {what}"));
+            set_error(&format!(
+                "internal error in simforecast (please report): {what}"
+            ));
             SF_ERR_PANIC
         }
     }

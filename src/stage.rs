@@ -332,7 +332,11 @@ impl Stage {
                 fm.window
             ));
         }
-        let finite = fm.matrix.iter().chain(fm.offset.iter()).all(|v| v.is_finite());
+        let finite = fm
+            .matrix
+            .iter()
+            .chain(fm.offset.iter())
+            .all(|v| v.is_finite());
         if fm.dim() == 0 || !finite {
             return bad("stage feature map is empty or not finite".into());
         }
@@ -348,7 +352,7 @@ impl Stage {
             ));
         }
         knn::check_power(self.params.power)?;
-        if !(self.ood.max_distance >= 0.0) {
+        if self.ood.max_distance.is_nan() || self.ood.max_distance < 0.0 {
             return bad("stage OOD threshold is not a distance".into());
         }
         match (&self.targets, self.role) {

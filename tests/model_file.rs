@@ -38,7 +38,10 @@ fn each_malformed_case_has_its_own_error() {
 
     for cut in [0, 3, 8, 19, 20, good.len() / 2, good.len() - 1] {
         let e = err(&good[..cut]);
-        assert!(matches!(e, ModelFileError::Truncated { .. }), "cut {cut}: {e}");
+        assert!(
+            matches!(e, ModelFileError::Truncated { .. }),
+            "cut {cut}: {e}"
+        );
         assert!(e.to_string().contains("truncated"));
     }
 

@@ -78,7 +78,10 @@ fn saved_state_continues_exactly_and_belongs_to_its_model() {
                 }
             }
             let expected: Vec<_> = events.iter().filter(|e| e.frame > split as u64).collect();
-            assert_eq!(format!("{expected:?}"), format!("{:?}", rest.iter().collect::<Vec<_>>()));
+            assert_eq!(
+                format!("{expected:?}"),
+                format!("{:?}", rest.iter().collect::<Vec<_>>())
+            );
         }
     }
     // A state from another model, and corrupted bytes, are refused and change nothing.
@@ -119,7 +122,9 @@ fn reset_starts_a_new_trace() {
 }
 
 fn last_error() -> String {
-    unsafe { CStr::from_ptr(sf_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(sf_last_error()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -146,9 +151,18 @@ fn c_abi_checks_every_pointer_and_reports_errors() {
         let mut spacing = 0u64;
         assert_eq!(sf_model_frame_spacing(model, &mut spacing), SF_OK);
         assert_eq!(spacing, 10);
-        assert_eq!(sf_model_frame_spacing(std::ptr::null(), &mut spacing), SF_ERR_NULL);
-        assert_eq!(sf_model_frame_spacing(model, std::ptr::null_mut()), SF_ERR_NULL);
-        assert!(CStr::from_ptr(sf_model_describe(model)).to_str().unwrap().contains("v_eta"));
+        assert_eq!(
+            sf_model_frame_spacing(std::ptr::null(), &mut spacing),
+            SF_ERR_NULL
+        );
+        assert_eq!(
+            sf_model_frame_spacing(model, std::ptr::null_mut()),
+            SF_ERR_NULL
+        );
+        assert!(CStr::from_ptr(sf_model_describe(model))
+            .to_str()
+            .unwrap()
+            .contains("v_eta"));
         assert!(sf_model_describe(std::ptr::null()).is_null());
 
         let mon = sf_monitor_new(model);
@@ -161,7 +175,10 @@ fn c_abi_checks_every_pointer_and_reports_errors() {
         let mut ev = std::mem::zeroed::<sf_event>();
         assert_eq!(sf_monitor_push(mon, f64::NAN, &mut ev), SF_ERR_NON_FINITE);
         assert!(last_error().contains("non-finite"));
-        assert_eq!(sf_monitor_push(std::ptr::null_mut(), 1.0, &mut ev), SF_ERR_NULL);
+        assert_eq!(
+            sf_monitor_push(std::ptr::null_mut(), 1.0, &mut ev),
+            SF_ERR_NULL
+        );
         assert_eq!(sf_monitor_push(mon, 1.0, std::ptr::null_mut()), SF_ERR_NULL);
 
         let (name, s) = &held_out_series()[0];
@@ -187,11 +204,20 @@ fn c_abi_checks_every_pointer_and_reports_errors() {
         assert_eq!(frames, s.len() as u64);
 
         let mut need = 0usize;
-        assert_eq!(sf_monitor_save_state(mon, std::ptr::null_mut(), 0, &mut need), SF_OK);
+        assert_eq!(
+            sf_monitor_save_state(mon, std::ptr::null_mut(), 0, &mut need),
+            SF_OK
+        );
         let mut small = vec![0u8; need - 1];
-        assert_eq!(sf_monitor_save_state(mon, small.as_mut_ptr(), small.len(), &mut need), SF_ERR_BUFFER);
+        assert_eq!(
+            sf_monitor_save_state(mon, small.as_mut_ptr(), small.len(), &mut need),
+            SF_ERR_BUFFER
+        );
         let mut buf = vec![0u8; need];
-        assert_eq!(sf_monitor_save_state(mon, buf.as_mut_ptr(), buf.len(), &mut need), SF_OK);
+        assert_eq!(
+            sf_monitor_save_state(mon, buf.as_mut_ptr(), buf.len(), &mut need),
+            SF_OK
+        );
         assert_eq!(sf_monitor_reset(mon), SF_OK);
         assert_eq!(sf_monitor_load_state(mon, buf.as_ptr(), 5), SF_ERR_STATE);
         assert_eq!(sf_monitor_load_state(mon, std::ptr::null(), 5), SF_ERR_NULL);

@@ -292,14 +292,12 @@ pub fn folds(idx: &[usize], strata: Option<&[bool]>, k: usize, seed: u64) -> Vec
         ],
         None => vec![idx.to_vec()],
     };
-    let mut offset = 0;
-    for mut g in groups {
+    for (offset, mut g) in groups.into_iter().enumerate() {
         g.shuffle(&mut rng);
         for (j, i) in g.into_iter().enumerate() {
+            // Each class starts one fold later, so small classes do not all land in fold 0.
             out[(j + offset) % k].push(i);
         }
-        // Continue the round-robin so small classes do not all start in fold 0.
-        offset += 1;
     }
     out
 }
@@ -548,7 +546,9 @@ fn fit_screen(
         })
         .collect::<Result<Vec<_>>>()?;
     // Grid search: every candidate recipe x power x k x weighting, ranked by the selection rule.
-    let mut best: Option<(f64, usize, f64, usize, Weighting, Vec<(usize, f64)>)> = None;
+    // (score, candidate, power, k, weighting, out-of-fold votes) of the best grid point.
+    type Best = (f64, usize, f64, usize, Weighting, Vec<(usize, f64)>);
+    let mut best: Option<Best> = None;
     for (ci, cand) in candidates.iter().enumerate() {
         for (power, lists) in &cand.per_power {
             for &k in &cfg.k_grid {

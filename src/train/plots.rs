@@ -30,7 +30,8 @@ pub fn window_sweep(path: &Path, title: &str, sweep: &[(usize, ConfigSummary)]) 
         .y_desc("held-out metric (mean over repeats)")
         .draw()
         .map_err(plot_err)?;
-    let series: [(&str, RGBColor, fn(&ConfigSummary) -> f64); 5] = [
+    type Metric = fn(&ConfigSummary) -> f64;
+    let series: [(&str, RGBColor, Metric); 5] = [
         ("F1 (screening)", BLUE, |s| s.f1.mean),
         ("precision of halting", GREEN, |s| s.precision.mean),
         ("recall", CYAN, |s| s.recall.mean),

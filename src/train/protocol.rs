@@ -268,9 +268,9 @@ pub fn summarise(
     let m = |f: &dyn Fn(&Metrics) -> f64| MeanStd::of(runs.iter().map(|r| f(&r.0)));
     let mut confusion = [[0usize; 2]; 2];
     for r in &runs {
-        for a in 0..2 {
-            for b in 0..2 {
-                confusion[a][b] += r.0.confusion[a][b];
+        for (row, add) in confusion.iter_mut().zip(&r.0.confusion) {
+            for (c, a) in row.iter_mut().zip(add) {
+                *c += a;
             }
         }
     }
