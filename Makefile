@@ -48,3 +48,7 @@ test: rust-check rust-test golden
 clean:
 	rm -rf $(BUILD)
 	$(CARGO) clean
+
+## bench: monitor push/decision costs and training time (criterion; ratios, not unit tests)
+bench: check-tools
+	$(CARGO) bench --bench monitor

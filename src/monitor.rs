@@ -184,15 +184,14 @@ impl Monitor {
             p.buffer.push(value);
         }
         p.frames += 1;
-        let model = Arc::clone(&self.model);
         let mut event: Option<Event> = None;
-        while let Some(stage) = model.stages.get(self.progress.next_stage) {
+        while let Some(stage) = self.model.stages.get(self.progress.next_stage) {
             if stage.window() as u64 != self.progress.frames {
                 break;
             }
             let index = self.progress.next_stage;
-            self.progress.next_stage += 1;
             let outcome = stage.evaluate(&self.progress.buffer)?;
+            self.progress.next_stage += 1;
             let ev = event.get_or_insert_with(|| Event {
                 frame: self.progress.frames,
                 ..Event::default()
