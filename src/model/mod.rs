@@ -1,0 +1,344 @@
+//! A trained model: its stages, the metadata a user or the LAMMPS fix must check, and the file
+//! format.
+//!
+//! File layout (all integers little-endian):
+//! ```text
+//! offset 0   8 bytes  magic "SIMFCST\0"
+//! offset 8   u32      format version (FORMAT_VERSION)
+//! offset 12  u64      payload length L
+//! offset 20  L bytes  payload (serialised Model, see codec.rs)
+//! offset 20+L u32     CRC-32 of bytes [0, 20+L)
+//! ```
+
+mod codec;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::error::Error;
+use crate::stage::{Recipe, Role, Stage};
+
+pub const MAGIC: [u8; 8] = *b"SIMFCST\0";
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 20;
+
+/// Which side of the threshold is bad.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    /// Irrelevant when μ > threshold (viscosity too high: the paper's case).
+    Above,
+    /// Irrelevant when μ < threshold.
+    Below,
+}
+
+impl Direction {
+    pub fn is_irrelevant(self, mu: f64, threshold: f64) -> bool {
+        match self {
+            Direction::Above => mu > threshold,
+            Direction::Below => mu < threshold,
+        }
+    }
+}
+
+/// Everything about how a model was made that a user or the fix may need to check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub crate_version: String,
+    /// Seconds since the Unix epoch.
+    pub created_unix: u64,
+    /// Input column the traces were read from (e.g. `v_eta`) and its units when known.
+    pub column: String,
+    pub units: Option<String>,
+    /// Steps between consecutive frames in the training traces.
+    pub frame_spacing: i64,
+    pub threshold: f64,
+    pub direction: Direction,
+    /// μ and σ are taken over this many final frames.
+    pub tail: usize,
+    pub n_traces: usize,
+    pub n_irrelevant: usize,
+    /// SHA-256 over the training traces' names and values (hex), to identify the training set.
+    pub training_hash: String,
+    pub mean_trace_len: f64,
+    /// Name of the recipe preset ("paper", "default", ...) and the recipe itself.
+    pub preset: String,
+    pub recipe: Recipe,
+    pub cv_folds: usize,
+    pub seed: u64,
+    /// Plain-language findings of training ("stage at 100 frames is advisory: ...").
+    pub notes: Vec<String>,
+}
+
+/// A trained model: stages sorted by window (screening first at equal windows).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub meta: Metadata,
+    pub stages: Vec<Stage>,
+}
+
+/// Why a model file was refused.
+#[derive(Debug, Error)]
+pub enum ModelFileError {
+    #[error("cannot read model file '{path}': {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("'{path}' is not a simforecast model file (no SIMFCST magic at its start; is it the right file?)")]
+    Foreign { path: String },
+    #[error("model file '{path}' is truncated: {got} bytes, {expected} expected (interrupted copy or write?)")]
+    Truncated {
+        path: String,
+        got: usize,
+        expected: usize,
+    },
+    #[error("model file '{path}' has format version {found}, newer than the {supported} this simforecast {crate_version} reads: upgrade simforecast")]
+    FutureVersion {
+        path: String,
+        found: u32,
+        supported: u32,
+        crate_version: &'static str,
+    },
+    #[error("model file '{path}' has format version {found}, which this simforecast no longer reads (it reads {supported}): retrain the model")]
+    OldVersion {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
+    #[error("model file '{path}' is corrupted: checksum {found:08x} does not match its contents ({computed:08x})")]
+    Checksum {
+        path: String,
+        found: u32,
+        computed: u32,
+    },
+    #[error("model file '{path}' is corrupted: {why}")]
+    Corrupted { path: String, why: String },
+}
+
+/// Serialises auxiliary state (monitor progress) with the model's codec.
+pub(crate) fn encode_state<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    codec::encode(value)
+}
+
+pub(crate) fn decode_state<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    codec::decode(bytes)
+}
+
+impl Model {
+    /// Checks the invariants the monitor relies on.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.stages.is_empty() {
+            return Err(Error::InvalidArgument(
+                "a model needs at least one stage".into(),
+            ));
+        }
+        for s in &self.stages {
+            s.validate()?;
+        }
+        let ordered = self.stages.windows(2).all(|p| {
+            let key = |s: &Stage| (s.window(), s.role == Role::Forecast);
+            key(&p[0]) < key(&p[1])
+        });
+        if !ordered {
+            return Err(Error::InvalidArgument(
+                "stages must be sorted by window, at most one per role and window".into(),
+            ));
+        }
+        if self.meta.frame_spacing <= 0 || !self.meta.threshold.is_finite() {
+            return Err(Error::InvalidArgument(
+                "model metadata has a non-positive frame spacing or a non-finite threshold".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Frames after which no stage is left.
+    pub fn max_window(&self) -> usize {
+        self.stages.iter().map(Stage::window).max().unwrap_or(0)
+    }
+
+    /// The bytes of a model file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let payload = codec::encode(self).expect("a model always serialises");
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + 4);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&payload);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Parses model-file bytes; `path` only names the file in messages.
+    pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Self, ModelFileError> {
+        let path = path.to_string();
+        if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+            // A prefix of the magic is a truncated model file, anything else is foreign.
+            if !bytes.is_empty() && bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
+                return Err(ModelFileError::Truncated {
+                    path,
+                    got: bytes.len(),
+                    expected: HEADER_LEN,
+                });
+            }
+            return Err(ModelFileError::Foreign { path });
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(ModelFileError::Truncated {
+                path,
+                got: bytes.len(),
+                expected: HEADER_LEN,
+            });
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        if version > FORMAT_VERSION {
+            return Err(ModelFileError::FutureVersion {
+                path,
+                found: version,
+                supported: FORMAT_VERSION,
+                crate_version: env!("CARGO_PKG_VERSION"),
+            });
+        }
+        if version < FORMAT_VERSION {
+            return Err(ModelFileError::OldVersion {
+                path,
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap());
+        let expected = (HEADER_LEN as u64)
+            .checked_add(len)
+            .and_then(|v| v.checked_add(4))
+            .filter(|&v| v <= usize::MAX as u64)
+            .ok_or_else(|| ModelFileError::Corrupted {
+                path: path.clone(),
+                why: format!("impossible payload length {len}"),
+            })? as usize;
+        if bytes.len() < expected {
+            return Err(ModelFileError::Truncated {
+                path,
+                got: bytes.len(),
+                expected,
+            });
+        }
+        if bytes.len() > expected {
+            return Err(ModelFileError::Corrupted {
+                path,
+                why: format!(
+                    "{} unexpected bytes after the checksum",
+                    bytes.len() - expected
+                ),
+            });
+        }
+        let body = &bytes[..expected - 4];
+        let found = u32::from_le_bytes(bytes[expected - 4..].try_into().unwrap());
+        let computed = crc32fast::hash(body);
+        if found != computed {
+            return Err(ModelFileError::Checksum {
+                path,
+                found,
+                computed,
+            });
+        }
+        let model: Model =
+            codec::decode(&body[HEADER_LEN..]).map_err(|why| ModelFileError::Corrupted {
+                path: path.clone(),
+                why: format!("payload does not decode ({why})"),
+            })?;
+        model.validate().map_err(|e| ModelFileError::Corrupted {
+            path,
+            why: format!("inconsistent contents ({e})"),
+        })?;
+        Ok(model)
+    }
+
+    pub fn save(&self, path: &Path) -> crate::Result<()> {
+        // Write to a sibling then rename, so a reader never sees a half-written model.
+        let tmp = path.with_extension("sfm.partial");
+        std::fs::write(&tmp, self.to_bytes())?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ModelFileError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, &name)
+    }
+
+    /// A checksum of the model's contents, to tie saved monitor states to their model.
+    pub fn fingerprint(&self) -> u32 {
+        crc32fast::hash(&codec::encode(self).expect("a model always serialises"))
+    }
+
+    /// A short human-readable model card.
+    pub fn describe(&self) -> String {
+        let m = &self.meta;
+        let mut s = String::new();
+        let dir = match m.direction {
+            Direction::Above => ">",
+            Direction::Below => "<",
+        };
+        let _ = write!(
+            s,
+            "simforecast model ({} preset, simforecast {}): input '{}'{}, one frame every {} steps; \
+             irrelevant when mu {dir} {} over the last {} frames; trained on {} traces ({} irrelevant, mean length {:.0} frames). Stages:",
+            m.preset,
+            m.crate_version,
+            m.column,
+            m.units.as_deref().map(|u| format!(" [{u}]")).unwrap_or_default(),
+            m.frame_spacing,
+            m.threshold,
+            m.tail,
+            m.n_traces,
+            m.n_irrelevant,
+            m.mean_trace_len
+        );
+        for st in &self.stages {
+            let _ = write!(
+                s,
+                " {}@{} (k={}, p={}, {} features",
+                st.role,
+                st.window(),
+                st.params.k,
+                st.params.power,
+                st.features.dim()
+            );
+            if let Some(c) = &st.screen {
+                if c.advisory {
+                    let _ = write!(
+                        s,
+                        ", advisory: CV precision {:.2} < {:.2}",
+                        c.cv_precision, c.target_precision
+                    );
+                } else {
+                    let _ = write!(
+                        s,
+                        ", halts at vote >= {:.2}, CV precision {:.2} recall {:.2}",
+                        c.cut, c.cv_precision, c.cv_recall
+                    );
+                }
+            }
+            if let Some(c) = &st.forecast {
+                let _ = write!(
+                    s,
+                    ", CV R2 {:.2}/{:.2}, {:.0}% interval coverage {:.2}",
+                    c.cv_r2[0],
+                    c.cv_r2[1],
+                    c.level * 100.0,
+                    c.cv_coverage
+                );
+            }
+            s.push(')');
+        }
+        s
+    }
+}

@@ -1,0 +1,334 @@
+//! The streaming state machine over one running trace: frames are pushed one by one; when a
+//! stage's window is full the stage is evaluated once and an [`Event`] says what it decided.
+//!
+//! Rules:
+//! - a screening stage halts (`halt`) when its calibrated rule is confident that the run is
+//!   irrelevant, the stage is not advisory and the trace is in distribution; otherwise the next
+//!   stages are waited for. After the last screening stage without a halt-worthy verdict the run is
+//!   screened relevant.
+//! - a forecasting stage forecasts when its interval is within tolerance and, if screening is not
+//!   finished, the whole interval lies on the relevant side of the threshold; the last forecasting
+//!   stage always forecasts (flagged `confident = false` when it is not).
+//! - a non-finite sample is an error that leaves the monitor unchanged.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{Direction, Model};
+use crate::stage::{Outcome, Role, Verdict};
+
+/// Where the monitor stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum State {
+    Collecting,
+    ScreenedRelevant,
+    ScreenedIrrelevant,
+    ForecastReady,
+}
+
+impl State {
+    pub fn code(self) -> i32 {
+        match self {
+            State::Collecting => 0,
+            State::ScreenedRelevant => 1,
+            State::ScreenedIrrelevant => 2,
+            State::ForecastReady => 3,
+        }
+    }
+}
+
+/// A screening decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScreenEvent {
+    pub stage: usize,
+    pub verdict: Verdict,
+    pub vote: f64,
+    pub cut: f64,
+    pub halt: bool,
+    pub advisory: bool,
+    pub ood: bool,
+}
+
+/// A forecast.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastEvent {
+    pub stage: usize,
+    pub mu_minus_sigma: f64,
+    pub mu_plus_sigma: f64,
+    pub mu_hat: f64,
+    pub mu_low: f64,
+    pub mu_high: f64,
+    pub level: f64,
+    pub confident: bool,
+    pub ood: bool,
+}
+
+/// What was decided on one push (either part may be absent).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Frames seen when it was decided.
+    pub frame: u64,
+    pub screen: Option<ScreenEvent>,
+    pub forecast: Option<ForecastEvent>,
+}
+
+impl Event {
+    pub fn is_empty(&self) -> bool {
+        self.screen.is_none() && self.forecast.is_none()
+    }
+
+    /// True when the caller should stop the run now.
+    pub fn halt(&self) -> bool {
+        self.screen.as_ref().is_some_and(|s| s.halt)
+    }
+}
+
+/// The serialisable part of a monitor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Progress {
+    buffer: Vec<f64>,
+    frames: u64,
+    next_stage: usize,
+    state: State,
+    irrelevant_seen: bool,
+    halted: bool,
+    forecast_done: bool,
+    last_event: Option<Event>,
+}
+
+const STATE_MAGIC: [u8; 8] = *b"SFMONST\x01";
+
+/// A monitor over one trace.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    model: Arc<Model>,
+    fingerprint: u32,
+    last_screen: Option<usize>,
+    last_forecast: Option<usize>,
+    max_window: usize,
+    progress: Progress,
+}
+
+impl Monitor {
+    pub fn new(model: Arc<Model>) -> Self {
+        let fingerprint = model.fingerprint();
+        let last_of = |role| model.stages.iter().rposition(|s| s.role == role);
+        let last_screen = last_of(Role::Screen);
+        let last_forecast = last_of(Role::Forecast);
+        let capacity = model.max_window();
+        Self {
+            model,
+            fingerprint,
+            last_screen,
+            last_forecast,
+            max_window: capacity,
+            progress: Progress {
+                buffer: Vec::with_capacity(capacity),
+                frames: 0,
+                next_stage: 0,
+                state: State::Collecting,
+                irrelevant_seen: false,
+                halted: false,
+                forecast_done: false,
+                last_event: None,
+            },
+        }
+    }
+
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    pub fn state(&self) -> State {
+        self.progress.state
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.progress.frames
+    }
+
+    pub fn last_event(&self) -> Option<&Event> {
+        self.progress.last_event.as_ref()
+    }
+
+    /// True when every stage has been evaluated (further pushes only count frames).
+    pub fn finished(&self) -> bool {
+        self.progress.next_stage >= self.model.stages.len()
+    }
+
+    /// Starts a new trace with the same model.
+    pub fn reset(&mut self) {
+        let p = &mut self.progress;
+        p.buffer.clear();
+        p.frames = 0;
+        p.next_stage = 0;
+        p.state = State::Collecting;
+        p.irrelevant_seen = false;
+        p.halted = false;
+        p.forecast_done = false;
+        p.last_event = None;
+    }
+
+    /// Appends one frame. Returns the event decided at this frame, if any.
+    pub fn push(&mut self, value: f64) -> Result<Option<Event>> {
+        if !value.is_finite() {
+            return Err(Error::NonFinite {
+                frame: self.progress.frames as usize,
+                value,
+            });
+        }
+        let p = &mut self.progress;
+        if p.buffer.len() < self.max_window {
+            p.buffer.push(value);
+        }
+        p.frames += 1;
+        let model = Arc::clone(&self.model);
+        let mut event: Option<Event> = None;
+        while let Some(stage) = model.stages.get(self.progress.next_stage) {
+            if stage.window() as u64 != self.progress.frames {
+                break;
+            }
+            let index = self.progress.next_stage;
+            self.progress.next_stage += 1;
+            let outcome = stage.evaluate(&self.progress.buffer)?;
+            let ev = event.get_or_insert_with(|| Event {
+                frame: self.progress.frames,
+                ..Event::default()
+            });
+            self.apply(index, outcome, ev);
+        }
+        let event = event.filter(|e| !e.is_empty());
+        if let Some(e) = &event {
+            self.progress.last_event = Some(e.clone());
+        }
+        Ok(event)
+    }
+
+    fn apply(&mut self, index: usize, outcome: Outcome, ev: &mut Event) {
+        let meta = &self.model.meta;
+        let p = &mut self.progress;
+        match outcome {
+            Outcome::Screen {
+                vote,
+                cut,
+                confident_irrelevant,
+                advisory,
+                ood,
+            } => {
+                // Once a halt was called, later screening adds nothing.
+                if p.halted {
+                    return;
+                }
+                let verdict = if confident_irrelevant {
+                    Verdict::Irrelevant
+                } else if Some(index) == self.last_screen {
+                    if ood {
+                        Verdict::Unsure
+                    } else {
+                        Verdict::Relevant
+                    }
+                } else {
+                    Verdict::Unsure
+                };
+                match verdict {
+                    Verdict::Irrelevant => {
+                        p.irrelevant_seen = true;
+                        p.state = State::ScreenedIrrelevant;
+                    }
+                    Verdict::Relevant if !p.irrelevant_seen && p.state == State::Collecting => {
+                        p.state = State::ScreenedRelevant;
+                    }
+                    _ => {}
+                }
+                let halt = confident_irrelevant && !advisory;
+                p.halted |= halt;
+                ev.screen = Some(ScreenEvent {
+                    stage: index,
+                    verdict,
+                    vote,
+                    cut,
+                    halt,
+                    advisory,
+                    ood,
+                });
+            }
+            Outcome::Forecast {
+                mu_minus_sigma,
+                mu_plus_sigma,
+                mu_hat,
+                mu_low,
+                mu_high,
+                level,
+                confident,
+                ood,
+            } => {
+                if p.forecast_done {
+                    return;
+                }
+                let screened = Some(index) > self.last_screen || self.last_screen.is_none();
+                let clearly_relevant = match meta.direction {
+                    Direction::Above => mu_high <= meta.threshold,
+                    Direction::Below => mu_low >= meta.threshold,
+                };
+                let last = Some(index) == self.last_forecast;
+                if !(last || confident && (screened || clearly_relevant)) {
+                    return;
+                }
+                p.forecast_done = true;
+                if p.state != State::ScreenedIrrelevant {
+                    p.state = State::ForecastReady;
+                }
+                ev.forecast = Some(ForecastEvent {
+                    stage: index,
+                    mu_minus_sigma,
+                    mu_plus_sigma,
+                    mu_hat,
+                    mu_low,
+                    mu_high,
+                    level,
+                    confident,
+                    ood,
+                });
+            }
+        }
+    }
+
+    /// The monitor's progress as bytes (for LAMMPS restart files).
+    pub fn save_state(&self) -> Vec<u8> {
+        let mut out = STATE_MAGIC.to_vec();
+        out.extend_from_slice(&self.fingerprint.to_le_bytes());
+        out.extend_from_slice(
+            &crate::model::encode_state(&self.progress).expect("monitor state serialises"),
+        );
+        out
+    }
+
+    /// Restores progress saved by [`Monitor::save_state`] for the same model.
+    pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
+        let bad = |why: &str| Err(Error::InvalidArgument(format!("monitor state: {why}")));
+        if bytes.len() < 12 || bytes[..8] != STATE_MAGIC {
+            return bad("not a simforecast monitor state (wrong magic or too short)");
+        }
+        let fp = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        if fp != self.fingerprint {
+            return bad("it was saved with a different model");
+        }
+        let mut progress: Progress = crate::model::decode_state(&bytes[12..])
+            .map_err(|e| Error::InvalidArgument(format!("monitor state: corrupted ({e})")))?;
+        let capacity = self.model.max_window();
+        let consistent = progress.next_stage <= self.model.stages.len()
+            && progress.buffer.len() <= capacity
+            && progress.buffer.len() as u64 == progress.frames.min(capacity as u64)
+            && progress.buffer.iter().all(|v| v.is_finite());
+        if !consistent {
+            return bad("inconsistent contents");
+        }
+        progress
+            .buffer
+            .reserve_exact(capacity - progress.buffer.len());
+        self.progress = progress;
+        Ok(())
+    }
+}

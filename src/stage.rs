@@ -1,0 +1,431 @@
+//! One decision point of a model: a window of frames, the affine map from its samples to
+//! features (B-spline smoothing, FPCA scores, optional summaries and scaling, folded into one
+//! matrix), a KNN over the training traces, and the calibration that says when to act.
+
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+
+use crate::basis::BSplineBasis;
+use crate::error::{Error, Result};
+use crate::fpca::{ComponentRule, Fpca};
+use crate::knn::{self, Neighbour, PointSet, Weighting};
+
+/// How a window becomes features. The paper's recipe is [`Recipe::paper`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    /// Distinct knots = round(ratio × window).
+    pub knot_ratio: f64,
+    /// Roughness penalty λ on ∫(X'')² (0 = plain least squares, as in the paper).
+    pub penalty: f64,
+    /// Which FPCA components to keep.
+    pub components: ComponentRule,
+    /// Append the window mean and the mean of its last quarter as features.
+    pub summaries: bool,
+    /// Scale every feature to unit standard deviation over the training set.
+    pub standardize: bool,
+}
+
+impl Recipe {
+    /// The published configuration: 60 % knots, no penalty, 99 % variance, raw scores.
+    pub fn paper() -> Self {
+        Self {
+            knot_ratio: 0.6,
+            penalty: 0.0,
+            components: ComponentRule::VarianceFraction(0.99),
+            summaries: false,
+            standardize: false,
+        }
+    }
+}
+
+/// The affine map `features = A x + b` from the `window` raw samples of a trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureMap {
+    pub window: usize,
+    pub matrix: DMatrix<f64>,
+    pub offset: DVector<f64>,
+    /// Knots and kept components, for model cards.
+    pub n_knots: usize,
+    pub n_components: usize,
+    /// Explained variance ratio of every FPCA component (reports).
+    pub explained: Vec<f64>,
+}
+
+impl FeatureMap {
+    /// Fits smoothing, FPCA and scaling on the training windows (rows of `windows`, N x window).
+    pub fn fit(windows: &DMatrix<f64>, recipe: &Recipe) -> Result<Self> {
+        let (n_traces, window) = windows.shape();
+        let basis = BSplineBasis::for_window(window, recipe.knot_ratio)?;
+        let smoother = basis.smoother(window, recipe.penalty)?;
+        let coefs = (&smoother * windows.transpose()).transpose();
+        let fpca = Fpca::fit(&coefs, &basis.gram(), recipe.components)?;
+        // scores = Mᵀ (S x - c̄) = (Mᵀ S) x - Mᵀ c̄, with M the score map.
+        let score_rows = fpca.score_map.transpose() * &smoother;
+        let score_offset = -(fpca.score_map.transpose() * &fpca.mean);
+        let n_extra = if recipe.summaries { 2 } else { 0 };
+        let d = fpca.n_components + n_extra;
+        let mut matrix = DMatrix::zeros(d, window);
+        let mut offset = DVector::zeros(d);
+        matrix.rows_mut(0, fpca.n_components).copy_from(&score_rows);
+        offset
+            .rows_mut(0, fpca.n_components)
+            .copy_from(&score_offset);
+        if recipe.summaries {
+            let m = fpca.n_components;
+            matrix.row_mut(m).fill(1.0 / window as f64);
+            let tail = (window / 4).max(1);
+            for k in window - tail..window {
+                matrix[(m + 1, k)] = 1.0 / tail as f64;
+            }
+        }
+        if recipe.standardize {
+            let feats = &matrix * windows.transpose(); // d x N, offsets do not change the spread
+            for r in 0..d {
+                let row = feats.row(r);
+                let mean = row.mean();
+                let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n_traces as f64;
+                let sd = var.sqrt();
+                if sd > 0.0 && sd.is_finite() {
+                    matrix.row_mut(r).scale_mut(1.0 / sd);
+                    offset[r] /= sd;
+                }
+            }
+        }
+        Ok(Self {
+            window,
+            matrix,
+            offset,
+            n_knots: basis.n_knots(),
+            n_components: fpca.n_components,
+            explained: fpca.explained_ratio(),
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.matrix.nrows()
+    }
+
+    /// Features of the first `window` samples of `x` into `out` (no allocation).
+    pub fn apply_into(&self, x: &[f64], out: &mut [f64]) {
+        debug_assert!(x.len() >= self.window && out.len() == self.dim());
+        for (r, o) in out.iter_mut().enumerate() {
+            let row = self.matrix.row(r);
+            let mut acc = self.offset[r];
+            for (a, v) in row.iter().zip(&x[..self.window]) {
+                acc += a * v;
+            }
+            *o = acc;
+        }
+    }
+
+    pub fn apply(&self, x: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.dim()];
+        self.apply_into(x, &mut out);
+        out
+    }
+}
+
+/// What a stage is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// Classify relevant / irrelevant; may halt the run.
+    Screen,
+    /// Regress μ−σ and μ+σ (and an interval for μ) for relevant runs.
+    Forecast,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Screen => "screen",
+            Role::Forecast => "forecast",
+        })
+    }
+}
+
+/// KNN hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnnParams {
+    pub k: usize,
+    pub power: f64,
+    pub weighting: Weighting,
+}
+
+/// Calibration of a screening stage, from out-of-fold votes on the training set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScreenCalibration {
+    /// Halt when the vote is at least this (∞ when no cut reaches the target precision).
+    pub cut: f64,
+    /// Precision the cut was chosen for.
+    pub target_precision: f64,
+    /// Out-of-fold precision, recall and number of halts at the cut.
+    pub cv_precision: f64,
+    pub cv_recall: f64,
+    pub cv_halts: usize,
+    /// Out-of-fold F1 of the plain majority vote (the paper's rule), for reports.
+    pub cv_f1_majority: f64,
+    /// True when the stage must not halt (CV precision below target, or no usable cut).
+    pub advisory: bool,
+}
+
+/// Calibration of a forecasting stage: normalised split-conformal interval for μ.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastCalibration {
+    /// Nominal coverage of the interval (e.g. 0.9).
+    pub level: f64,
+    /// Conformal quantile of |t(μ) − t(μ̂)| / (spread + floor).
+    pub quantile: f64,
+    /// Floor added to the neighbours' spread so a tight cluster still gets an interval.
+    pub spread_floor: f64,
+    /// t = ln when every training μ is positive, identity otherwise.
+    pub log_space: bool,
+    /// Out-of-fold R² of μ−σ and μ+σ, and coverage and mean relative width of the interval.
+    pub cv_r2: [f64; 2],
+    pub cv_coverage: f64,
+    pub cv_relative_width: f64,
+    /// Forecast here when the relative interval width (high−low)/μ̂ is at most this; the last
+    /// forecasting stage always forecasts.
+    pub tolerance: f64,
+}
+
+/// Out-of-distribution guard: the k-th neighbour distance of a query against a quantile of the
+/// training traces' own (leave-one-out) k-th neighbour distances.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OodGuard {
+    pub quantile: f64,
+    pub max_distance: f64,
+}
+
+/// Training targets of a stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Targets {
+    /// Irrelevant (true) / relevant (false) per training trace.
+    Labels(Vec<bool>),
+    /// Per training trace: μ−σ, μ+σ, μ (row-major, 3 wide).
+    Values(Vec<f64>),
+}
+
+/// A fitted stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    pub role: Role,
+    pub features: FeatureMap,
+    pub params: KnnParams,
+    pub points: PointSet,
+    pub targets: Targets,
+    pub screen: Option<ScreenCalibration>,
+    pub forecast: Option<ForecastCalibration>,
+    pub ood: OodGuard,
+}
+
+/// Screening verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    Relevant,
+    Irrelevant,
+    /// Not confident at this window.
+    Unsure,
+}
+
+/// What a stage says about one trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    Screen {
+        vote: f64,
+        cut: f64,
+        /// vote >= cut, the trace is not out of distribution.
+        confident_irrelevant: bool,
+        advisory: bool,
+        ood: bool,
+    },
+    Forecast {
+        mu_minus_sigma: f64,
+        mu_plus_sigma: f64,
+        mu_hat: f64,
+        mu_low: f64,
+        mu_high: f64,
+        level: f64,
+        /// The interval is within the stage's tolerance and the trace is in distribution.
+        confident: bool,
+        ood: bool,
+    },
+}
+
+impl Stage {
+    pub fn window(&self) -> usize {
+        self.features.window
+    }
+
+    /// Evaluates the stage on the first `window` samples of `x`.
+    pub fn evaluate(&self, x: &[f64]) -> Result<Outcome> {
+        if x.len() < self.window() {
+            return Err(Error::InvalidArgument(format!(
+                "stage needs {} frames, got {}",
+                self.window(),
+                x.len()
+            )));
+        }
+        if let Some((frame, &value)) = x[..self.window()]
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+        {
+            return Err(Error::NonFinite { frame, value });
+        }
+        let f = self.features.apply(x);
+        let nb = self
+            .points
+            .nearest(&f, self.params.k, self.params.power, None);
+        Ok(self.outcome(&nb))
+    }
+
+    /// The outcome for given neighbours (shared by `evaluate` and the cross-validation).
+    pub fn outcome(&self, nb: &[Neighbour]) -> Outcome {
+        let ood = nb
+            .last()
+            .is_some_and(|n| n.distance > self.ood.max_distance);
+        match (&self.targets, self.role) {
+            (Targets::Labels(labels), Role::Screen) => {
+                let cal = self
+                    .screen
+                    .as_ref()
+                    .expect("screen stage has a calibration");
+                let vote = knn::vote(nb, labels, self.params.weighting);
+                Outcome::Screen {
+                    vote,
+                    cut: cal.cut,
+                    confident_irrelevant: vote >= cal.cut && !ood,
+                    advisory: cal.advisory,
+                    ood,
+                }
+            }
+            (Targets::Values(values), Role::Forecast) => {
+                let cal = self
+                    .forecast
+                    .as_ref()
+                    .expect("forecast stage has a calibration");
+                let f = forecast_from_neighbours(nb, values, self.params.weighting, cal);
+                let rel = (f.mu_high - f.mu_low) / f.mu_hat.abs();
+                Outcome::Forecast {
+                    mu_minus_sigma: f.mu_minus_sigma,
+                    mu_plus_sigma: f.mu_plus_sigma,
+                    mu_hat: f.mu_hat,
+                    mu_low: f.mu_low,
+                    mu_high: f.mu_high,
+                    level: cal.level,
+                    confident: rel <= cal.tolerance && !ood,
+                    ood,
+                }
+            }
+            _ => unreachable!("stage role and targets always agree (checked at load)"),
+        }
+    }
+
+    /// Checks internal consistency (after deserialisation, where a bad file could lie).
+    pub fn validate(&self) -> Result<()> {
+        let fm = &self.features;
+        let bad = |why: String| Err(Error::InvalidArgument(why));
+        if fm.window == 0 || fm.matrix.ncols() != fm.window || fm.offset.len() != fm.dim() {
+            return bad(format!(
+                "stage feature map shape {:?} does not fit window {}",
+                fm.matrix.shape(),
+                fm.window
+            ));
+        }
+        if self.points.dim() != fm.dim() || self.points.is_empty() {
+            return bad("stage training points do not match its features".into());
+        }
+        if self.params.k == 0 || self.params.k > self.points.len() {
+            return bad(format!(
+                "k = {} with {} training traces",
+                self.params.k,
+                self.points.len()
+            ));
+        }
+        knn::check_power(self.params.power)?;
+        match (&self.targets, self.role) {
+            (Targets::Labels(l), Role::Screen)
+                if l.len() == self.points.len() && self.screen.is_some() =>
+            {
+                Ok(())
+            }
+            (Targets::Values(v), Role::Forecast)
+                if v.len() == 3 * self.points.len() && self.forecast.is_some() =>
+            {
+                Ok(())
+            }
+            _ => bad(format!(
+                "{} stage has targets or calibration of the wrong kind",
+                self.role
+            )),
+        }
+    }
+}
+
+/// A forecast from neighbours: KNN means of μ∓σ, and the conformal interval for μ.
+pub struct Forecast {
+    pub mu_minus_sigma: f64,
+    pub mu_plus_sigma: f64,
+    pub mu_hat: f64,
+    pub mu_low: f64,
+    pub mu_high: f64,
+}
+
+/// Centre and spread of the neighbours' t(μ), the base of the normalised conformal score.
+pub fn neighbour_centre_spread(
+    nb: &[Neighbour],
+    values: &[f64],
+    weighting: Weighting,
+    log_space: bool,
+) -> (f64, f64) {
+    let t: Vec<f64> = nb
+        .iter()
+        .map(|n| to_space(values[3 * n.index + 2], log_space))
+        .collect();
+    // t is indexed by neighbour position, so weight it with position-indexed neighbours.
+    let local: Vec<Neighbour> = nb
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Neighbour {
+            index: i,
+            distance: n.distance,
+        })
+        .collect();
+    let mean = knn::regress(&local, &t, 1, weighting)[0];
+    let var = t.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / t.len() as f64;
+    (mean, var.sqrt())
+}
+
+pub fn forecast_from_neighbours(
+    nb: &[Neighbour],
+    values: &[f64],
+    weighting: Weighting,
+    cal: &ForecastCalibration,
+) -> Forecast {
+    let m = knn::regress(nb, values, 3, weighting);
+    let (centre, spread) = neighbour_centre_spread(nb, values, weighting, cal.log_space);
+    let half = cal.quantile * (spread + cal.spread_floor);
+    Forecast {
+        mu_minus_sigma: m[0],
+        mu_plus_sigma: m[1],
+        mu_hat: from_space(centre, cal.log_space),
+        mu_low: from_space(centre - half, cal.log_space),
+        mu_high: from_space(centre + half, cal.log_space),
+    }
+}
+
+pub fn to_space(mu: f64, log_space: bool) -> f64 {
+    if log_space {
+        mu.ln()
+    } else {
+        mu
+    }
+}
+
+pub fn from_space(t: f64, log_space: bool) -> f64 {
+    if log_space {
+        t.exp()
+    } else {
+        t
+    }
+}

@@ -1,0 +1,919 @@
+//! Training: labels and targets from traces, cross-validated grid search, calibration of every
+//! stage, and the model. Evaluation and the paper's protocol live in [`protocol`].
+
+pub mod plots;
+pub mod protocol;
+
+use nalgebra::DMatrix;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::fpca::ComponentRule;
+use crate::knn::{self, Neighbour, PointSet, Weighting};
+use crate::model::{Direction, Metadata, Model};
+use crate::stage::{
+    self, FeatureMap, ForecastCalibration, KnnParams, OodGuard, Recipe, Role, ScreenCalibration,
+    Stage, Targets,
+};
+
+/// μ and σ (ddof = 1) of the last `tail` values; None when the trace is shorter than `tail`.
+pub fn tail_stats(values: &[f64], tail: usize) -> Option<(f64, f64)> {
+    if tail < 2 || values.len() < tail {
+        return None;
+    }
+    let t = &values[values.len() - tail..];
+    let mu = t.iter().sum::<f64>() / tail as f64;
+    let var = t.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (tail - 1) as f64;
+    Some((mu, var.sqrt()))
+}
+
+/// Traces with their labels and targets, ready for training.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub names: Vec<String>,
+    pub series: Vec<Vec<f64>>,
+    pub mu: Vec<f64>,
+    pub sigma: Vec<f64>,
+    pub irrelevant: Vec<bool>,
+    pub threshold: f64,
+    pub direction: Direction,
+    pub tail: usize,
+    pub frame_spacing: i64,
+    pub column: String,
+}
+
+impl Dataset {
+    /// Labels every trace. Traces shorter than `tail` frames cannot be labelled: an error names
+    /// them (the caller filters lengths before, with its own report).
+    pub fn new(
+        names: Vec<String>,
+        series: Vec<Vec<f64>>,
+        threshold: f64,
+        direction: Direction,
+        tail: usize,
+        frame_spacing: i64,
+        column: String,
+    ) -> Result<Self> {
+        if !threshold.is_finite() {
+            return Err(Error::InvalidArgument(format!(
+                "threshold must be finite, got {threshold}"
+            )));
+        }
+        let mut mu = Vec::with_capacity(series.len());
+        let mut sigma = Vec::with_capacity(series.len());
+        for (name, s) in names.iter().zip(&series) {
+            let (m, sd) = tail_stats(s, tail).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "trace '{name}' has {} frames, fewer than the tail of {tail} its result is taken over",
+                    s.len()
+                ))
+            })?;
+            mu.push(m);
+            sigma.push(sd);
+        }
+        let irrelevant = mu
+            .iter()
+            .map(|&m| direction.is_irrelevant(m, threshold))
+            .collect();
+        Ok(Self {
+            names,
+            series,
+            mu,
+            sigma,
+            irrelevant,
+            threshold,
+            direction,
+            tail,
+            frame_spacing,
+            column,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// The first `window` frames of the given traces as rows.
+    pub fn windows(&self, idx: &[usize], window: usize) -> DMatrix<f64> {
+        DMatrix::from_fn(idx.len(), window, |r, c| self.series[idx[r]][c])
+    }
+
+    /// SHA-256 over names and values of the given traces.
+    pub fn hash(&self, idx: &[usize]) -> String {
+        let mut h = Sha256::new();
+        for &i in idx {
+            h.update(self.names[i].as_bytes());
+            h.update([0]);
+            for v in &self.series[i] {
+                h.update(v.to_le_bytes());
+            }
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn mean_len(&self, idx: &[usize]) -> f64 {
+        idx.iter()
+            .map(|&i| self.series[i].len() as f64)
+            .sum::<f64>()
+            / idx.len().max(1) as f64
+    }
+}
+
+/// How grid-search candidates are ranked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Selection {
+    /// F1 of the majority vote (the paper's classifier).
+    F1,
+    /// Average precision of the vote (ranking quality, what a calibrated cut needs).
+    AveragePrecision,
+}
+
+/// Everything that defines a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub preset: String,
+    pub recipe: Recipe,
+    pub screen_windows: Vec<usize>,
+    pub forecast_windows: Vec<usize>,
+    pub k_grid: Vec<usize>,
+    pub power_grid: Vec<f64>,
+    pub weightings: Vec<Weighting>,
+    pub selection: Selection,
+    pub folds: usize,
+    pub seed: u64,
+    /// Halting precision a screening stage must reach out of fold to be allowed to halt.
+    pub target_precision: f64,
+    /// Pseudo-count of false halts added when checking the precision target, so a cut is not
+    /// trusted on a handful of lucky halts: precision = TP / (TP + FP + prior).
+    pub precision_prior: f64,
+    pub level: f64,
+    pub tolerance: f64,
+    pub ood_quantile: f64,
+    /// Components chosen by CV from this list instead of the recipe's rule (empty: recipe).
+    pub component_grid: Vec<usize>,
+}
+
+impl TrainConfig {
+    /// The published method: screen at 100, forecast at 150, majority vote halts.
+    pub fn paper() -> Self {
+        Self {
+            preset: "paper".into(),
+            recipe: Recipe::paper(),
+            screen_windows: vec![100],
+            forecast_windows: vec![150],
+            k_grid: (1..=30).collect(),
+            power_grid: vec![1.0, 2.0],
+            weightings: vec![Weighting::Uniform],
+            selection: Selection::F1,
+            folds: 5,
+            seed: 0,
+            target_precision: 0.0,
+            precision_prior: 0.0,
+            level: 0.9,
+            tolerance: f64::MAX,
+            ood_quantile: 1.0,
+            component_grid: vec![],
+        }
+    }
+
+    /// Our default: calibrated halting, intervals, OOD guard and the best measured recipe.
+    pub fn default_calibrated() -> Self {
+        Self {
+            preset: "default".into(),
+            recipe: Recipe {
+                knot_ratio: 0.6,
+                penalty: 1e-6,
+                components: ComponentRule::VarianceFraction(0.99),
+                summaries: true,
+                standardize: true,
+            },
+            screen_windows: vec![50, 100, 150, 200, 300],
+            forecast_windows: vec![100, 150, 200, 300],
+            k_grid: vec![3, 5, 7, 9, 11, 15, 21, 28],
+            power_grid: vec![1.0, 2.0],
+            weightings: vec![Weighting::Uniform, Weighting::Distance],
+            selection: Selection::AveragePrecision,
+            folds: 5,
+            seed: 0,
+            target_precision: 0.95,
+            precision_prior: 1.0,
+            level: 0.9,
+            tolerance: 0.5,
+            ood_quantile: 0.99,
+            component_grid: vec![2, 4, 6, 10],
+        }
+    }
+
+    pub fn max_window(&self) -> usize {
+        self.screen_windows
+            .iter()
+            .chain(&self.forecast_windows)
+            .copied()
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |why: String| Err(Error::InvalidArgument(why));
+        if self.screen_windows.is_empty() && self.forecast_windows.is_empty() {
+            return bad("no stage: give at least one screening or forecasting window".into());
+        }
+        if self.folds < 2 {
+            return bad(format!(
+                "cross-validation needs at least 2 folds, got {}",
+                self.folds
+            ));
+        }
+        if self.k_grid.is_empty() || self.k_grid.contains(&0) {
+            return bad("the k grid must be non-empty and hold k >= 1".into());
+        }
+        if self.power_grid.is_empty() {
+            return bad("the Minkowski power grid is empty".into());
+        }
+        for &p in &self.power_grid {
+            knn::check_power(p)?;
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return bad(format!(
+                "interval level must be in (0, 1), got {}",
+                self.level
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.target_precision) {
+            return bad(format!(
+                "target precision must be in [0, 1], got {}",
+                self.target_precision
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Per-stage figures from cross-validation, for reports.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StageReport {
+    pub role: Role,
+    pub window: usize,
+    pub k: usize,
+    pub power: f64,
+    pub weighting: Weighting,
+    pub n_components: usize,
+    pub n_features: usize,
+    pub n_train: usize,
+    /// Screening: out-of-fold F1 of the majority vote and calibrated precision/recall.
+    pub cv_f1_majority: Option<f64>,
+    pub cv_precision: Option<f64>,
+    pub cv_recall: Option<f64>,
+    pub cut: Option<f64>,
+    pub advisory: Option<bool>,
+    /// Forecasting: out-of-fold R² and interval coverage.
+    pub cv_r2: Option<[f64; 2]>,
+    pub cv_coverage: Option<f64>,
+    pub verdict: String,
+}
+
+/// Splits `idx` into `k` folds (stratified by `strata` when given), deterministically.
+pub fn folds(idx: &[usize], strata: Option<&[bool]>, k: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = vec![Vec::new(); k];
+    let groups: Vec<Vec<usize>> = match strata {
+        Some(s) => vec![
+            idx.iter().copied().filter(|&i| s[i]).collect(),
+            idx.iter().copied().filter(|&i| !s[i]).collect(),
+        ],
+        None => vec![idx.to_vec()],
+    };
+    let mut offset = 0;
+    for mut g in groups {
+        g.shuffle(&mut rng);
+        for (j, i) in g.into_iter().enumerate() {
+            out[(j + offset) % k].push(i);
+        }
+        // Continue the round-robin so small classes do not all start in fold 0.
+        offset += 1;
+    }
+    out
+}
+
+/// Cached neighbour lists of one fold: for each validation trace, its nearest training traces
+/// (up to the largest k) under one power, as global dataset indices.
+struct FoldNeighbours {
+    val: Vec<usize>,
+    lists: Vec<Vec<Neighbour>>,
+}
+
+/// One candidate feature configuration and its out-of-fold neighbour lists per power.
+struct Candidate {
+    recipe: Recipe,
+    per_power: Vec<(f64, Vec<FoldNeighbours>)>,
+}
+
+fn fold_neighbours(
+    ds: &Dataset,
+    train_idx: &[usize],
+    folds: &[Vec<usize>],
+    window: usize,
+    recipe: &Recipe,
+    powers: &[f64],
+    k_max: usize,
+) -> Result<Vec<(f64, Vec<FoldNeighbours>)>> {
+    let per_fold: Vec<Result<Vec<FoldNeighbours>>> = folds
+        .par_iter()
+        .map(|val| {
+            let fit: Vec<usize> = train_idx
+                .iter()
+                .copied()
+                .filter(|i| !val.contains(i))
+                .collect();
+            let fm = FeatureMap::fit(&ds.windows(&fit, window), recipe)?;
+            let pts = features_of(ds, &fit, &fm);
+            let set = PointSet::new(pts, fm.dim())?;
+            Ok(powers
+                .iter()
+                .map(|&p| FoldNeighbours {
+                    val: val.clone(),
+                    lists: val
+                        .iter()
+                        .map(|&i| {
+                            let q = fm.apply(&ds.series[i]);
+                            set.nearest(&q, k_max, p, None)
+                                .into_iter()
+                                .map(|n| Neighbour {
+                                    index: fit[n.index],
+                                    distance: n.distance,
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                })
+                .collect())
+        })
+        .collect();
+    let mut out: Vec<(f64, Vec<FoldNeighbours>)> =
+        powers.iter().map(|&p| (p, Vec::new())).collect();
+    for f in per_fold {
+        for (slot, fnb) in out.iter_mut().zip(f?) {
+            slot.1.push(fnb);
+        }
+    }
+    Ok(out)
+}
+
+fn features_of(ds: &Dataset, idx: &[usize], fm: &FeatureMap) -> Vec<f64> {
+    let mut pts = vec![0.0; idx.len() * fm.dim()];
+    for (r, &i) in idx.iter().enumerate() {
+        fm.apply_into(&ds.series[i], &mut pts[r * fm.dim()..(r + 1) * fm.dim()]);
+    }
+    pts
+}
+
+fn candidate_recipes(cfg: &TrainConfig) -> Vec<Recipe> {
+    if cfg.component_grid.is_empty() {
+        return vec![cfg.recipe.clone()];
+    }
+    cfg.component_grid
+        .iter()
+        .map(|&m| Recipe {
+            components: ComponentRule::Count(m),
+            ..cfg.recipe.clone()
+        })
+        .collect()
+}
+
+/// Out-of-fold votes (index-aligned with `order`) for given hyper-parameters.
+fn oof_votes(
+    lists: &[FoldNeighbours],
+    labels: &[bool],
+    k: usize,
+    w: Weighting,
+) -> Vec<(usize, f64)> {
+    lists
+        .iter()
+        .flat_map(|f| {
+            f.val
+                .iter()
+                .zip(&f.lists)
+                .map(move |(&i, nb)| (i, knn::vote(&nb[..k.min(nb.len())], labels, w)))
+        })
+        .collect()
+}
+
+/// Precision, recall, F1 of halting `predicted` against `actual`.
+pub fn prf(predicted: &[bool], actual: &[bool]) -> (f64, f64, f64) {
+    let tp = predicted
+        .iter()
+        .zip(actual)
+        .filter(|(p, a)| **p && **a)
+        .count() as f64;
+    let fp = predicted
+        .iter()
+        .zip(actual)
+        .filter(|(p, a)| **p && !**a)
+        .count() as f64;
+    let fneg = predicted
+        .iter()
+        .zip(actual)
+        .filter(|(p, a)| !**p && **a)
+        .count() as f64;
+    let precision = if tp + fp > 0.0 {
+        tp / (tp + fp)
+    } else {
+        f64::NAN
+    };
+    let recall = if tp + fneg > 0.0 {
+        tp / (tp + fneg)
+    } else {
+        f64::NAN
+    };
+    let f1 = if tp > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    (precision, recall, f1)
+}
+
+/// Average precision of scores against labels (area under the precision-recall steps).
+pub fn average_precision(scored: &[(f64, bool)]) -> f64 {
+    let positives = scored.iter().filter(|s| s.1).count();
+    if positives == 0 {
+        return 0.0;
+    }
+    let mut v = scored.to_vec();
+    v.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (mut tp, mut fp, mut ap, mut last_recall) = (0.0, 0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i < v.len() {
+        // Equal scores enter together (they cannot be separated by any cut).
+        let mut j = i;
+        while j < v.len() && v[j].0 == v[i].0 {
+            if v[j].1 {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            j += 1;
+        }
+        let recall = tp / positives as f64;
+        ap += (recall - last_recall) * tp / (tp + fp);
+        last_recall = recall;
+        i = j;
+    }
+    ap
+}
+
+/// R² of predictions.
+pub fn r2(y: &[f64], pred: &[f64]) -> f64 {
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    let ss_tot: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+    let ss_res: f64 = y.iter().zip(pred).map(|(a, b)| (a - b).powi(2)).sum();
+    if ss_tot == 0.0 {
+        return f64::NAN;
+    }
+    1.0 - ss_res / ss_tot
+}
+
+/// The cut on out-of-fold votes: the lowest (most recall) cut above one half whose precision,
+/// counted with `prior` extra false halts, reaches `target`. Returns (cut, precision, recall,
+/// halts, reached).
+fn choose_cut(scored: &[(f64, bool)], target: f64, prior: f64) -> (f64, f64, f64, usize, bool) {
+    let positives = scored.iter().filter(|s| s.1).count().max(1) as f64;
+    let mut cuts: Vec<f64> = scored.iter().map(|s| s.0).filter(|&v| v > 0.5).collect();
+    cuts.sort_by(f64::total_cmp);
+    cuts.dedup();
+    let mut best: Option<(f64, f64, f64, usize, f64)> = None;
+    for &c in &cuts {
+        let tp = scored.iter().filter(|s| s.0 >= c && s.1).count() as f64;
+        let fp = scored.iter().filter(|s| s.0 >= c && !s.1).count() as f64;
+        let guarded = tp / (tp + fp + prior);
+        let precision = tp / (tp + fp);
+        let recall = tp / positives;
+        let halts = (tp + fp) as usize;
+        if guarded >= target && tp > 0.0 {
+            return (c, precision, recall, halts, true);
+        }
+        if best.is_none_or(|b| guarded > b.4) {
+            best = Some((c, precision, recall, halts, guarded));
+        }
+    }
+    match best {
+        Some((c, p, r, h, _)) => (c, p, r, h, false),
+        None => (1.0, f64::NAN, 0.0, 0, false),
+    }
+}
+
+/// Fits one screening stage on `train_idx`.
+fn fit_screen(
+    ds: &Dataset,
+    train_idx: &[usize],
+    window: usize,
+    cfg: &TrainConfig,
+) -> Result<(Stage, StageReport)> {
+    let n_pos = train_idx.iter().filter(|&&i| ds.irrelevant[i]).count();
+    if n_pos < 2 || n_pos + 2 > train_idx.len() {
+        return Err(Error::InvalidArgument(format!(
+            "screening needs at least 2 irrelevant and 2 relevant traces, got {n_pos} of {}",
+            train_idx.len()
+        )));
+    }
+    let folds = folds(
+        train_idx,
+        Some(&ds.irrelevant),
+        cfg.folds,
+        cfg.seed ^ window as u64,
+    );
+    let k_max = *cfg.k_grid.iter().max().unwrap();
+    let candidates = candidate_recipes(cfg)
+        .into_iter()
+        .map(|recipe| {
+            let per_power = fold_neighbours(
+                ds,
+                train_idx,
+                &folds,
+                window,
+                &recipe,
+                &cfg.power_grid,
+                k_max,
+            )?;
+            Ok(Candidate { recipe, per_power })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Grid search: every candidate recipe x power x k x weighting, ranked by the selection rule.
+    let mut best: Option<(f64, usize, f64, usize, Weighting, Vec<(usize, f64)>)> = None;
+    for (ci, cand) in candidates.iter().enumerate() {
+        for (power, lists) in &cand.per_power {
+            for &k in &cfg.k_grid {
+                for &w in &cfg.weightings {
+                    let votes = oof_votes(lists, &ds.irrelevant, k, w);
+                    let scored: Vec<(f64, bool)> =
+                        votes.iter().map(|&(i, v)| (v, ds.irrelevant[i])).collect();
+                    let score = match cfg.selection {
+                        Selection::F1 => {
+                            let pred: Vec<bool> =
+                                scored.iter().map(|s| knn::majority(s.0)).collect();
+                            let act: Vec<bool> = scored.iter().map(|s| s.1).collect();
+                            prf(&pred, &act).2
+                        }
+                        Selection::AveragePrecision => average_precision(&scored),
+                    };
+                    if best.as_ref().is_none_or(|b| score > b.0) {
+                        best = Some((score, ci, *power, k, w, votes));
+                    }
+                }
+            }
+        }
+    }
+    let (_, ci, power, k, weighting, votes) = best.expect("grid is not empty");
+    let recipe = candidates[ci].recipe.clone();
+    let scored: Vec<(f64, bool)> = votes.iter().map(|&(i, v)| (v, ds.irrelevant[i])).collect();
+    let pred: Vec<bool> = scored.iter().map(|s| knn::majority(s.0)).collect();
+    let act: Vec<bool> = scored.iter().map(|s| s.1).collect();
+    let f1_majority = prf(&pred, &act).2;
+    let (cut, cv_precision, cv_recall, cv_halts, reached) =
+        choose_cut(&scored, cfg.target_precision, cfg.precision_prior);
+    let advisory = !reached;
+
+    let fm = FeatureMap::fit(&ds.windows(train_idx, window), &recipe)?;
+    let points = PointSet::new(features_of(ds, train_idx, &fm), fm.dim())?;
+    let labels: Vec<bool> = train_idx.iter().map(|&i| ds.irrelevant[i]).collect();
+    let params = KnnParams {
+        k: k.min(points.len()),
+        power,
+        weighting,
+    };
+    let ood = ood_guard(&points, &params, cfg.ood_quantile);
+    let n_components = fm.n_components;
+    let stage = Stage {
+        role: Role::Screen,
+        features: fm,
+        params,
+        points,
+        targets: Targets::Labels(labels),
+        screen: Some(ScreenCalibration {
+            cut,
+            target_precision: cfg.target_precision,
+            cv_precision,
+            cv_recall,
+            cv_halts,
+            cv_f1_majority: f1_majority,
+            advisory,
+        }),
+        forecast: None,
+        ood,
+    };
+    let verdict = if advisory {
+        format!(
+            "advisory: no vote cut reaches halting precision {:.2} out of fold (best {:.2} at recall {:.2}); this stage logs, never halts",
+            cfg.target_precision, cv_precision, cv_recall
+        )
+    } else {
+        format!(
+            "halts at vote >= {cut:.3}: out-of-fold precision {cv_precision:.2}, recall {cv_recall:.2} ({cv_halts} halts)"
+        )
+    };
+    let report = StageReport {
+        role: Role::Screen,
+        window,
+        k: params.k,
+        power,
+        weighting,
+        n_components,
+        n_features: stage.features.dim(),
+        n_train: train_idx.len(),
+        cv_f1_majority: Some(f1_majority),
+        cv_precision: Some(cv_precision),
+        cv_recall: Some(cv_recall),
+        cut: Some(cut),
+        advisory: Some(advisory),
+        cv_r2: None,
+        cv_coverage: None,
+        verdict,
+    };
+    Ok((stage, report))
+}
+
+/// The OOD threshold: a quantile of the training points' leave-one-out k-th neighbour distance.
+fn ood_guard(points: &PointSet, params: &KnnParams, quantile: f64) -> OodGuard {
+    if quantile >= 1.0 || points.len() < 3 {
+        return OodGuard {
+            quantile: 1.0,
+            max_distance: f64::MAX,
+        };
+    }
+    let k = params.k.min(points.len() - 1);
+    let mut d: Vec<f64> = (0..points.len())
+        .into_par_iter()
+        .map(|i| {
+            points
+                .nearest(points.point(i), k, params.power, Some(i))
+                .last()
+                .map_or(0.0, |n| n.distance)
+        })
+        .collect();
+    d.sort_by(f64::total_cmp);
+    let pos = ((quantile * d.len() as f64).ceil() as usize).clamp(1, d.len()) - 1;
+    OodGuard {
+        quantile,
+        max_distance: d[pos],
+    }
+}
+
+/// Row-major (μ−σ, μ+σ, μ) targets of the given traces.
+fn value_targets(ds: &Dataset, idx: &[usize]) -> Vec<f64> {
+    idx.iter()
+        .flat_map(|&i| [ds.mu[i] - ds.sigma[i], ds.mu[i] + ds.sigma[i], ds.mu[i]])
+        .collect()
+}
+
+/// Fits one forecasting stage on the relevant traces of `train_idx`.
+fn fit_forecast(
+    ds: &Dataset,
+    train_idx: &[usize],
+    window: usize,
+    cfg: &TrainConfig,
+) -> Result<(Stage, StageReport)> {
+    let rel: Vec<usize> = train_idx
+        .iter()
+        .copied()
+        .filter(|&i| !ds.irrelevant[i])
+        .collect();
+    if rel.len() < cfg.folds.max(4) {
+        return Err(Error::InvalidArgument(format!(
+            "forecasting needs at least {} relevant traces, got {}",
+            cfg.folds.max(4),
+            rel.len()
+        )));
+    }
+    let folds = folds(&rel, None, cfg.folds, cfg.seed ^ (window as u64) << 1);
+    let k_max = (*cfg.k_grid.iter().max().unwrap())
+        .min(rel.len() - rel.len() / cfg.folds - 1)
+        .max(1);
+    let values_all = value_targets(ds, &(0..ds.len()).collect::<Vec<_>>());
+    let candidates = candidate_recipes(cfg)
+        .into_iter()
+        .map(|recipe| {
+            let per_power =
+                fold_neighbours(ds, &rel, &folds, window, &recipe, &cfg.power_grid, k_max)?;
+            Ok(Candidate { recipe, per_power })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut best: Option<(f64, usize, f64, usize, Weighting)> = None;
+    for (ci, cand) in candidates.iter().enumerate() {
+        for (power, lists) in &cand.per_power {
+            for &k in cfg.k_grid.iter().filter(|&&k| k <= k_max) {
+                for &w in &cfg.weightings {
+                    let (y, p) = oof_regression(lists, &values_all, k, w);
+                    let score = (r2(&y[0], &p[0]) + r2(&y[1], &p[1])) / 2.0;
+                    if best.is_none_or(|b| score > b.0) {
+                        best = Some((score, ci, *power, k, w));
+                    }
+                }
+            }
+        }
+    }
+    let (_, ci, power, k, weighting) = best.ok_or_else(|| {
+        Error::InvalidArgument("no k in the grid fits the number of relevant traces".into())
+    })?;
+    let (_, lists) = &candidates[ci]
+        .per_power
+        .iter()
+        .find(|(p, _)| *p == power)
+        .unwrap();
+    let (y, p) = oof_regression(lists, &values_all, k, weighting);
+    let cv_r2 = [r2(&y[0], &p[0]), r2(&y[1], &p[1])];
+
+    // Normalised conformal scores on the out-of-fold predictions.
+    let log_space = rel.iter().all(|&i| ds.mu[i] > 0.0);
+    let mut centre_spread = Vec::new();
+    for f in lists.iter() {
+        for (&i, nb) in f.val.iter().zip(&f.lists) {
+            let nb = &nb[..k.min(nb.len())];
+            let (c, s) = stage::neighbour_centre_spread(nb, &values_all, weighting, log_space);
+            centre_spread.push((stage::to_space(ds.mu[i], log_space), c, s));
+        }
+    }
+    let mut spreads: Vec<f64> = centre_spread.iter().map(|t| t.2).collect();
+    spreads.sort_by(f64::total_cmp);
+    let spread_floor = 0.1 * spreads[spreads.len() / 2] + 1e-9;
+    let mut scores: Vec<f64> = centre_spread
+        .iter()
+        .map(|(t, c, s)| (t - c).abs() / (s + spread_floor))
+        .collect();
+    scores.sort_by(f64::total_cmp);
+    let n = scores.len();
+    let rank = ((cfg.level * (n + 1) as f64).ceil() as usize).clamp(1, n);
+    let quantile = scores[rank - 1];
+    let covered = centre_spread
+        .iter()
+        .filter(|(t, c, s)| (t - c).abs() <= quantile * (s + spread_floor))
+        .count() as f64
+        / n as f64;
+    let rel_width = centre_spread
+        .iter()
+        .map(|(_, c, s)| {
+            let h = quantile * (s + spread_floor);
+            let (lo, hi, mid) = (
+                stage::from_space(c - h, log_space),
+                stage::from_space(c + h, log_space),
+                stage::from_space(*c, log_space),
+            );
+            (hi - lo) / mid.abs()
+        })
+        .sum::<f64>()
+        / n as f64;
+
+    let recipe = candidates[ci].recipe.clone();
+    let fm = FeatureMap::fit(&ds.windows(&rel, window), &recipe)?;
+    let points = PointSet::new(features_of(ds, &rel, &fm), fm.dim())?;
+    let params = KnnParams {
+        k: k.min(points.len()),
+        power,
+        weighting,
+    };
+    let ood = ood_guard(&points, &params, cfg.ood_quantile);
+    let n_components = fm.n_components;
+    let stage = Stage {
+        role: Role::Forecast,
+        features: fm,
+        params,
+        points,
+        targets: Targets::Values(value_targets(ds, &rel)),
+        screen: None,
+        forecast: Some(ForecastCalibration {
+            level: cfg.level,
+            quantile,
+            spread_floor,
+            log_space,
+            cv_r2,
+            cv_coverage: covered,
+            cv_relative_width: rel_width,
+            tolerance: cfg.tolerance,
+        }),
+        ood,
+    };
+    let verdict = if cv_r2[0].min(cv_r2[1]) < 0.3 {
+        format!(
+            "weak: out-of-fold R2 {:.2}/{:.2}; the early frames say little about mu here, trust the interval, not the point forecast",
+            cv_r2[0], cv_r2[1]
+        )
+    } else {
+        format!(
+            "out-of-fold R2 {:.2}/{:.2}, {:.0}% interval covers {:.2}, mean relative width {:.2}",
+            cv_r2[0],
+            cv_r2[1],
+            cfg.level * 100.0,
+            covered,
+            rel_width
+        )
+    };
+    let report = StageReport {
+        role: Role::Forecast,
+        window,
+        k: params.k,
+        power,
+        weighting,
+        n_components,
+        n_features: stage.features.dim(),
+        n_train: rel.len(),
+        cv_f1_majority: None,
+        cv_precision: None,
+        cv_recall: None,
+        cut: None,
+        advisory: None,
+        cv_r2: Some(cv_r2),
+        cv_coverage: Some(covered),
+        verdict,
+    };
+    Ok((stage, report))
+}
+
+/// Out-of-fold (truth, prediction) of μ−σ and μ+σ.
+fn oof_regression(
+    lists: &[FoldNeighbours],
+    values_all: &[f64],
+    k: usize,
+    w: Weighting,
+) -> ([Vec<f64>; 2], [Vec<f64>; 2]) {
+    let mut y = [Vec::new(), Vec::new()];
+    let mut p = [Vec::new(), Vec::new()];
+    for f in lists {
+        for (&i, nb) in f.val.iter().zip(&f.lists) {
+            let pred = knn::regress(&nb[..k.min(nb.len())], values_all, 3, w);
+            for o in 0..2 {
+                y[o].push(values_all[3 * i + o]);
+                p[o].push(pred[o]);
+            }
+        }
+    }
+    (y, p)
+}
+
+/// Trains a model on the traces `train_idx` of `ds`.
+pub fn fit_model(
+    ds: &Dataset,
+    train_idx: &[usize],
+    cfg: &TrainConfig,
+) -> Result<(Model, Vec<StageReport>)> {
+    cfg.validate()?;
+    let max_w = cfg.max_window();
+    if let Some(&i) = train_idx.iter().find(|&&i| ds.series[i].len() < max_w) {
+        return Err(Error::InvalidArgument(format!(
+            "trace '{}' has {} frames, fewer than the largest window {max_w}",
+            ds.names[i],
+            ds.series[i].len()
+        )));
+    }
+    let mut jobs: Vec<(Role, usize)> = cfg
+        .screen_windows
+        .iter()
+        .map(|&w| (Role::Screen, w))
+        .chain(cfg.forecast_windows.iter().map(|&w| (Role::Forecast, w)))
+        .collect();
+    jobs.sort_by_key(|&(r, w)| (w, r == Role::Forecast));
+    jobs.dedup();
+    let fitted: Vec<(Stage, StageReport)> = jobs
+        .par_iter()
+        .map(|&(role, w)| match role {
+            Role::Screen => fit_screen(ds, train_idx, w, cfg),
+            Role::Forecast => fit_forecast(ds, train_idx, w, cfg),
+        })
+        .collect::<Result<_>>()?;
+    let (stages, reports): (Vec<Stage>, Vec<StageReport>) = fitted.into_iter().unzip();
+    let notes = reports
+        .iter()
+        .map(|r| format!("{} stage at {} frames: {}", r.role, r.window, r.verdict))
+        .collect();
+    let meta = Metadata {
+        crate_version: env!("CARGO_PKG_VERSION").into(),
+        created_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        column: ds.column.clone(),
+        units: None,
+        frame_spacing: ds.frame_spacing,
+        threshold: ds.threshold,
+        direction: ds.direction,
+        tail: ds.tail,
+        n_traces: train_idx.len(),
+        n_irrelevant: train_idx.iter().filter(|&&i| ds.irrelevant[i]).count(),
+        training_hash: ds.hash(train_idx),
+        mean_trace_len: ds.mean_len(train_idx),
+        preset: cfg.preset.clone(),
+        recipe: cfg.recipe.clone(),
+        cv_folds: cfg.folds,
+        seed: cfg.seed,
+        notes,
+    };
+    let model = Model { meta, stages };
+    model.validate()?;
+    Ok((model, reports))
+}

@@ -1,0 +1,356 @@
+//! Evaluation of a model on held-out traces (replayed through the monitor, exactly as the LAMMPS
+//! fix would see them), the paper's repeated-split protocol, and the window sweep.
+
+use std::sync::Arc;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
+use crate::error::Result;
+use crate::model::Model;
+use crate::monitor::{Event, ForecastEvent, Monitor};
+use crate::stage::Verdict;
+
+/// What happened to one trace when replayed through a model.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TraceOutcome {
+    pub name: String,
+    pub frames: usize,
+    pub mu: f64,
+    pub sigma: f64,
+    pub irrelevant: bool,
+    /// Frame at which the run would be halted.
+    pub halt_frame: Option<u64>,
+    /// Some screening stage called it irrelevant (halting or advisory).
+    pub flagged: bool,
+    /// Some stage refused to act because the trace is out of distribution.
+    pub ood: bool,
+    pub forecast: Option<ForecastEvent>,
+    pub forecast_frame: Option<u64>,
+    /// Frames the run needs with the fix: the halt, else the forecast, else the whole trace.
+    pub frames_used: u64,
+}
+
+/// Replays a trace frame by frame; returns every event and the outcome.
+pub fn replay(
+    model: &Arc<Model>,
+    name: &str,
+    series: &[f64],
+) -> Result<(Vec<Event>, TraceOutcome)> {
+    let mut mon = Monitor::new(Arc::clone(model));
+    let mut events = Vec::new();
+    for &v in series {
+        if let Some(e) = mon.push(v)? {
+            events.push(e);
+        }
+        if mon.finished() {
+            break;
+        }
+    }
+    let halt_frame = events.iter().find(|e| e.halt()).map(|e| e.frame);
+    let flagged = events.iter().any(|e| {
+        e.screen
+            .as_ref()
+            .is_some_and(|s| s.verdict == Verdict::Irrelevant)
+    });
+    let ood = events.iter().any(|e| {
+        e.screen.as_ref().is_some_and(|s| s.ood) || e.forecast.as_ref().is_some_and(|f| f.ood)
+    });
+    let fc = events
+        .iter()
+        .find_map(|e| e.forecast.clone().map(|f| (e.frame, f)));
+    let frames_used = halt_frame
+        .or(fc.as_ref().map(|f| f.0))
+        .unwrap_or(series.len() as u64)
+        .min(series.len() as u64);
+    let (mu, sigma) = super::tail_stats(series, model.meta.tail).unwrap_or((f64::NAN, f64::NAN));
+    let outcome = TraceOutcome {
+        name: name.to_string(),
+        frames: series.len(),
+        mu,
+        sigma,
+        irrelevant: model.meta.direction.is_irrelevant(mu, model.meta.threshold),
+        halt_frame,
+        flagged,
+        ood,
+        forecast_frame: fc.as_ref().map(|f| f.0),
+        forecast: fc.map(|f| f.1),
+        frames_used,
+    };
+    Ok((events, outcome))
+}
+
+/// Held-out metrics of a model.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Metrics {
+    pub n: usize,
+    pub n_irrelevant: usize,
+    /// Runs the model would halt, and how many of those were relevant (the worst error).
+    pub halts: usize,
+    pub false_halts: usize,
+    /// Halting precision, recall and F1 (positive class = irrelevant). NaN when undefined.
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Confusion matrix of halting: [[TN, FP], [FN, TP]] (rows = truth relevant/irrelevant).
+    pub confusion: [[usize; 2]; 2],
+    /// R² of μ−σ and μ+σ over the relevant runs.
+    pub r2: [f64; 2],
+    /// Fraction of relevant runs whose μ lies in the forecast interval, and its mean width.
+    pub coverage: f64,
+    pub interval_width: f64,
+    pub mean_frames_to_decision: f64,
+    /// Frames of the full runs / frames simulated with the fix.
+    pub compute_saved: f64,
+    pub ood: usize,
+}
+
+/// Evaluates `model` on the traces `idx` of `ds`.
+pub fn evaluate(
+    model: &Arc<Model>,
+    ds: &Dataset,
+    idx: &[usize],
+) -> Result<(Metrics, Vec<TraceOutcome>)> {
+    let outcomes: Vec<TraceOutcome> = idx
+        .par_iter()
+        .map(|&i| replay(model, &ds.names[i], &ds.series[i]).map(|r| r.1))
+        .collect::<Result<_>>()?;
+    Ok((metrics(&outcomes), outcomes))
+}
+
+pub fn metrics(outcomes: &[TraceOutcome]) -> Metrics {
+    let pred: Vec<bool> = outcomes.iter().map(|o| o.halt_frame.is_some()).collect();
+    let act: Vec<bool> = outcomes.iter().map(|o| o.irrelevant).collect();
+    let (precision, recall, f1) = prf(&pred, &act);
+    let mut confusion = [[0usize; 2]; 2];
+    for (p, a) in pred.iter().zip(&act) {
+        confusion[*a as usize][*p as usize] += 1;
+    }
+    let rel: Vec<&TraceOutcome> = outcomes
+        .iter()
+        .filter(|o| !o.irrelevant && o.forecast.is_some())
+        .collect();
+    let mut r2v = [f64::NAN; 2];
+    let (mut coverage, mut width) = (f64::NAN, f64::NAN);
+    if !rel.is_empty() {
+        let f = |o: &&TraceOutcome| o.forecast.clone().unwrap();
+        let y0: Vec<f64> = rel.iter().map(|o| o.mu - o.sigma).collect();
+        let y1: Vec<f64> = rel.iter().map(|o| o.mu + o.sigma).collect();
+        let p0: Vec<f64> = rel.iter().map(|o| f(o).mu_minus_sigma).collect();
+        let p1: Vec<f64> = rel.iter().map(|o| f(o).mu_plus_sigma).collect();
+        r2v = [r2(&y0, &p0), r2(&y1, &p1)];
+        coverage = rel
+            .iter()
+            .filter(|o| {
+                let fc = f(o);
+                fc.mu_low <= o.mu && o.mu <= fc.mu_high
+            })
+            .count() as f64
+            / rel.len() as f64;
+        width = rel
+            .iter()
+            .map(|o| {
+                let fc = f(o);
+                fc.mu_high - fc.mu_low
+            })
+            .sum::<f64>()
+            / rel.len() as f64;
+    }
+    let used: f64 = outcomes.iter().map(|o| o.frames_used as f64).sum();
+    let full: f64 = outcomes.iter().map(|o| o.frames as f64).sum();
+    Metrics {
+        n: outcomes.len(),
+        n_irrelevant: act.iter().filter(|a| **a).count(),
+        halts: pred.iter().filter(|p| **p).count(),
+        false_halts: confusion[0][1],
+        precision,
+        recall,
+        f1,
+        confusion,
+        r2: r2v,
+        coverage,
+        interval_width: width,
+        mean_frames_to_decision: used / outcomes.len().max(1) as f64,
+        compute_saved: full / used.max(1.0),
+        ood: outcomes.iter().filter(|o| o.ood).count(),
+    }
+}
+
+/// A stratified random split: (train, test).
+pub fn split(ds: &Dataset, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for class in [true, false] {
+        let mut g: Vec<usize> = (0..ds.len())
+            .filter(|&i| ds.irrelevant[i] == class)
+            .collect();
+        g.shuffle(&mut rng);
+        let n_test = (g.len() as f64 * test_fraction).round() as usize;
+        test.extend_from_slice(&g[..n_test]);
+        train.extend_from_slice(&g[n_test..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    (train, test)
+}
+
+/// Mean and standard deviation over repeats, ignoring undefined (NaN) values.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+    /// Repeats where the value was defined.
+    pub n: usize,
+}
+
+impl MeanStd {
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Self {
+        let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return Self {
+                mean: f64::NAN,
+                std: f64::NAN,
+                n: 0,
+            };
+        }
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        Self {
+            mean,
+            std,
+            n: v.len(),
+        }
+    }
+}
+
+impl std::fmt::Display for MeanStd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.n == 0 {
+            write!(f, "   n/a      ")
+        } else {
+            write!(f, "{:6.3} ± {:5.3}", self.mean, self.std)
+        }
+    }
+}
+
+/// Summary of one configuration over the repeats.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConfigSummary {
+    pub name: String,
+    pub precision: MeanStd,
+    pub recall: MeanStd,
+    pub f1: MeanStd,
+    pub r2_lower: MeanStd,
+    pub r2_upper: MeanStd,
+    pub coverage: MeanStd,
+    pub interval_width: MeanStd,
+    pub halts: MeanStd,
+    pub false_halts: MeanStd,
+    pub mean_frames_to_decision: MeanStd,
+    pub compute_saved: MeanStd,
+    /// Summed confusion matrix over repeats.
+    pub confusion: [[usize; 2]; 2],
+    pub repeats: Vec<Metrics>,
+    /// Hyper-parameters chosen in each repeat.
+    pub stages: Vec<Vec<StageReport>>,
+    /// (truth, forecast) of μ−σ and μ+σ on the first repeat's test split, for plots.
+    pub regression_points: Vec<[f64; 4]>,
+}
+
+pub fn summarise(
+    name: &str,
+    runs: Vec<(Metrics, Vec<StageReport>, Vec<TraceOutcome>)>,
+) -> ConfigSummary {
+    let m = |f: &dyn Fn(&Metrics) -> f64| MeanStd::of(runs.iter().map(|r| f(&r.0)));
+    let mut confusion = [[0usize; 2]; 2];
+    for r in &runs {
+        for a in 0..2 {
+            for b in 0..2 {
+                confusion[a][b] += r.0.confusion[a][b];
+            }
+        }
+    }
+    let regression_points = runs
+        .first()
+        .map(|r| {
+            r.2.iter()
+                .filter(|o| !o.irrelevant)
+                .filter_map(|o| {
+                    o.forecast.as_ref().map(|f| {
+                        [
+                            o.mu - o.sigma,
+                            f.mu_minus_sigma,
+                            o.mu + o.sigma,
+                            f.mu_plus_sigma,
+                        ]
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ConfigSummary {
+        name: name.to_string(),
+        precision: m(&|x| x.precision),
+        recall: m(&|x| x.recall),
+        f1: m(&|x| x.f1),
+        r2_lower: m(&|x| x.r2[0]),
+        r2_upper: m(&|x| x.r2[1]),
+        coverage: m(&|x| x.coverage),
+        interval_width: m(&|x| x.interval_width),
+        halts: m(&|x| x.halts as f64),
+        false_halts: m(&|x| x.false_halts as f64),
+        mean_frames_to_decision: m(&|x| x.mean_frames_to_decision),
+        compute_saved: m(&|x| x.compute_saved),
+        confusion,
+        stages: runs.iter().map(|r| r.1.clone()).collect(),
+        repeats: runs.into_iter().map(|r| r.0).collect(),
+        regression_points,
+    }
+}
+
+/// Runs one configuration on the given splits: train on each train part, evaluate on its test
+/// part. `tick` is called once per finished split (progress bars).
+pub fn run_config(
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    splits: &[(Vec<usize>, Vec<usize>)],
+    tick: &(dyn Fn() + Sync),
+) -> Result<ConfigSummary> {
+    let runs = splits
+        .par_iter()
+        .enumerate()
+        .map(|(r, (train, test))| {
+            let mut c = cfg.clone();
+            c.seed = cfg.seed.wrapping_add(r as u64);
+            let (model, reports) = fit_model(ds, train, &c)?;
+            let (m, outcomes) = evaluate(&Arc::new(model), ds, test)?;
+            tick();
+            Ok((m, reports, outcomes))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(summarise(&cfg.preset, runs))
+}
+
+/// The one-line baseline: halt when the mean of the first `window` frames exceeds a cut tuned for
+/// F1 on the training split. Returns held-out (precision, recall, F1).
+pub fn mean_rule(ds: &Dataset, train: &[usize], test: &[usize], window: usize) -> (f64, f64, f64) {
+    let mean = |i: usize| ds.series[i][..window].iter().sum::<f64>() / window as f64;
+    let mut cuts: Vec<f64> = train.iter().map(|&i| mean(i)).collect();
+    cuts.sort_by(f64::total_cmp);
+    let act: Vec<bool> = train.iter().map(|&i| ds.irrelevant[i]).collect();
+    let mut best = (f64::NEG_INFINITY, f64::INFINITY);
+    for &c in &cuts {
+        let pred: Vec<bool> = train.iter().map(|&i| mean(i) >= c).collect();
+        let f1 = prf(&pred, &act).2;
+        if f1 > best.0 {
+            best = (f1, c);
+        }
+    }
+    let pred: Vec<bool> = test.iter().map(|&i| mean(i) >= best.1).collect();
+    let act: Vec<bool> = test.iter().map(|&i| ds.irrelevant[i]).collect();
+    prf(&pred, &act)
+}
