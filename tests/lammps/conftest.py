@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 import shutil
@@ -234,8 +235,36 @@ def nemd_vars(params: dict, workdir: Path, seed: int | None = None) -> dict:
 # ------------------------------------------------------------------ the CLI's view of a trace
 
 def predict(simforecast_bin: Path, model: Path, trace: Path) -> dict:
-    res = subprocess.run([str(simforecast_bin), "predict", "--json", str(model), str(trace)],
-                         capture_output=True, text=True)
+    res = subprocess.run([str(simforecast_bin), "predict", "--json", "--model", str(model),
+                          str(trace)], capture_output=True, text=True)
     if res.returncode != 0:
         pytest.fail(f"simforecast predict failed: {res.stderr}", pytrace=False)
     return json.loads(res.stdout)
+
+
+def _num(x) -> float:
+    return math.nan if x is None else float(x)
+
+
+def predicted_decisions(pred: dict) -> list[dict]:
+    """The events of `simforecast predict --json`, flattened like a line of the fix's file
+    (JSON null, for NaN, becomes NaN)."""
+    out = []
+    for e in pred["events"]:
+        s, f = e.get("screen"), e.get("forecast")
+        out.append({
+            "frame": e["frame"], "step": e["step"], "halt": bool(e["halt"]),
+            "screened": s is not None, "forecast": f is not None,
+            "stage": (s or f)["stage"],
+            "verdict": s["verdict"].lower() if s else "-",
+            "vote": _num(s["vote"]) if s else math.nan,
+            "cut": _num(s["cut"]) if s else math.nan,
+            "mu_minus_sigma": _num(f["mu_minus_sigma"]) if f else math.nan,
+            "mu_plus_sigma": _num(f["mu_plus_sigma"]) if f else math.nan,
+            "mu_low": _num(f["mu_low"]) if f else math.nan,
+            "mu_high": _num(f["mu_high"]) if f else math.nan,
+            "level": _num(f["level"]) if f else math.nan,
+            "advisory": bool(s and s.get("advisory")),
+            "ood": bool((s and s.get("ood")) or (f and f.get("ood"))),
+        })
+    return out

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from conftest import (
-    REPLAY, SLURRY, STEPS_PER_FRAME, lammps, nemd_vars, predict, read_decisions, read_trace,
+    REPLAY, SLURRY, STEPS_PER_FRAME, lammps, nemd_vars, predict, predicted_decisions, read_decisions, read_trace,
     require_ok, write_trace,
 )
 
@@ -45,11 +45,6 @@ def halt_decision(decisions):
     halts = [d for d in decisions if "halt" in d.flags]
     assert len(halts) == 1, f"expected exactly one halting decision, got {decisions}"
     return halts[0]
-
-
-def predicted_events(pred: dict) -> list[dict]:
-    """The decisions of `simforecast predict --json`, in the order they were made."""
-    return pred["events"]
 
 
 def check_halted_at_screening_frame(run, decisions, trace):
@@ -91,11 +86,11 @@ def test_halt_decision_equals_predict_on_the_trace_it_saw(halted, simforecast_bi
     run, decisions, trace = halted
     d = halt_decision(decisions)
     pred = predict(simforecast_bin, model, write_trace(tmp_path / "seen.dat", trace))
-    screens = [e for e in predicted_events(pred) if e["screen"]]
+    screens = [e for e in predicted_decisions(pred) if e["screened"]]
     assert screens, pred
     last = screens[-1]
     assert last["frame"] == d.frame and last["verdict"] == "irrelevant" and last["halt"]
-    assert close(last["vote"], d.vote)
+    assert last["vote"] == d.vote and last["cut"] == d.cut
 
 
 def test_advise_runs_to_the_end_and_reports(halted, venv, plugin, model, campaign, tmp_path):
@@ -134,7 +129,7 @@ def check_forecast_matches_predict(run, decisions, trace, simforecast_bin, model
     seen = [row for row in trace if row[0] <= d.step]
     assert len(seen) == d.frame and seen[-1][0] == d.step
     pred = predict(simforecast_bin, model, write_trace(tmp_path / "seen.dat", seen))
-    pf = [e for e in predicted_events(pred) if e["forecast"]]
+    pf = [e for e in predicted_decisions(pred) if e["forecast"]]
     assert pf, pred
     p = pf[0]
     assert p["frame"] == d.frame
@@ -166,9 +161,9 @@ def test_mpi_two_ranks_halt(venv, plugin, model, campaign, simforecast_bin, tmp_
     assert "2 by 1 by 1 MPI processor grid" in run.log or "MPI processor grid" in run.log
     d = check_halted_at_screening_frame(run, decisions, trace)
     pred = predict(simforecast_bin, model, write_trace(tmp_path / "seen.dat", trace))
-    last = [e for e in predicted_events(pred) if e["screen"]][-1]
-    assert last["frame"] == d.frame and last["verdict"] == "irrelevant"
-    assert close(last["vote"], d.vote)
+    last = [e for e in predicted_decisions(pred) if e["screened"]][-1]
+    assert last["frame"] == d.frame and last["verdict"] == "irrelevant" and last["halt"]
+    assert last["vote"] == d.vote
 
 
 def test_mpi_two_ranks_forecast(venv, plugin, model, campaign, simforecast_bin, tmp_path):
@@ -235,16 +230,18 @@ def test_replay_equals_predict_exactly(venv, plugin, model, wide_data, simforeca
                             fcopts="action advise"))
     decisions = read_decisions(tmp_path / "decisions.txt")
     assert decisions
-    pred = predicted_events(predict(simforecast_bin, model,
-                                    write_trace(tmp_path / "trace.dat",
-                                                [(10 * (i + 1), v) for i, (_, v) in enumerate(rows)])))
-    assert len(pred) == len(decisions)
+    pred = predicted_decisions(predict(simforecast_bin, model,
+                                       write_trace(tmp_path / "trace.dat", rows)))
+    assert len(pred) == len(decisions), (pred, decisions)
     for d, p in zip(decisions, pred):
-        assert p["frame"] == d.frame and p["stage"] == d.stage
-        assert p["screen"] == d.screened and p["forecast"] == d.forecast
-        for key in ("vote", "cut", "mu_minus_sigma", "mu_plus_sigma", "mu_low", "mu_high"):
+        assert (p["frame"], p["stage"], p["verdict"]) == (d.frame, d.stage, d.verdict)
+        assert (p["screened"], p["forecast"]) == (d.screened, d.forecast)
+        assert p["step"] == d.step
+        for key in ("vote", "cut", "mu_minus_sigma", "mu_plus_sigma", "mu_low", "mu_high",
+                    "level"):
             a, b = p[key], getattr(d, key)
-            assert (a is None and math.isnan(b)) or a == b, (key, a, b)
+            assert (math.isnan(a) and math.isnan(b)) or a == b, (key, a, b)
+        assert p["advisory"] == ("advisory" in d.flags) and p["ood"] == ("ood" in d.flags)
     assert run.lines("REPLAY")[-1]["step"] == str(10 * len(rows))
 
 
