@@ -41,8 +41,13 @@ target_link_libraries(forecastplugin PRIVATE LAMMPS::lammps MPI::MPI_CXX simfore
 # --no-undefined: fail at link time, not at `plugin load`.
 # --exclude-libs,ALL: keep the Rust library's symbols out of the dynamic symbol table;
 # LAMMPS dlopens plugins RTLD_GLOBAL, and two plugins with Rust inside would otherwise
-# resolve each other's functions. Only lammpsplugin_init stays exported.
-target_link_options(forecastplugin PRIVATE "LINKER:--no-undefined" "LINKER:--exclude-libs,ALL")
+# resolve each other's functions. The version script makes lammpsplugin_init the only
+# exported symbol (it also hides libstdc++ template instantiations, which keep default
+# visibility despite -fvisibility=hidden).
+set(_sf_map "${PROJECT_SOURCE_DIR}/cmake/forecastplugin.map")
+target_link_options(forecastplugin PRIVATE "LINKER:--no-undefined" "LINKER:--exclude-libs,ALL"
+                    "LINKER:--version-script=${_sf_map}")
+set_target_properties(forecastplugin PROPERTIES LINK_DEPENDS "${_sf_map}")
 
 install(TARGETS forecastplugin LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/lammps/plugins")
 
