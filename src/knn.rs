@@ -79,6 +79,17 @@ impl PointSet {
         self.data.len() / self.dim
     }
 
+    /// Re-checks the invariants of [`PointSet::new`] (for deserialised sets).
+    pub fn check(&self) -> Result<()> {
+        Self::new(Vec::new(), self.dim)?;
+        if self.data.len() % self.dim != 0 || self.data.iter().any(|v| !v.is_finite()) {
+            return Err(Error::InvalidArgument(
+                "training points are malformed or not finite".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }

@@ -6,7 +6,9 @@
 //! streams one trace through the model; `ffi` and `cxx_api` expose it to C and C++.
 
 pub mod basis;
+pub mod cxx_api;
 pub mod error;
+pub mod ffi;
 pub mod fpca;
 pub mod knn;
 pub mod model;

@@ -332,6 +332,11 @@ impl Stage {
                 fm.window
             ));
         }
+        let finite = fm.matrix.iter().chain(fm.offset.iter()).all(|v| v.is_finite());
+        if fm.dim() == 0 || !finite {
+            return bad("stage feature map is empty or not finite".into());
+        }
+        self.points.check()?;
         if self.points.dim() != fm.dim() || self.points.is_empty() {
             return bad("stage training points do not match its features".into());
         }
@@ -343,6 +348,9 @@ impl Stage {
             ));
         }
         knn::check_power(self.params.power)?;
+        if !(self.ood.max_distance >= 0.0) {
+            return bad("stage OOD threshold is not a distance".into());
+        }
         match (&self.targets, self.role) {
             (Targets::Labels(l), Role::Screen)
                 if l.len() == self.points.len() && self.screen.is_some() =>

@@ -177,8 +177,8 @@ impl Model {
     pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Self, ModelFileError> {
         let path = path.to_string();
         if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
-            // A prefix of the magic is a truncated model file, anything else is foreign.
-            if !bytes.is_empty() && bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
+            // A prefix of the magic (or nothing) is a truncated model file, anything else is foreign.
+            if bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
                 return Err(ModelFileError::Truncated {
                     path,
                     got: bytes.len(),

@@ -1,0 +1,207 @@
+//! The streaming monitor and its C ABI on a real model and real held-out traces.
+
+mod common;
+
+use std::ffi::{CStr, CString};
+use std::sync::Arc;
+
+use simforecast::ffi::*;
+use simforecast::monitor::{Monitor, State};
+use simforecast::train::protocol::replay;
+
+fn held_out_series() -> Vec<(String, Vec<f64>)> {
+    let ds = common::wide_dataset();
+    common::held_out()
+        .into_iter()
+        .map(|i| (ds.names[i].clone(), ds.series[i].clone()))
+        .collect()
+}
+
+#[test]
+fn streaming_equals_replay_and_decides_at_stage_windows() {
+    let model = common::wide_model();
+    let windows: Vec<u64> = model.stages.iter().map(|s| s.window() as u64).collect();
+    for (name, s) in held_out_series().iter().take(40) {
+        let (events, _) = replay(&model, name, s).unwrap();
+        let mut mon = Monitor::new(Arc::clone(&model));
+        let mut streamed = Vec::new();
+        for &v in s.iter() {
+            if let Some(e) = mon.push(v).unwrap() {
+                streamed.push(e);
+            }
+        }
+        assert_eq!(format!("{events:?}"), format!("{streamed:?}"));
+        assert!(events.iter().all(|e| windows.contains(&e.frame)));
+        assert!(mon.finished());
+        assert_ne!(mon.state(), State::Collecting, "{name}: no final state");
+        assert!(events.iter().filter(|e| e.forecast.is_some()).count() <= 1);
+    }
+}
+
+#[test]
+fn non_finite_sample_leaves_the_monitor_unchanged() {
+    let model = common::wide_model();
+    let (_, s) = &held_out_series()[0];
+    let mut mon = Monitor::new(Arc::clone(&model));
+    for &v in &s[..30] {
+        mon.push(v).unwrap();
+    }
+    let before = mon.save_state();
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let e = mon.push(bad).unwrap_err();
+        assert!(e.to_string().contains("non-finite"), "{e}");
+    }
+    assert_eq!(mon.frames(), 30);
+    assert_eq!(mon.save_state(), before);
+}
+
+#[test]
+fn saved_state_continues_exactly_and_belongs_to_its_model() {
+    let model = common::wide_model();
+    for (name, s) in held_out_series().iter().take(10) {
+        let (events, _) = replay(&model, name, s).unwrap();
+        for split in [1usize, 49, 50, 120, 400] {
+            let mut a = Monitor::new(Arc::clone(&model));
+            for &v in &s[..split] {
+                a.push(v).unwrap();
+            }
+            let mut b = Monitor::new(Arc::clone(&model));
+            b.load_state(&a.save_state()).unwrap();
+            assert_eq!(b.frames(), split as u64);
+            let mut rest = Vec::new();
+            for &v in &s[split..] {
+                if let Some(e) = b.push(v).unwrap() {
+                    rest.push(e);
+                }
+                if b.finished() {
+                    break;
+                }
+            }
+            let expected: Vec<_> = events.iter().filter(|e| e.frame > split as u64).collect();
+            assert_eq!(format!("{expected:?}"), format!("{:?}", rest.iter().collect::<Vec<_>>()));
+        }
+    }
+    // A state from another model, and corrupted bytes, are refused and change nothing.
+    let mut other = (*model).clone();
+    other.meta.threshold += 1.0;
+    let mut foreign = Monitor::new(Arc::new(other));
+    foreign.push(1.0).unwrap();
+    let mut mon = Monitor::new(Arc::clone(&model));
+    let e = mon.load_state(&foreign.save_state()).unwrap_err();
+    assert!(e.to_string().contains("different model"), "{e}");
+    let mut bytes = mon.save_state();
+    bytes.truncate(bytes.len() - 3);
+    assert!(mon.load_state(&bytes).is_err());
+    assert!(mon.load_state(b"garbage").is_err());
+    assert_eq!(mon.frames(), 0);
+}
+
+#[test]
+fn reset_starts_a_new_trace() {
+    let model = common::wide_model();
+    let (name, s) = &held_out_series()[3];
+    let (events, _) = replay(&model, name, s).unwrap();
+    let mut mon = Monitor::new(Arc::clone(&model));
+    for &v in &s[..200] {
+        mon.push(v).unwrap();
+    }
+    mon.reset();
+    assert_eq!(mon.frames(), 0);
+    assert_eq!(mon.state(), State::Collecting);
+    assert!(mon.last_event().is_none());
+    let mut again = Vec::new();
+    for &v in s.iter() {
+        if let Some(e) = mon.push(v).unwrap() {
+            again.push(e);
+        }
+    }
+    assert_eq!(format!("{events:?}"), format!("{again:?}"));
+}
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(sf_last_error()) }.to_string_lossy().into_owned()
+}
+
+#[test]
+fn c_abi_checks_every_pointer_and_reports_errors() {
+    unsafe {
+        assert_eq!(sf_abi_version(), SF_ABI_VERSION);
+        assert!(!CStr::from_ptr(sf_version()).to_bytes().is_empty());
+
+        assert!(sf_model_load(std::ptr::null()).is_null());
+        assert!(last_error().contains("NULL"));
+        let missing = CString::new("/nonexistent/x.sfm").unwrap();
+        assert!(sf_model_load(missing.as_ptr()).is_null());
+        assert!(last_error().contains("/nonexistent/x.sfm"));
+        let bad_utf8 = [0xffu8, 0xfe, 0];
+        assert!(sf_model_load(bad_utf8.as_ptr().cast()).is_null());
+        assert!(last_error().contains("UTF-8"));
+
+        let path = std::env::temp_dir().join(format!("sf-ffi-{}.sfm", std::process::id()));
+        common::wide_model().save(&path).unwrap();
+        let cpath = CString::new(path.to_str().unwrap()).unwrap();
+        let model = sf_model_load(cpath.as_ptr());
+        assert!(!model.is_null(), "{}", last_error());
+        assert_eq!(last_error(), "");
+        let mut spacing = 0u64;
+        assert_eq!(sf_model_frame_spacing(model, &mut spacing), SF_OK);
+        assert_eq!(spacing, 10);
+        assert_eq!(sf_model_frame_spacing(std::ptr::null(), &mut spacing), SF_ERR_NULL);
+        assert_eq!(sf_model_frame_spacing(model, std::ptr::null_mut()), SF_ERR_NULL);
+        assert!(CStr::from_ptr(sf_model_describe(model)).to_str().unwrap().contains("v_eta"));
+        assert!(sf_model_describe(std::ptr::null()).is_null());
+
+        let mon = sf_monitor_new(model);
+        assert!(!mon.is_null());
+        assert!(sf_monitor_new(std::ptr::null()).is_null());
+        // The monitor keeps the model alive.
+        sf_model_free(model);
+        sf_model_free(std::ptr::null_mut());
+
+        let mut ev = std::mem::zeroed::<sf_event>();
+        assert_eq!(sf_monitor_push(mon, f64::NAN, &mut ev), SF_ERR_NON_FINITE);
+        assert!(last_error().contains("non-finite"));
+        assert_eq!(sf_monitor_push(std::ptr::null_mut(), 1.0, &mut ev), SF_ERR_NULL);
+        assert_eq!(sf_monitor_push(mon, 1.0, std::ptr::null_mut()), SF_ERR_NULL);
+
+        let (name, s) = &held_out_series()[0];
+        let (events, _) = replay(&common::wide_model(), name, s).unwrap();
+        let mut decided = Vec::new();
+        for &v in s.iter() {
+            assert_eq!(sf_monitor_push(mon, v, &mut ev), SF_OK);
+            if ev.flags != 0 {
+                decided.push(ev);
+            }
+        }
+        assert_eq!(decided.len(), events.len());
+        for (c, r) in decided.iter().zip(&events) {
+            assert_eq!(c.frame, r.frame);
+            assert_eq!(c.halt != 0, r.halt());
+            if let Some(f) = &r.forecast {
+                assert_eq!(c.mu_minus_sigma, f.mu_minus_sigma);
+                assert_eq!(c.mu_high, f.mu_high);
+            }
+        }
+        let mut frames = 0u64;
+        assert_eq!(sf_monitor_frames(mon, &mut frames), SF_OK);
+        assert_eq!(frames, s.len() as u64);
+
+        let mut need = 0usize;
+        assert_eq!(sf_monitor_save_state(mon, std::ptr::null_mut(), 0, &mut need), SF_OK);
+        let mut small = vec![0u8; need - 1];
+        assert_eq!(sf_monitor_save_state(mon, small.as_mut_ptr(), small.len(), &mut need), SF_ERR_BUFFER);
+        let mut buf = vec![0u8; need];
+        assert_eq!(sf_monitor_save_state(mon, buf.as_mut_ptr(), buf.len(), &mut need), SF_OK);
+        assert_eq!(sf_monitor_reset(mon), SF_OK);
+        assert_eq!(sf_monitor_load_state(mon, buf.as_ptr(), 5), SF_ERR_STATE);
+        assert_eq!(sf_monitor_load_state(mon, std::ptr::null(), 5), SF_ERR_NULL);
+        assert_eq!(sf_monitor_load_state(mon, buf.as_ptr(), buf.len()), SF_OK);
+        let mut state = -1;
+        assert_eq!(sf_monitor_state(mon, &mut state), SF_OK);
+        assert_ne!(state, SF_STATE_COLLECTING);
+
+        sf_monitor_free(mon);
+        sf_monitor_free(std::ptr::null_mut());
+        std::fs::remove_file(path).unwrap();
+    }
+}
