@@ -16,7 +16,8 @@
 #   SIMFORECAST_NATIVE_LIBS        system libraries the Rust static library needs
 # Outputs:
 #   target simforecast_cargo, imported target simforecast::simforecast,
-#   SIMFORECAST_STATIC_LIB (path of libsimforecast.a), SIMFORECAST_INCLUDE_DIR
+#   SIMFORECAST_STATIC_LIB (path of libsimforecast.a), SIMFORECAST_INCLUDE_DIR,
+#   SIMFORECAST_CLI (path of the simforecast tool, built when SIMFORECAST_BUILD_CLI is ON)
 
 find_program(CARGO_EXECUTABLE cargo
   HINTS "$ENV{CARGO_HOME}/bin" "$ENV{HOME}/.cargo/bin"
@@ -38,20 +39,33 @@ set(SIMFORECAST_CARGO_FLAGS "" CACHE STRING "extra arguments for cargo build")
 # by a non-Rust linker. Taken from
 #   cargo rustc --release --lib -- --print native-static-libs
 # on x86_64-unknown-linux-gnu (Rust 1.95): "-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc".
-# libc is implied by every C/C++ link and is left out. Re-run that command after adding a
-# dependency with a C part and update this list if it changes.
-set(SIMFORECAST_NATIVE_LIBS "gcc_s;util;rt;pthread;m;dl" CACHE STRING
-  "system libraries linked after libsimforecast.a")
+# libc is implied by every C/C++ link and is left out. The archive also holds the C++ side
+# of the cxx bridge (src/cxx_api.rs), which cargo does not list: a plain C program linking
+# the archive needs libstdc++ too (the C++ runtime, exceptions, iostream init). Re-run that
+# command after adding a dependency with a native part and update this list if it changes.
+# (A plain variable, not a cache entry, so that an update here reaches existing build trees;
+# -DSIMFORECAST_NATIVE_LIBS=... still overrides it.)
+if(NOT DEFINED SIMFORECAST_NATIVE_LIBS)
+  set(SIMFORECAST_NATIVE_LIBS "stdc++;gcc_s;util;rt;pthread;m;dl")
+endif()
+option(SIMFORECAST_BUILD_CLI "also build the simforecast command-line tool (tests train models with it)" ON)
 
 set(SIMFORECAST_STATIC_LIB "${SIMFORECAST_CARGO_TARGET_DIR}/release/${CMAKE_STATIC_LIBRARY_PREFIX}simforecast${CMAKE_STATIC_LIBRARY_SUFFIX}")
 set(SIMFORECAST_INCLUDE_DIR "${PROJECT_SOURCE_DIR}/include")
 
 separate_arguments(_sf_cargo_flags UNIX_COMMAND "${SIMFORECAST_CARGO_FLAGS}")
+set(_sf_cargo_bins "")
+set(_sf_byproducts "${SIMFORECAST_STATIC_LIB}")
+set(SIMFORECAST_CLI "${SIMFORECAST_CARGO_TARGET_DIR}/release/simforecast${CMAKE_EXECUTABLE_SUFFIX}")
+if(SIMFORECAST_BUILD_CLI)
+  set(_sf_cargo_bins --bin simforecast)
+  list(APPEND _sf_byproducts "${SIMFORECAST_CLI}")
+endif()
 add_custom_target(simforecast_cargo ALL
   COMMAND "${CMAKE_COMMAND}" -E env "CARGO_TARGET_DIR=${SIMFORECAST_CARGO_TARGET_DIR}"
-          "${CARGO_EXECUTABLE}" build --release --lib
+          "${CARGO_EXECUTABLE}" build --release --lib ${_sf_cargo_bins}
           --manifest-path "${PROJECT_SOURCE_DIR}/Cargo.toml" ${_sf_cargo_flags}
-  BYPRODUCTS "${SIMFORECAST_STATIC_LIB}"
+  BYPRODUCTS ${_sf_byproducts}
   WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
   COMMENT "cargo build --release --lib (libsimforecast.a in ${SIMFORECAST_CARGO_TARGET_DIR})"
   USES_TERMINAL

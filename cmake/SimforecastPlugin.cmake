@@ -66,6 +66,6 @@ if(EXISTS "${_sf_venv_python}")
     COMMAND "${_sf_venv_python}" -m pytest -q "${PROJECT_SOURCE_DIR}/tests/lammps"
     WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}")
   set_tests_properties(lammps_plugin_integration PROPERTIES
-    ENVIRONMENT "SIMFORECAST_PLUGIN=$<TARGET_FILE:forecastplugin>"
+    ENVIRONMENT "SIMFORECAST_PLUGIN=$<TARGET_FILE:forecastplugin>;SIMFORECAST_BIN=${SIMFORECAST_CLI}"
     TIMEOUT 1800)
 endif()

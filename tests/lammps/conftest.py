@@ -260,7 +260,8 @@ def predicted_decisions(pred: dict) -> list[dict]:
         out.append({
             "frame": e["frame"], "step": e["step"], "halt": bool(e["halt"]),
             "screened": s is not None, "forecast": f is not None,
-            "stage": (s or f)["stage"],
+            # the ABI reports the forecasting stage when one push both screens and forecasts
+            "stage": (f or s)["stage"],
             "verdict": s["verdict"].lower() if s else "-",
             "vote": _num(s["vote"]) if s else math.nan,
             "cut": _num(s["cut"]) if s else math.nan,
