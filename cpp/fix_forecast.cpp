@@ -176,6 +176,9 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
   if (!ok) {
     why = bcast_string(why, me, world);
     release();
+    // the library's messages name the file already; do not repeat it
+    if (why.find(model_path) != std::string::npos)
+      error->all(FLERR, "Fix forecast {} cannot load its model: {}", id, why);
     error->all(FLERR, "Fix forecast {} cannot load model file '{}': {}", id, model_path, why);
   }
   MPI_Bcast(&frame_spacing, 1, MPI_UINT64_T, 0, world);

@@ -4,7 +4,7 @@ hang), checked on a small Lennard-Jones system; restart mismatches on the replay
 from __future__ import annotations
 
 import re
-import shutil
+import subprocess
 
 import pytest
 
@@ -88,9 +88,6 @@ CASES = {
         "fix fc all forecast 20 v_t {model}",
         r"Fix forecast fc: N = 20 steps per frame, but model '.*' was trained on frames 10 steps "
         r"apart\. Set N to 10 .*or add 'check no'"),
-    "missing model file": (
-        "fix fc all forecast 10 v_t /nonexistent/model.sfm",
-        r"Fix forecast fc cannot load model file '/nonexistent/model.sfm': .*\S"),
     "NaN sample": (
         "variable bad equal ternary(step>=30,exp(1000)-exp(1000),1.0)\n"
         "fix fc all forecast 10 v_bad {model}",
@@ -140,22 +137,49 @@ def test_message_no_keeps_the_log_quiet(venv, plugin, model, wide_data, tmp_path
     assert "fix forecast fc step" not in run.log
 
 
-@pytest.mark.parametrize("damage", ["truncated", "flipped bytes", "not a model"])
-def test_corrupted_model_file(damage, venv, plugin, model, tmp_path):
+DAMAGE = {
+    # name: (how to damage the bytes of a real model, what the library says)
+    "missing": (None, r"cannot read model file"),
+    "truncated": (lambda b: b[: len(b) // 2], r"is truncated: \d+ bytes, \d+ expected"),
+    "flipped bytes": (lambda b: b[:len(b) // 2] + bytes(x ^ 0xFF for x in b[len(b) // 2:len(b) // 2 + 16])
+                      + b[len(b) // 2 + 16:], r"is corrupted: checksum"),
+    "not a model": (lambda b: b"# Time-averaged data for fix out\n# TimeStep v_eta\n10 1.0\n",
+                    r"is not a simforecast model file"),
+    # the format version is the u32 after the 8-byte magic
+    "newer format version": (lambda b: b[:8] + (int.from_bytes(b[8:12], "little") + 1).to_bytes(4, "little") + b[12:],
+                             r"has format version \d+, newer than the \d+ this simforecast .* reads: upgrade"),
+    "older format version": (lambda b: b[:8] + (0).to_bytes(4, "little") + b[12:],
+                             r"has format version 0, which this simforecast no longer reads .*retrain"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_bad_model_file(damage, venv, plugin, model, tmp_path):
+    how, reason = DAMAGE[damage]
     bad = tmp_path / "bad.sfm"
-    data = bytearray(model.read_bytes())
-    if damage == "truncated":
-        data = data[: len(data) // 2]
-    elif damage == "flipped bytes":
-        mid = len(data) // 2
-        for i in range(mid, mid + 16):
-            data[i] ^= 0xFF
-    else:
-        data = bytearray(b"# Time-averaged data for fix out\n# TimeStep v_eta\n10 1.0\n")
-    bad.write_bytes(bytes(data))
+    if how is not None:
+        bad.write_bytes(how(model.read_bytes()))
     err = expect_error(tiny(venv, plugin, tmp_path, f"fix fc all forecast 10 v_t {bad}"),
-                       r"Fix forecast fc cannot load model file '.*bad\.sfm': \S")
-    assert len(err) > len(f"Fix forecast fc cannot load model file '{bad}': ") + 5
+                       r"Fix forecast fc cannot load (its model: .*bad\.sfm|model file '.*bad\.sfm': )")
+    assert re.search(reason, err), err
+
+
+def test_restart_with_another_model_is_an_error(venv, plugin, model, simforecast_bin, wide_data,
+                                                tmp_path):
+    from conftest import THRESHOLD, TRAIN_OPTIONS
+    from test_fix_forecast import campaign_frames, replay
+    other = tmp_path / "other.sfm"
+    subprocess.run([str(simforecast_bin), "train", str(wide_data / "traces"), "--threshold",
+                    str(THRESHOLD * 0.5), *TRAIN_OPTIONS, "-o", str(other)],
+                   check=True, capture_output=True)
+    campaign_frames(wide_data, 186, tmp_path / "frames.txt", n=30)
+    require_ok(replay(venv, plugin, model, tmp_path / "a", tmp_path / "frames.txt",
+                      restart_out=tmp_path / "r.restart"))
+    run = replay(venv, plugin, other, tmp_path / "b", tmp_path / "frames.txt",
+                 restart_in=tmp_path / "r.restart")
+    expect_error(run, r"Fix forecast fc cannot restore the monitor state from the restart file "
+                      r"with model '.*other\.sfm': .*different model.*Use the model file the run "
+                      r"was started with")
 
 
 def test_restart_with_other_N_is_an_error(venv, plugin, model, wide_data, tmp_path):
@@ -166,3 +190,18 @@ def test_restart_with_other_N_is_an_error(venv, plugin, model, wide_data, tmp_pa
     run = replay(venv, plugin, model, tmp_path / "b", tmp_path / "frames.txt",
                  restart_in=tmp_path / "r.restart", fcopts="check no", N=20)
     expect_error(run, r"Fix forecast fc: N = 20 but the restart file was written with N = 10")
+
+
+def test_plugin_autoloads_from_lammps_plugin_path(venv, plugin, model, tmp_path, monkeypatch):
+    """The file name ends in plugin.so, so LAMMPS_PLUGIN_PATH auto-loading picks it up."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / plugin.name).symlink_to(plugin)
+    script = tmp_path / "in.auto"
+    script.write_text(TINY.replace("plugin load     {plugin}\n", "").format(
+        body=f"fix fc all forecast 10 v_t {model} file {tmp_path / 'd.txt'}"))
+    monkeypatch.setenv("LAMMPS_PLUGIN_PATH", str(plugins))
+    run = require_ok(lammps(venv, tmp_path, script, {}))
+    assert f"Loaded 1 plugins from {plugins}" in run.text()
+    assert "fix forecast fc: model" in run.text()
+    assert run.lines("TINY_END")[0]["step"] == "100"
