@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPLAY, STEPS_PER_FRAME, lammps, read_decisions, require_ok
+from conftest import lammps, read_decisions, require_ok
 
 TINY = """\
 plugin load     {plugin}
