@@ -1,0 +1,82 @@
+# Build the Rust static library with cargo and expose it as simforecast::simforecast.
+#
+# CMake drives cargo instead of compiling Rust itself: a custom target runs
+# `cargo build --release --lib` on every build, and cargo's own dependency
+# tracking decides whether anything is recompiled (a no-op build takes well
+# under a second). The archive is declared as a byproduct so that generators
+# with restat (Ninja) and the Makefile generator relink dependents only when
+# the archive really changed.
+#
+# Inputs (cache variables):
+#   CARGO_EXECUTABLE               cargo to use (found on PATH or in ~/.cargo/bin)
+#   SIMFORECAST_CARGO_TARGET_DIR   cargo's target directory; defaults to $CARGO_TARGET_DIR
+#                                  when set, else <source>/target, so CMake and plain
+#                                  `cargo build --release` share one build
+#   SIMFORECAST_CARGO_FLAGS        extra arguments for cargo build (e.g. --locked)
+#   SIMFORECAST_NATIVE_LIBS        system libraries the Rust static library needs
+# Outputs:
+#   target simforecast_cargo, imported target simforecast::simforecast,
+#   SIMFORECAST_STATIC_LIB (path of libsimforecast.a), SIMFORECAST_INCLUDE_DIR,
+#   SIMFORECAST_CLI (path of the simforecast tool, built when SIMFORECAST_BUILD_CLI is ON)
+
+find_program(CARGO_EXECUTABLE cargo
+  HINTS "$ENV{CARGO_HOME}/bin" "$ENV{HOME}/.cargo/bin"
+  DOC "cargo, to build the simforecast Rust library")
+if(NOT CARGO_EXECUTABLE)
+  message(FATAL_ERROR "cargo not found: install Rust (rustup) or set -DCARGO_EXECUTABLE=/path/to/cargo")
+endif()
+
+if(DEFINED ENV{CARGO_TARGET_DIR} AND NOT "$ENV{CARGO_TARGET_DIR}" STREQUAL "")
+  set(_sf_default_target_dir "$ENV{CARGO_TARGET_DIR}")
+else()
+  set(_sf_default_target_dir "${PROJECT_SOURCE_DIR}/target")
+endif()
+set(SIMFORECAST_CARGO_TARGET_DIR "${_sf_default_target_dir}" CACHE PATH
+  "cargo target directory used to build libsimforecast.a")
+set(SIMFORECAST_CARGO_FLAGS "" CACHE STRING "extra arguments for cargo build")
+
+# What the Rust standard library needs from the system when libsimforecast.a is linked
+# by a non-Rust linker. Taken from
+#   cargo rustc --release --lib -- --print native-static-libs
+# on x86_64-unknown-linux-gnu (Rust 1.95): "-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc".
+# libc is implied by every C/C++ link and is left out. The archive also holds the C++ side
+# of the cxx bridge (src/cxx_api.rs), which cargo does not list: a plain C program linking
+# the archive needs libstdc++ too (the C++ runtime, exceptions, iostream init). Re-run that
+# command after adding a dependency with a native part and update this list if it changes.
+# (A plain variable, not a cache entry, so that an update here reaches existing build trees;
+# -DSIMFORECAST_NATIVE_LIBS=... still overrides it.)
+if(NOT DEFINED SIMFORECAST_NATIVE_LIBS)
+  set(SIMFORECAST_NATIVE_LIBS "stdc++;gcc_s;util;rt;pthread;m;dl")
+endif()
+option(SIMFORECAST_BUILD_CLI "also build the simforecast command-line tool (tests train models with it)" ON)
+
+set(SIMFORECAST_STATIC_LIB "${SIMFORECAST_CARGO_TARGET_DIR}/release/${CMAKE_STATIC_LIBRARY_PREFIX}simforecast${CMAKE_STATIC_LIBRARY_SUFFIX}")
+set(SIMFORECAST_INCLUDE_DIR "${PROJECT_SOURCE_DIR}/include")
+
+separate_arguments(_sf_cargo_flags UNIX_COMMAND "${SIMFORECAST_CARGO_FLAGS}")
+set(_sf_cargo_bins "")
+set(_sf_byproducts "${SIMFORECAST_STATIC_LIB}")
+set(SIMFORECAST_CLI "${SIMFORECAST_CARGO_TARGET_DIR}/release/simforecast${CMAKE_EXECUTABLE_SUFFIX}")
+if(SIMFORECAST_BUILD_CLI)
+  set(_sf_cargo_bins --bin simforecast)
+  list(APPEND _sf_byproducts "${SIMFORECAST_CLI}")
+endif()
+add_custom_target(simforecast_cargo ALL
+  COMMAND "${CMAKE_COMMAND}" -E env "CARGO_TARGET_DIR=${SIMFORECAST_CARGO_TARGET_DIR}"
+          "${CARGO_EXECUTABLE}" build --release --lib ${_sf_cargo_bins}
+          --manifest-path "${PROJECT_SOURCE_DIR}/Cargo.toml" ${_sf_cargo_flags}
+  BYPRODUCTS ${_sf_byproducts}
+  WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
+  COMMENT "cargo build --release --lib (libsimforecast.a in ${SIMFORECAST_CARGO_TARGET_DIR})"
+  USES_TERMINAL
+  VERBATIM)
+
+add_library(simforecast STATIC IMPORTED GLOBAL)
+set_target_properties(simforecast PROPERTIES
+  IMPORTED_LOCATION "${SIMFORECAST_STATIC_LIB}"
+  IMPORTED_LINK_INTERFACE_LANGUAGES "C"
+  INTERFACE_INCLUDE_DIRECTORIES "${SIMFORECAST_INCLUDE_DIR}"
+  INTERFACE_LINK_LIBRARIES "${SIMFORECAST_NATIVE_LIBS}")
+# Imported targets build nothing themselves; this makes every consumer wait for cargo.
+add_dependencies(simforecast simforecast_cargo)
+add_library(simforecast::simforecast ALIAS simforecast)

@@ -1,0 +1,106 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   fix forecast: stream a global scalar of a running LAMMPS simulation into a
+   trained simforecast model, one frame every N steps, and act on its decisions
+   (halt a run the model screens as irrelevant, report the forecast of mu +/- sigma).
+
+   The fix is thin on purpose: it parses arguments, samples its input, hands the
+   number to the simforecast C ABI and reports what comes back. All numerics
+   live in the Rust library (include/simforecast.h).
+
+   Used as a plugin (forecastplugin.cpp) or compiled into LAMMPS (the FixStyle
+   block below is what LAMMPS' style_fix.h generator picks up).
+------------------------------------------------------------------------- */
+
+#ifdef FIX_CLASS
+// clang-format off
+FixStyle(forecast,FixForecast);
+// clang-format on
+#else
+
+#ifndef LMP_FIX_FORECAST_H
+#define LMP_FIX_FORECAST_H
+
+#include "fix.h"
+
+#include "simforecast.h"
+
+#include <string>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+class FixForecast : public Fix {
+ public:
+  FixForecast(class LAMMPS *, int, char **);
+  ~FixForecast() override;
+  int setmask() override;
+  void init() override;
+  void setup(int) override;
+  void end_of_step() override;
+  void post_run() override;
+  double compute_vector(int) override;
+  void write_restart(FILE *) override;
+  void restart(char *) override;
+
+  // Number of elements of the global vector (documented in doc/fix_forecast.rst).
+  static constexpr int NVECTOR = 13;
+
+ private:
+  enum InputKind { VARIABLE, COMPUTE, FIX };
+  enum Action { HALT, ADVISE };
+  enum After { CONTINUE, STOP };
+  // Value of output element [9]: why this fix ended a run, if it did.
+  enum StopReason { NOT_STOPPED = 0, HALTED_IRRELEVANT = 1, STOPPED_AFTER_FORECAST = 2 };
+
+  // What rank 0 broadcasts after every push, so all ranks act identically.
+  struct Outcome {
+    int32_t status;    // SF_* status of sf_monitor_push on rank 0
+    int32_t state;     // SF_STATE_* after the push
+    uint64_t frames;   // frames seen by the monitor after the push
+    double value;      // the sample rank 0 pushed
+    sf_event event;    // the decision (flags 0: none)
+  };
+
+  // input
+  int input_kind;
+  std::string input_name;    // the argument as given, e.g. c_press[4]
+  std::string input_id;      // variable name, compute or fix ID
+  int input_index;           // 0: scalar, I >= 1: element I of a global vector
+  int ivar;
+  class Compute *icompute;
+  class Fix *ifix;
+
+  // keywords
+  std::string model_path;
+  std::string file_path;
+  int action, after, message_flag, check_flag;
+  FILE *fp;    // decision log, rank 0 only
+
+  // model and monitor: rank 0 only (decisions are made there and broadcast)
+  sf_model *model;
+  sf_monitor *monitor;
+  uint64_t frame_spacing;
+  uint64_t max_window;
+
+  // decision record, identical on all ranks (source of the global vector and restart data)
+  int32_t state;
+  uint64_t frames;
+  sf_event last_screen;      // flags 0 until the first screening decision
+  sf_event last_forecast;    // flags 0 until the first forecast
+  sf_event last_event;       // the last decision of any kind
+  bigint last_step;          // step of the last decision, -1 if none
+  int stop_reason;           // StopReason
+  bool timeout_forced;       // this fix forced the timer's timeout in the current run
+
+  void parse_input(const char *);
+  void resolve_input(bool);
+  double sample();
+  void handle_event(const sf_event &);
+  void report(const sf_event &, bool, bool);
+  void release();
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
+#endif

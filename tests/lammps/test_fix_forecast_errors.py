@@ -1,0 +1,207 @@
+"""Every bad input to fix forecast is a LAMMPS ERROR that says what and why (never a crash or a
+hang), checked on a small Lennard-Jones system; restart mismatches on the replay script."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from conftest import lammps, read_decisions, require_ok
+
+TINY = """\
+plugin load     {plugin}
+units           lj
+atom_style      atomic
+lattice         fcc 0.8442
+region          box block 0 3 0 3 0 3
+create_box      1 box
+create_atoms    1 box
+mass            1 1.0
+velocity        all create 1.0 87287 loop geom
+pair_style      lj/cut 2.5
+pair_coeff      1 1 1.0 1.0 2.5
+fix             nve all nve
+thermo          0
+variable        t equal temp
+{body}
+run             100
+print           "TINY_END step $(step)"
+"""
+
+
+def tiny(venv, plugin, workdir, body, np=1):
+    script = workdir / "in.tiny"
+    script.write_text(TINY.format(plugin=plugin, body=body))
+    return lammps(venv, workdir, script, {}, np=np)
+
+
+def expect_error(run, pattern):
+    assert run.returncode != 0, f"LAMMPS should have failed:\n{run.text()[-2000:]}"
+    err = run.error()
+    assert err, f"no ERROR line in:\n{run.text()[-2000:]}"
+    assert re.search(pattern, err), f"ERROR text {err!r} does not match {pattern!r}"
+    assert "Segmentation fault" not in run.text() and "core dumped" not in run.text()
+    return err
+
+
+CASES = {
+    "too few arguments": (
+        "fix fc all forecast 10 v_t",
+        r"Illegal fix forecast command: expected 'fix ID group-ID forecast N input model-file "
+        r"\[keyword value \.\.\.\]', got 5 argument"),
+    "N not a number": ("fix fc all forecast ten v_t {model}", r"Expected integer parameter instead of 'ten'"),
+    "N zero": ("fix fc all forecast 0 v_t {model}", r"Illegal fix forecast N = 0: N .* must be positive"),
+    "bad input kind": ("fix fc all forecast 10 x_t {model}", r"Illegal fix forecast input 'x_t': unknown kind of input"),
+    "bad index": ("fix fc all forecast 10 c_thermo_press[x] {model}", r"Illegal fix forecast input 'c_thermo_press\[x\]': the index must be an integer"),
+    "missing variable": ("fix fc all forecast 10 v_nope {model}", r"Variable name nope for fix forecast fc does not exist"),
+    "atom-style variable": (
+        "variable a atom x\nfix fc all forecast 10 v_a {model}",
+        r"Fix forecast fc variable a is not equal-style: the input must be a global scalar"),
+    "missing compute": ("fix fc all forecast 10 c_nope {model}", r"Compute ID nope for fix forecast fc does not exist"),
+    "per-atom compute": (
+        "compute ke all ke/atom\nfix fc all forecast 10 c_ke {model}",
+        r"Fix forecast fc: compute ke does not calculate a global scalar"),
+    "compute index out of range": (
+        "fix fc all forecast 10 c_thermo_press[7] {model}",
+        r"Fix forecast fc: compute thermo_press vector has 6 elements, index 7 is out of range"),
+    "missing fix": ("fix fc all forecast 10 f_nope {model}", r"Fix ID nope for fix forecast fc does not exist"),
+    "fix at incompatible times": (
+        "fix avg all ave/time 5 4 20 v_t\nfix fc all forecast 10 f_avg {model}",
+        r"Fix forecast fc: fix avg is not computed at compatible times: N = 10 must be a multiple "
+        r"of its output interval 20"),
+    "fix defined after": (
+        "fix fc all forecast 10 f_avg {model}\nfix avg all ave/time 2 5 10 v_t",
+        r"Fix ID avg for fix forecast fc does not exist"),
+    "keyword without value": ("fix fc all forecast 10 v_t {model} action", r"keyword 'action' needs a value"),
+    "unknown keyword": (
+        "fix fc all forecast 10 v_t {model} every 3",
+        r"Illegal fix forecast keyword 'every': expected action, after, file, message or check"),
+    "bad action": ("fix fc all forecast 10 v_t {model} action stop", r"Illegal fix forecast action 'stop': expected halt or advise"),
+    "bad after": ("fix fc all forecast 10 v_t {model} after halt", r"Illegal fix forecast after 'halt': expected continue or stop"),
+    "bad message": ("fix fc all forecast 10 v_t {model} message maybe", r"Expected boolean parameter instead of 'maybe'"),
+    "unwritable file": (
+        "fix fc all forecast 10 v_t {model} file /nonexistent/dir/decisions.txt",
+        r"Fix forecast fc cannot open file '/nonexistent/dir/decisions.txt': No such file"),
+    "frame spacing mismatch": (
+        "fix fc all forecast 20 v_t {model}",
+        r"Fix forecast fc: N = 20 steps per frame, but model '.*' was trained on frames 10 steps "
+        r"apart\. Set N to 10 .*or add 'check no'"),
+    "NaN sample": (
+        "variable bad equal ternary(step>=30,exp(1000)-exp(1000),1.0)\n"
+        "fix fc all forecast 10 v_bad {model}",
+        r"Fix forecast fc: input v_bad is not a finite number on step 30 \(value -?nan\)"),
+    "infinite sample": (
+        "variable bad equal ternary(step>=50,exp(1000),1.0)\nfix fc all forecast 10 v_bad {model}",
+        r"Fix forecast fc: input v_bad is not a finite number on step 50 \(value inf\)"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_a_lammps_error(case, venv, plugin, model, tmp_path):
+    body, pattern = CASES[case]
+    expect_error(tiny(venv, plugin, tmp_path, body.format(model=model)), pattern)
+
+
+def test_fix_defined_after_its_input_fix_is_an_error(venv, plugin, model, tmp_path):
+    # the input fix exists at the fix command but is redefined later: checked at init
+    body = ("fix avg all ave/time 2 5 10 v_t\nfix fc all forecast 10 f_avg {model}\n"
+            "unfix avg\nfix avg all ave/time 2 5 10 v_t").format(model=model)
+    expect_error(tiny(venv, plugin, tmp_path, body),
+                 r"Fix forecast fc reads fix avg, which is defined after it and updates at the end "
+                 r"of a step: define fix avg before fix forecast fc")
+
+
+def test_nan_sample_under_two_ranks(venv, plugin, model, tmp_path):
+    body = ("variable bad equal ternary(step>=30,exp(1000)-exp(1000),1.0)\n"
+            "fix fc all forecast 10 v_bad {model}").format(model=model)
+    expect_error(tiny(venv, plugin, tmp_path, body, np=2),
+                 r"input v_bad is not a finite number on step 30")
+
+
+def test_spacing_check_off_runs(venv, plugin, model, tmp_path):
+    run = require_ok(tiny(venv, plugin, tmp_path, f"fix fc all forecast 20 v_t {model} check no "
+                                                  f"file {tmp_path / 'd.txt'}"))
+    assert run.lines("TINY_END")[0]["step"] == "100"
+    header = (tmp_path / "d.txt").read_text().splitlines()[0]
+    assert header.startswith("# fix forecast fc: model ") and "N 20" in header
+
+
+def test_message_no_keeps_the_log_quiet(venv, plugin, model, wide_data, tmp_path):
+    from test_fix_forecast import campaign_frames, replay
+    campaign_frames(wide_data, 142, tmp_path / "frames.txt", n=300)
+    run = require_ok(replay(venv, plugin, model, tmp_path, tmp_path / "frames.txt",
+                            fcopts="message no"))
+    assert read_decisions(tmp_path / "decisions.txt"), "decisions are still written to the file"
+    assert "fix forecast fc step" not in run.log
+
+
+DAMAGE = {
+    # name: (how to damage the bytes of a real model, what the library says)
+    "missing": (None, r"cannot read model file"),
+    "truncated": (lambda b: b[: len(b) // 2], r"is truncated: \d+ bytes, \d+ expected"),
+    "flipped bytes": (lambda b: b[:len(b) // 2] + bytes(x ^ 0xFF for x in b[len(b) // 2:len(b) // 2 + 16])
+                      + b[len(b) // 2 + 16:], r"is corrupted: checksum"),
+    "not a model": (lambda b: b"# Time-averaged data for fix out\n# TimeStep v_eta\n10 1.0\n",
+                    r"is not a simforecast model file"),
+    # the format version is the u32 after the 8-byte magic
+    "newer format version": (lambda b: b[:8] + (int.from_bytes(b[8:12], "little") + 1).to_bytes(4, "little") + b[12:],
+                             r"has format version \d+, newer than the \d+ this simforecast .* reads: upgrade"),
+    "older format version": (lambda b: b[:8] + (0).to_bytes(4, "little") + b[12:],
+                             r"has format version 0, which this simforecast no longer reads .*retrain"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_bad_model_file(damage, venv, plugin, model, tmp_path):
+    how, reason = DAMAGE[damage]
+    bad = tmp_path / "bad.sfm"
+    if how is not None:
+        bad.write_bytes(how(model.read_bytes()))
+    err = expect_error(tiny(venv, plugin, tmp_path, f"fix fc all forecast 10 v_t {bad}"),
+                       r"Fix forecast fc cannot load (its model: .*bad\.sfm|model file '.*bad\.sfm': )")
+    assert re.search(reason, err), err
+
+
+def test_restart_with_another_model_is_an_error(venv, plugin, model, simforecast_bin, wide_data,
+                                                tmp_path):
+    from conftest import THRESHOLD, TRAIN_OPTIONS
+    from test_fix_forecast import campaign_frames, replay
+    other = tmp_path / "other.sfm"
+    subprocess.run([str(simforecast_bin), "train", str(wide_data / "traces"), "--threshold",
+                    str(THRESHOLD * 0.5), *TRAIN_OPTIONS, "-o", str(other)],
+                   check=True, capture_output=True)
+    campaign_frames(wide_data, 186, tmp_path / "frames.txt", n=30)
+    require_ok(replay(venv, plugin, model, tmp_path / "a", tmp_path / "frames.txt",
+                      restart_out=tmp_path / "r.restart"))
+    run = replay(venv, plugin, other, tmp_path / "b", tmp_path / "frames.txt",
+                 restart_in=tmp_path / "r.restart")
+    expect_error(run, r"Fix forecast fc cannot restore the monitor state from the restart file "
+                      r"with model '.*other\.sfm': .*different model.*Use the model file the run "
+                      r"was started with")
+
+
+def test_restart_with_other_N_is_an_error(venv, plugin, model, wide_data, tmp_path):
+    from test_fix_forecast import campaign_frames, replay
+    campaign_frames(wide_data, 186, tmp_path / "frames.txt", n=30)
+    require_ok(replay(venv, plugin, model, tmp_path / "a", tmp_path / "frames.txt",
+                      restart_out=tmp_path / "r.restart"))
+    run = replay(venv, plugin, model, tmp_path / "b", tmp_path / "frames.txt",
+                 restart_in=tmp_path / "r.restart", fcopts="check no", N=20)
+    expect_error(run, r"Fix forecast fc: N = 20 but the restart file was written with N = 10")
+
+
+def test_plugin_autoloads_from_lammps_plugin_path(venv, plugin, model, tmp_path, monkeypatch):
+    """The file name ends in plugin.so, so LAMMPS_PLUGIN_PATH auto-loading picks it up."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / plugin.name).symlink_to(plugin)
+    script = tmp_path / "in.auto"
+    script.write_text(TINY.replace("plugin load     {plugin}\n", "").format(
+        body=f"fix fc all forecast 10 v_t {model} file {tmp_path / 'd.txt'}"))
+    monkeypatch.setenv("LAMMPS_PLUGIN_PATH", str(plugins))
+    run = require_ok(lammps(venv, tmp_path, script, {}))
+    assert f"Loaded 1 plugins from {plugins}" in run.text()
+    assert "fix forecast fc: model" in run.text()
+    assert run.lines("TINY_END")[0]["step"] == "100"
