@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Check the slurry example inputs with a real LAMMPS (about a minute on 2 cores).
 
-    python3 selftest.py [--lmp PATH] [--keep DIR]
+    python3 selftest.py [--lmp PATH] [--keep DIR] [--plugin forecastplugin.so --model M.sfm [--expect-halt]]
 
 Runs short versions of everything in this directory without fix forecast and checks the outputs:
   1. make_config.py writes data files (with the compression path for phi_am > 0.32);
   2. in.nemd writes a trace in the shipped format, and its measured mu, sigma equal the trace's;
   3. in.campaign rests each system once, runs every rate, writes results.txt and the summary;
   4. campaign.py makes a small campaign, stops on SIGTERM, resumes, and skips finished runs.
+With --plugin and --model, also the demo campaign with fix forecast (200-frame runs):
+  5. every run the fix stopped saw exactly the frames of the same run without the fix (the fix
+     and the halts of earlier runs change nothing), halted runs stopped early, forecasts are
+     ordered (mu-sigma <= mu+sigma, mu_low <= mu_high), and the summary counts match
+     results.txt; with --expect-halt, at least one run is halted and one forecast.
 Exits non-zero on the first failure.
 """
 import argparse
@@ -59,10 +64,50 @@ def check_trace(path, n, spf=10):
     return vals
 
 
+def check_fix(lmp, work, plugin, model, expect_halt):
+    """The demo campaign with and without the fix, 200-frame runs."""
+    base = [os.path.join(HERE, "in.campaign"), "-var", "here", HERE, "-var", "nframes", "200"]
+    lammps(lmp, base + ["-var", "use_fix", "0", "-var", "out", "demo_nofix"], work, "demo_nofix.log")
+    screen = lammps(lmp, base + ["-var", "plugin", plugin, "-var", "model", model, "-var", "out", "demo_fix"],
+                    work, "demo_fix.log")
+    with open(os.path.join(work, "demo_fix", "results.txt")) as f:
+        rows = [ln.split() for ln in f.read().splitlines()[1:]]
+    check(len(rows) == 6, f"demo_fix/results.txt: {len(rows)} rows, expected 6")
+    halted = forecast = 0
+    for r in rows:
+        run, sysno, rate, steps, full = r[0], r[1], r[2], int(r[3]), int(r[4])
+        state, stop = int(float(r[5])), int(float(r[6]))
+        lo, hi, mlo, mhi = (float(x) for x in r[8:12])
+        name = f"trace_{int(run):02d}_sys{sysno}_rate{rate}.dat"
+        seen = campaign.read_trace(os.path.join(work, "demo_fix", name))[1]
+        full_trace = campaign.read_trace(os.path.join(work, "demo_nofix", name))[1]
+        check(len(seen) * 10 == steps, f"{name}: {len(seen)} frames but {steps} steps")
+        check(np.array_equal(seen, full_trace[:len(seen)]),
+              f"{name}: the run with the fix differs from the run without it")
+        if stop == 1:
+            halted += 1
+            check(state == 2 and steps < full, f"{name}: halted but state {state}, {steps} of {full} steps")
+        if r[-1].startswith("forecast"):
+            forecast += 1
+            check(lo <= hi and mlo <= mhi, f"{name}: forecast out of order {lo} {hi} {mlo} {mhi}")
+    check(re.search(rf"halted \(screened irrelevant\)\s+: {halted}\b", screen) is not None, "summary: halted")
+    check(re.search(rf"forecast \(mu-sigma, mu\+sigma\)\s+: {forecast}\b", screen) is not None,
+          "summary: forecast")
+    if expect_halt:
+        check(halted >= 1 and forecast >= 1, f"expected a halted run and a forecast: {halted} halted, "
+              f"{forecast} forecast with {model}")
+    print(f"ok  in.campaign with fix forecast: {halted} halted, {forecast} forecast; every run saw the "
+          "frames of the same run without the fix", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lmp", default=None, help="LAMMPS executable [repository .venv/bin/lmp]")
     ap.add_argument("--keep", help="work in this directory and keep it")
+    ap.add_argument("--plugin", help="forecastplugin.so: also check the campaign with fix forecast")
+    ap.add_argument("--model", help="model file for the fix checks (simforecast train)")
+    ap.add_argument("--expect-halt", action="store_true",
+                    help="with --plugin: require at least one halted run and one forecast")
     args = ap.parse_args()
     lmp = campaign.find_lmp(args.lmp)
     work = args.keep or tempfile.mkdtemp(prefix="slurry-selftest-")
@@ -169,6 +214,12 @@ def main():
     p3 = subprocess.run(cmd, capture_output=True, text=True)
     check(p3.returncode == 0 and "0 to run" in p3.stdout, f"third start should do nothing:\n{p3.stdout}")
     print("ok  campaign.py: resumed, 6 runs in the shipped format, rerun skips them", flush=True)
+
+    if args.plugin or args.model:
+        check(bool(args.plugin and args.model), "--plugin and --model go together")
+        check_fix(lmp, work, os.path.abspath(args.plugin), os.path.abspath(args.model), args.expect_halt)
+    else:
+        print("--  fix forecast not exercised here (give --plugin and --model)", flush=True)
 
     print(f"all slurry example checks passed in {time.monotonic() - t0:.0f} s ({work})", flush=True)
     return 0
