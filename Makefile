@@ -74,7 +74,7 @@ demo: cmake-build
 	    -var here $(abspath examples/slurry) -var out campaign -log campaign.log -screen none
 	@echo "==> results ($(DEMO)/campaign/results.txt)"
 	cat $(DEMO)/campaign/results.txt
-	grep -A12 'campaign summary' $(DEMO)/campaign.log
+	tac $(DEMO)/campaign.log | grep -m1 -B12 '=* campaign summary' | tac
 
 ## test: every test; exits non-zero on any failure
 test: rust-check rust-test golden ctest
