@@ -16,7 +16,7 @@ for spec in "nemd-public 10.5" "nemd-wide-public 33.1"; do
     splits=bench/splits/$camp-seed1-r20.json
     t0=$(date +%s.%N)
     ./target/release/simforecast protocol data/$camp/traces --threshold "$thr" --preset paper \
-        --compare paper --sweep "" --splits "$splits" --seed 1 --json > "$out/rust-$camp.json"
+        --compare paper --no-sweep --splits "$splits" --seed 1 --json > "$out/rust-$camp.json"
     t1=$(date +%s.%N)
     "$venv/bin/python" bench/python_protocol.py data/$camp/traces --threshold "$thr" \
         --splits "$splits" --seed 1 --json "$out/python-$camp.json" > /dev/null

@@ -219,6 +219,9 @@ struct ProtocolArgs {
     /// each window); empty to skip.
     #[arg(long, value_delimiter = ',', default_value = "25,50,100,150,200,300")]
     sweep: Vec<usize>,
+    /// Skip the window sweep.
+    #[arg(long)]
+    no_sweep: bool,
     /// Repeats per window of the sweep.
     #[arg(long, default_value_t = 5)]
     sweep_repeats: usize,
@@ -544,7 +547,10 @@ fn print_summary_table(rows: &[ConfigSummary]) {
     }
 }
 
-fn cmd_protocol(a: ProtocolArgs) -> AnyResult<()> {
+fn cmd_protocol(mut a: ProtocolArgs) -> AnyResult<()> {
+    if a.no_sweep {
+        a.sweep.clear();
+    }
     let main_cfg = a.model.config();
     let mut configs = vec![main_cfg.clone()];
     for p in &a.compare {

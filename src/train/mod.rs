@@ -152,9 +152,12 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Halting precision a screening stage must reach out of fold to be allowed to halt.
     pub target_precision: f64,
-    /// Pseudo-count of false halts added when checking the precision target, so a cut is not
-    /// trusted on a handful of lucky halts: precision = TP / (TP + FP + prior).
+    /// Pseudo-count of false halts added when checking the precision target:
+    /// precision = TP / (TP + FP + prior).
     pub precision_prior: f64,
+    /// Fewest true out-of-fold halts a cut needs before a stage may halt, so a cut is not
+    /// trusted on one or two lucky votes.
+    pub min_halts: usize,
     pub level: f64,
     pub tolerance: f64,
     pub ood_quantile: f64,
@@ -178,6 +181,7 @@ impl TrainConfig {
             seed: 0,
             target_precision: 0.0,
             precision_prior: 0.0,
+            min_halts: 1,
             level: 0.9,
             tolerance: f64::MAX,
             ood_quantile: 1.0,
@@ -205,7 +209,8 @@ impl TrainConfig {
             folds: 5,
             seed: 0,
             target_precision: 0.95,
-            precision_prior: 1.0,
+            precision_prior: 0.0,
+            min_halts: 5,
             level: 0.9,
             tolerance: 0.5,
             ood_quantile: 0.99,
@@ -480,10 +485,15 @@ pub fn r2(y: &[f64], pred: &[f64]) -> f64 {
     1.0 - ss_res / ss_tot
 }
 
-/// The cut on out-of-fold votes: the lowest (most recall) cut above one half whose precision,
-/// counted with `prior` extra false halts, reaches `target`. Returns (cut, precision, recall,
-/// halts, reached).
-fn choose_cut(scored: &[(f64, bool)], target: f64, prior: f64) -> (f64, f64, f64, usize, bool) {
+/// The cut on out-of-fold votes: the lowest (most recall) cut above one half with at least
+/// `min_halts` true halts whose precision, counted with `prior` extra false halts, reaches
+/// `target`. Returns (cut, precision, recall, halts, reached).
+fn choose_cut(
+    scored: &[(f64, bool)],
+    target: f64,
+    prior: f64,
+    min_halts: usize,
+) -> (f64, f64, f64, usize, bool) {
     let positives = scored.iter().filter(|s| s.1).count().max(1) as f64;
     let mut cuts: Vec<f64> = scored.iter().map(|s| s.0).filter(|&v| v > 0.5).collect();
     cuts.sort_by(f64::total_cmp);
@@ -496,7 +506,7 @@ fn choose_cut(scored: &[(f64, bool)], target: f64, prior: f64) -> (f64, f64, f64
         let precision = tp / (tp + fp);
         let recall = tp / positives;
         let halts = (tp + fp) as usize;
-        if guarded >= target && tp > 0.0 {
+        if guarded >= target && tp >= min_halts.max(1) as f64 {
             return (c, precision, recall, halts, true);
         }
         if best.is_none_or(|b| guarded > b.4) {
@@ -578,8 +588,12 @@ fn fit_screen(
     let pred: Vec<bool> = scored.iter().map(|s| knn::majority(s.0)).collect();
     let act: Vec<bool> = scored.iter().map(|s| s.1).collect();
     let f1_majority = prf(&pred, &act).2;
-    let (cut, cv_precision, cv_recall, cv_halts, reached) =
-        choose_cut(&scored, cfg.target_precision, cfg.precision_prior);
+    let (cut, cv_precision, cv_recall, cv_halts, reached) = choose_cut(
+        &scored,
+        cfg.target_precision,
+        cfg.precision_prior,
+        cfg.min_halts,
+    );
     let advisory = !reached;
 
     let fm = FeatureMap::fit(&ds.windows(train_idx, window), &recipe)?;
