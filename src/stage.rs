@@ -23,6 +23,9 @@ pub struct Recipe {
     pub summaries: bool,
     /// Scale every feature to unit standard deviation over the training set.
     pub standardize: bool,
+    /// Scale of the summary features after standardisation (their weight in the distance
+    /// against the FPCA scores).
+    pub summary_weight: f64,
 }
 
 impl Recipe {
@@ -34,6 +37,7 @@ impl Recipe {
             components: ComponentRule::VarianceFraction(0.99),
             summaries: false,
             standardize: false,
+            summary_weight: 1.0,
         }
     }
 }
@@ -89,6 +93,12 @@ impl FeatureMap {
                     matrix.row_mut(r).scale_mut(1.0 / sd);
                     offset[r] /= sd;
                 }
+            }
+        }
+        if recipe.summaries && recipe.summary_weight != 1.0 {
+            for r in fpca.n_components..d {
+                matrix.row_mut(r).scale_mut(recipe.summary_weight);
+                offset[r] *= recipe.summary_weight;
             }
         }
         Ok(Self {
@@ -186,6 +196,8 @@ pub struct ForecastCalibration {
     /// Forecast here when the relative interval width (high−low)/μ̂ is at most this; the last
     /// forecasting stage always forecasts.
     pub tolerance: f64,
+    /// μ∓σ are predicted as the geometric mean of the neighbours' values (KNN in log space).
+    pub log_targets: bool,
 }
 
 /// Out-of-distribution guard: the k-th neighbour distance of a query against a quantile of the
@@ -414,7 +426,7 @@ pub fn forecast_from_neighbours(
     weighting: Weighting,
     cal: &ForecastCalibration,
 ) -> Forecast {
-    let m = knn::regress(nb, values, 3, weighting);
+    let m = regress_targets(nb, values, weighting, cal.log_targets);
     let (centre, spread) = neighbour_centre_spread(nb, values, weighting, cal.log_space);
     let half = cal.quantile * (spread + cal.spread_floor);
     Forecast {
@@ -424,6 +436,34 @@ pub fn forecast_from_neighbours(
         mu_low: from_space(centre - half, cal.log_space),
         mu_high: from_space(centre + half, cal.log_space),
     }
+}
+
+/// KNN estimate of μ−σ and μ+σ: the weighted mean of the neighbours' values, or with `log` the
+/// weighted mean of their logarithms, mapped back (a geometric mean, robust to one large value).
+pub fn regress_targets(
+    nb: &[Neighbour],
+    values: &[f64],
+    weighting: Weighting,
+    log: bool,
+) -> [f64; 2] {
+    if !log {
+        let m = knn::regress(nb, values, 3, weighting);
+        return [m[0], m[1]];
+    }
+    let t: Vec<f64> = nb
+        .iter()
+        .flat_map(|n| [values[3 * n.index].ln(), values[3 * n.index + 1].ln()])
+        .collect();
+    let local: Vec<Neighbour> = nb
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Neighbour {
+            index: i,
+            distance: n.distance,
+        })
+        .collect();
+    let m = knn::regress(&local, &t, 2, weighting);
+    [m[0].exp(), m[1].exp()]
 }
 
 pub fn to_space(mu: f64, log_space: bool) -> f64 {

@@ -155,14 +155,17 @@ pub struct TrainConfig {
     /// Pseudo-count of false halts added when checking the precision target:
     /// precision = TP / (TP + FP + prior).
     pub precision_prior: f64,
-    /// Fewest true out-of-fold halts a cut needs before a stage may halt, so a cut is not
-    /// trusted on one or two lucky votes.
+    /// Fewest true out-of-fold halts a cut needs before a stage may halt.
     pub min_halts: usize,
+    /// Lowest vote a cut may take (above one half): a halt needs this share of the neighbours.
+    pub min_cut: f64,
     pub level: f64,
     pub tolerance: f64,
     pub ood_quantile: f64,
     /// Components chosen by CV from this list instead of the recipe's rule (empty: recipe).
     pub component_grid: Vec<usize>,
+    /// Regress μ∓σ in log space when every training μ−σ is positive.
+    pub log_targets: bool,
 }
 
 impl TrainConfig {
@@ -182,10 +185,12 @@ impl TrainConfig {
             target_precision: 0.0,
             precision_prior: 0.0,
             min_halts: 1,
+            min_cut: 0.5,
             level: 0.9,
             tolerance: f64::MAX,
             ood_quantile: 1.0,
             component_grid: vec![],
+            log_targets: false,
         }
     }
 
@@ -199,9 +204,12 @@ impl TrainConfig {
                 components: ComponentRule::VarianceFraction(0.99),
                 summaries: true,
                 standardize: true,
+                summary_weight: 1.0,
             },
-            screen_windows: vec![50, 100, 150, 200, 300],
-            forecast_windows: vec![100, 150, 200, 300],
+            // Measured in bench/tuning.md: one halting stage at 200 frames (every extra
+            // screening stage adds its own false halts), forecasts at 100/150/200.
+            screen_windows: vec![200],
+            forecast_windows: vec![100, 150, 200],
             k_grid: vec![3, 5, 7, 9, 11, 15, 21, 28],
             power_grid: vec![1.0, 2.0],
             weightings: vec![Weighting::Uniform, Weighting::Distance],
@@ -211,10 +219,12 @@ impl TrainConfig {
             target_precision: 0.95,
             precision_prior: 0.0,
             min_halts: 5,
+            min_cut: 0.8,
             level: 0.9,
-            tolerance: 0.5,
+            tolerance: 5.0,
             ood_quantile: 0.99,
             component_grid: vec![2, 4, 6, 10],
+            log_targets: false,
         }
     }
 
@@ -485,17 +495,24 @@ pub fn r2(y: &[f64], pred: &[f64]) -> f64 {
     1.0 - ss_res / ss_tot
 }
 
-/// The cut on out-of-fold votes: the lowest (most recall) cut above one half with at least
-/// `min_halts` true halts whose precision, counted with `prior` extra false halts, reaches
-/// `target`. Returns (cut, precision, recall, halts, reached).
-fn choose_cut(
+/// The cut on out-of-fold votes: the lowest (most recall) cut above one half at which at least
+/// `min_halts` out-of-fold halts are true and the precision, counted with `prior` extra false
+/// halts, reaches `target`. Requiring several true halts keeps a cut from being trusted on one or
+/// two lucky votes. Returns (cut, precision, recall, halts, reached); when no cut qualifies, the
+/// best guarded precision is reported and `reached` is false.
+pub fn choose_cut(
     scored: &[(f64, bool)],
     target: f64,
     prior: f64,
     min_halts: usize,
+    min_cut: f64,
 ) -> (f64, f64, f64, usize, bool) {
     let positives = scored.iter().filter(|s| s.1).count().max(1) as f64;
-    let mut cuts: Vec<f64> = scored.iter().map(|s| s.0).filter(|&v| v > 0.5).collect();
+    let mut cuts: Vec<f64> = scored
+        .iter()
+        .map(|s| s.0)
+        .filter(|&v| v > 0.5 && v >= min_cut)
+        .collect();
     cuts.sort_by(f64::total_cmp);
     cuts.dedup();
     let mut best: Option<(f64, f64, f64, usize, f64)> = None;
@@ -593,6 +610,7 @@ fn fit_screen(
         cfg.target_precision,
         cfg.precision_prior,
         cfg.min_halts,
+        cfg.min_cut,
     );
     let advisory = !reached;
 
@@ -712,6 +730,7 @@ fn fit_forecast(
         .min(rel.len() - rel.len() / cfg.folds - 1)
         .max(1);
     let values_all = value_targets(ds, &(0..ds.len()).collect::<Vec<_>>());
+    let log_targets = cfg.log_targets && rel.iter().all(|&i| ds.mu[i] - ds.sigma[i] > 0.0);
     let candidates = candidate_recipes(cfg)
         .into_iter()
         .map(|recipe| {
@@ -725,7 +744,7 @@ fn fit_forecast(
         for (power, lists) in &cand.per_power {
             for &k in cfg.k_grid.iter().filter(|&&k| k <= k_max) {
                 for &w in &cfg.weightings {
-                    let (y, p) = oof_regression(lists, &values_all, k, w);
+                    let (y, p) = oof_regression(lists, &values_all, k, w, log_targets);
                     let score = (r2(&y[0], &p[0]) + r2(&y[1], &p[1])) / 2.0;
                     if best.is_none_or(|b| score > b.0) {
                         best = Some((score, ci, *power, k, w));
@@ -742,7 +761,7 @@ fn fit_forecast(
         .iter()
         .find(|(p, _)| *p == power)
         .unwrap();
-    let (y, p) = oof_regression(lists, &values_all, k, weighting);
+    let (y, p) = oof_regression(lists, &values_all, k, weighting, log_targets);
     let cv_r2 = [r2(&y[0], &p[0]), r2(&y[1], &p[1])];
 
     // Normalised conformal scores on the out-of-fold predictions.
@@ -811,6 +830,7 @@ fn fit_forecast(
             cv_coverage: covered,
             cv_relative_width: rel_width,
             tolerance: cfg.tolerance,
+            log_targets,
         }),
         ood,
     };
@@ -856,12 +876,13 @@ fn oof_regression(
     values_all: &[f64],
     k: usize,
     w: Weighting,
+    log: bool,
 ) -> ([Vec<f64>; 2], [Vec<f64>; 2]) {
     let mut y = [Vec::new(), Vec::new()];
     let mut p = [Vec::new(), Vec::new()];
     for f in lists {
         for (&i, nb) in f.val.iter().zip(&f.lists) {
-            let pred = knn::regress(&nb[..k.min(nb.len())], values_all, 3, w);
+            let pred = stage::regress_targets(&nb[..k.min(nb.len())], values_all, w, log);
             for o in 0..2 {
                 y[o].push(values_all[3 * i + o]);
                 p[o].push(pred[o]);
@@ -930,4 +951,61 @@ pub fn fit_model(
     let model = Model { meta, stages };
     model.validate()?;
     Ok((model, reports))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choose_cut;
+
+    /// Votes with labels: `n_true` irrelevant traces at vote 0.9, `n_false` relevant ones at 0.8,
+    /// and a bulk of relevant traces at low votes.
+    fn scored(n_true: usize, n_false: usize) -> Vec<(f64, bool)> {
+        let mut v = vec![(0.9, true); n_true];
+        v.extend(vec![(0.8, false); n_false]);
+        v.extend((0..50).map(|i| (i as f64 / 100.0, false)));
+        v
+    }
+
+    #[test]
+    fn cut_needs_min_halts() {
+        // 4 clean true halts above every false one: enough for min_halts 4, not for 5.
+        let s = scored(4, 1);
+        let (cut, p, r, h, ok) = choose_cut(&s, 0.95, 0.0, 4, 0.5);
+        assert!(ok);
+        assert_eq!((cut, p, r, h), (0.9, 1.0, 1.0, 4));
+        let (_, _, _, _, ok) = choose_cut(&s, 0.95, 0.0, 5, 0.5);
+        assert!(!ok, "four true halts must not satisfy min_halts = 5");
+    }
+
+    #[test]
+    fn cut_respects_vote_floor() {
+        // The clean cut is at 0.9; a floor above it leaves no cut.
+        let s = scored(6, 0);
+        assert!(choose_cut(&s, 0.95, 0.0, 1, 0.9).4);
+        let (cut, _, _, h, ok) = choose_cut(&s, 0.95, 0.0, 1, 0.95);
+        assert!(!ok);
+        assert_eq!((cut, h), (1.0, 0));
+    }
+
+    #[test]
+    fn cut_prior_counts_as_false_halts() {
+        // 10 true halts, no false one: 10 / (10 + 1) < 0.95 with a prior of one false halt.
+        let s = scored(10, 0);
+        assert!(choose_cut(&s, 0.95, 0.0, 1, 0.5).4);
+        assert!(!choose_cut(&s, 0.95, 1.0, 1, 0.5).4);
+    }
+
+    #[test]
+    fn cut_takes_lowest_qualifying_vote() {
+        // 19 true at 0.9 and one false at 0.8: precision 0.95 at cut 0.8, so 0.8 is chosen
+        // (more recall is not possible, but the lower cut is the documented choice).
+        let s = scored(19, 1);
+        let (cut, p, _, h, ok) = choose_cut(&s, 0.95, 0.0, 1, 0.5);
+        assert!(ok);
+        assert_eq!((cut, h), (0.8, 20));
+        assert!((p - 0.95).abs() < 1e-12);
+        // No positive at all: no usable cut, nothing reached.
+        let none: Vec<(f64, bool)> = (0..10).map(|i| (i as f64 / 10.0, false)).collect();
+        assert!(!choose_cut(&none, 0.95, 0.0, 1, 0.5).4);
+    }
 }

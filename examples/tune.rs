@@ -1,0 +1,119 @@
+//! Tuning driver for bench/tuning.md: runs the protocol (20 stratified 80/20 splits, seed 0, as
+//! `simforecast protocol`) for the default configuration with `key=value` overrides and prints one
+//! table row per campaign.
+//!
+//! cargo run --release --example tune -- wide|pub [repeats=20] [key=value ...]
+
+use simforecast::fpca::ComponentRule;
+use simforecast::knn::Weighting;
+use simforecast::trace::{self, Column};
+use simforecast::train::protocol;
+use simforecast::train::{Dataset, TrainConfig};
+
+fn list<T: std::str::FromStr>(v: &str) -> Vec<T>
+where
+    T::Err: std::fmt::Debug,
+{
+    v.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect()
+}
+
+fn apply(c: &mut TrainConfig, key: &str, v: &str) {
+    match key {
+        "preset" if v == "paper" => *c = TrainConfig::paper(),
+        "screen" => c.screen_windows = list(v),
+        "fc" => c.forecast_windows = list(v),
+        "k" => c.k_grid = list(v),
+        "powers" => c.power_grid = list(v),
+        "w" => {
+            c.weightings = v
+                .split(',')
+                .map(|s| match s {
+                    "u" => Weighting::Uniform,
+                    _ => Weighting::Distance,
+                })
+                .collect()
+        }
+        "target" => c.target_precision = v.parse().unwrap(),
+        "prior" => c.precision_prior = v.parse().unwrap(),
+        "minh" => c.min_halts = v.parse().unwrap(),
+        "tol" => c.tolerance = v.parse().unwrap(),
+        "level" => c.level = v.parse().unwrap(),
+        "comp" => c.component_grid = list(v),
+        "var" => {
+            c.recipe.components = ComponentRule::VarianceFraction(v.parse().unwrap());
+            c.component_grid.clear();
+        }
+        "pen" => c.recipe.penalty = v.parse().unwrap(),
+        "knots" => c.recipe.knot_ratio = v.parse().unwrap(),
+        "summ" => c.recipe.summaries = v == "1",
+        "sw" => c.recipe.summary_weight = v.parse().unwrap(),
+        "logt" => c.log_targets = v == "1",
+        "mincut" => c.min_cut = v.parse().unwrap(),
+        "std" => c.recipe.standardize = v == "1",
+        "sel" => {
+            c.selection = if v == "f1" {
+                simforecast::train::Selection::F1
+            } else {
+                simforecast::train::Selection::AveragePrecision
+            }
+        }
+        _ => panic!("unknown key {key}"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (dir, threshold) = match args[0].as_str() {
+        "wide" => ("/work/shared/data/nemd-wide-public/traces", 33.1),
+        _ => ("/work/shared/data/nemd-public/traces", 10.5),
+    };
+    let mut cfg = TrainConfig::default_calibrated();
+    let mut repeats = 20;
+    for a in &args[1..] {
+        let (k, v) = a.split_once('=').expect("key=value");
+        if k == "repeats" {
+            repeats = v.parse().unwrap();
+        } else {
+            apply(&mut cfg, k, v);
+        }
+    }
+    let set =
+        trace::load_traces(&[dir.to_string()], &"0".parse::<Column>().unwrap(), 1000).unwrap();
+    let names = set.traces.iter().map(|t| t.name.clone()).collect();
+    let series = set.traces.into_iter().map(|t| t.values).collect();
+    let ds = Dataset::new(
+        names,
+        series,
+        threshold,
+        simforecast::model::Direction::Above,
+        1000,
+        set.spacing,
+        set.column,
+    )
+    .unwrap();
+    let splits: Vec<_> = (0..repeats)
+        .map(|r| protocol::split(&ds, 0.2, r as u64))
+        .collect();
+    let t = std::time::Instant::now();
+    let s = protocol::run_config(&ds, &cfg, &splits, &|| {}).unwrap();
+    let secs = t.elapsed().as_secs_f64() / repeats as f64;
+    let fp: usize = s.confusion[0][1];
+    let tp: usize = s.confusion[1][1];
+    println!(
+        "{:5} P {:.3} R {:.3} F1 {:.3} | R2 {:.3}/{:.3} | cov {:.3} | frames {:6.1} saved {:4.1}x | TP {tp} FP {fp} | {:.2} s/train+eval | {}",
+        args[0],
+        s.precision.mean,
+        s.recall.mean,
+        s.f1.mean,
+        s.r2_lower.mean,
+        s.r2_upper.mean,
+        s.coverage.mean,
+        s.mean_frames_to_decision.mean,
+        s.compute_saved.mean,
+        secs,
+        args[1..].join(" ")
+    );
+}
