@@ -74,7 +74,7 @@ demo: cmake-build
 	    -var here $(abspath examples/slurry) -var out campaign -log campaign.log -screen none
 	@echo "==> results ($(DEMO)/campaign/results.txt)"
 	cat $(DEMO)/campaign/results.txt
-	tac $(DEMO)/campaign.log | grep -m1 -B12 '=* campaign summary' | tac
+	awk '/=+ campaign summary =+/ { block = "" } { block = block $$0 "\n" } END { printf "%s", block }' $(DEMO)/campaign.log | sed -n '/campaign summary/,$$p'
 
 ## test: every test; exits non-zero on any failure
 test: rust-check rust-test golden ctest

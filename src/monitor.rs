@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{Direction, Model};
+use crate::model::Model;
 use crate::stage::{Outcome, Role, Verdict};
 
 /// Where the monitor stands.
@@ -206,13 +206,13 @@ impl Monitor {
     }
 
     fn apply(&mut self, index: usize, outcome: Outcome, ev: &mut Event) {
-        let meta = &self.model.meta;
         let p = &mut self.progress;
         match outcome {
             Outcome::Screen {
                 vote,
                 cut,
                 confident_irrelevant,
+                confident_relevant,
                 advisory,
                 ood,
             } => {
@@ -222,12 +222,8 @@ impl Monitor {
                 }
                 let verdict = if confident_irrelevant {
                     Verdict::Irrelevant
-                } else if Some(index) == self.last_screen {
-                    if ood {
-                        Verdict::Unsure
-                    } else {
-                        Verdict::Relevant
-                    }
+                } else if confident_relevant || (Some(index) == self.last_screen && !ood) {
+                    Verdict::Relevant
                 } else {
                     Verdict::Unsure
                 };
@@ -266,13 +262,12 @@ impl Monitor {
                 if p.forecast_done {
                     return;
                 }
-                let screened = Some(index) > self.last_screen || self.last_screen.is_none();
-                let clearly_relevant = match meta.direction {
-                    Direction::Above => mu_high <= meta.threshold,
-                    Direction::Below => mu_low >= meta.threshold,
-                };
+                // Forecasting stages learn from relevant runs only, so their forecast means nothing
+                // before screening cleared the run (or ended): they wait for it.
+                let screened = p.state != State::Collecting
+                    || self.last_screen.is_none_or(|last| index > last);
                 let last = Some(index) == self.last_forecast;
-                if !(last || confident && (screened || clearly_relevant)) {
+                if !(screened && (confident || last)) {
                     return;
                 }
                 p.forecast_done = true;

@@ -176,6 +176,11 @@ pub struct ScreenCalibration {
     pub cv_f1_majority: f64,
     /// True when the stage must not halt (CV precision below target, or no usable cut).
     pub advisory: bool,
+    /// Clear the run as relevant when the vote is at most this (−1: never before the last
+    /// screening stage); share of out-of-fold runs it cleared and share of irrelevant among them.
+    pub relevant_cut: f64,
+    pub cv_early_share: f64,
+    pub cv_early_miss: f64,
 }
 
 /// Calibration of a forecasting stage: normalised split-conformal interval for μ.
@@ -247,6 +252,8 @@ pub enum Outcome {
         cut: f64,
         /// vote >= cut, the trace is not out of distribution.
         confident_irrelevant: bool,
+        /// vote <= the stage's relevant cut, the trace is not out of distribution.
+        confident_relevant: bool,
         advisory: bool,
         ood: bool,
     },
@@ -307,6 +314,7 @@ impl Stage {
                     vote,
                     cut: cal.cut,
                     confident_irrelevant: vote >= cal.cut && !ood,
+                    confident_relevant: vote <= cal.relevant_cut && !ood,
                     advisory: cal.advisory,
                     ood,
                 }

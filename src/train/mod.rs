@@ -155,6 +155,12 @@ pub struct TrainConfig {
     /// Pseudo-count of false halts added when checking the precision target:
     /// precision = TP / (TP + FP + prior).
     pub precision_prior: f64,
+    /// Screening windows allowed to halt (empty: all). The others only clear runs early as
+    /// relevant: every halting stage adds its own false halts (bench/tuning.md).
+    pub halt_windows: Vec<usize>,
+    /// Largest share of irrelevant runs tolerated among runs cleared early as relevant (out of
+    /// fold, counted with one extra miss); 0 disables early clearing.
+    pub max_early_miss: f64,
     /// Fewest true out-of-fold halts a cut needs before a stage may halt.
     pub min_halts: usize,
     /// Lowest vote a cut may take (above one half): a halt needs this share of the neighbours.
@@ -186,6 +192,8 @@ impl TrainConfig {
             precision_prior: 0.0,
             min_halts: 1,
             min_cut: 0.5,
+            halt_windows: vec![],
+            max_early_miss: 0.0,
             level: 0.9,
             tolerance: f64::MAX,
             ood_quantile: 1.0,
@@ -208,7 +216,7 @@ impl TrainConfig {
             },
             // Measured in bench/tuning.md: one halting stage at 200 frames (every extra
             // screening stage adds its own false halts), forecasts at 100/150/200.
-            screen_windows: vec![200],
+            screen_windows: vec![50, 100, 150, 200],
             forecast_windows: vec![100, 150, 200],
             k_grid: vec![3, 5, 7, 9, 11, 15, 21, 28],
             power_grid: vec![1.0, 2.0],
@@ -220,6 +228,8 @@ impl TrainConfig {
             precision_prior: 0.0,
             min_halts: 5,
             min_cut: 0.8,
+            halt_windows: vec![200],
+            max_early_miss: 0.02,
             level: 0.9,
             tolerance: 5.0,
             ood_quantile: 0.99,
@@ -241,6 +251,16 @@ impl TrainConfig {
         let bad = |why: String| Err(Error::InvalidArgument(why));
         if self.screen_windows.is_empty() && self.forecast_windows.is_empty() {
             return bad("no stage: give at least one screening or forecasting window".into());
+        }
+        let last_screen = self.screen_windows.iter().max();
+        let last_forecast = self.forecast_windows.iter().max();
+        if let (Some(s), Some(f)) = (last_screen, last_forecast) {
+            if f < s {
+                return bad(format!(
+                    "the last forecasting window ({f}) comes before the last screening window ({s}): \
+                     a forecast is only made once the run is screened relevant"
+                ));
+            }
         }
         if self.folds < 2 {
             return bad(format!(
@@ -536,6 +556,32 @@ pub fn choose_cut(
     }
 }
 
+/// The highest vote at or below which runs are cleared as relevant early: among out-of-fold runs
+/// with such votes, the share of irrelevant ones, counted with one extra miss so a handful of
+/// lucky runs do not qualify, stays at most `max_miss`. Returns (cut, share of runs cleared, miss
+/// rate among them); cut −1 (never) when no vote qualifies.
+pub fn choose_relevant_cut(scored: &[(f64, bool)], max_miss: f64) -> (f64, f64, f64) {
+    let mut none = (-1.0, 0.0, f64::NAN);
+    if max_miss <= 0.0 || scored.is_empty() {
+        return none;
+    }
+    let mut cuts: Vec<f64> = scored.iter().map(|s| s.0).filter(|&v| v < 0.5).collect();
+    cuts.sort_by(f64::total_cmp);
+    cuts.dedup();
+    for &c in &cuts {
+        let below: Vec<&(f64, bool)> = scored.iter().filter(|s| s.0 <= c).collect();
+        let misses = below.iter().filter(|s| s.1).count() as f64;
+        if (misses + 1.0) / (below.len() as f64 + 1.0) <= max_miss {
+            none = (
+                c,
+                below.len() as f64 / scored.len() as f64,
+                misses / below.len() as f64,
+            );
+        }
+    }
+    none
+}
+
 /// Fits one screening stage on `train_idx`.
 fn fit_screen(
     ds: &Dataset,
@@ -612,7 +658,10 @@ fn fit_screen(
         cfg.min_halts,
         cfg.min_cut,
     );
-    let advisory = !reached;
+    let may_halt = cfg.halt_windows.is_empty() || cfg.halt_windows.contains(&window);
+    let advisory = !reached || !may_halt;
+    let (relevant_cut, cv_early_share, cv_early_miss) =
+        choose_relevant_cut(&scored, cfg.max_early_miss);
 
     let fm = FeatureMap::fit(&ds.windows(train_idx, window), &recipe)?;
     let points = PointSet::new(features_of(ds, train_idx, &fm), fm.dim())?;
@@ -638,20 +687,32 @@ fn fit_screen(
             cv_halts,
             cv_f1_majority: f1_majority,
             advisory,
+            relevant_cut,
+            cv_early_share,
+            cv_early_miss,
         }),
         forecast: None,
         ood,
     };
-    let verdict = if advisory {
+    let mut verdict = if !may_halt {
+        "not a halting window: logs its verdict, never halts".to_string()
+    } else if advisory {
         format!(
-            "advisory: no vote cut reaches halting precision {:.2} out of fold (best {:.2} at recall {:.2}); this stage logs, never halts",
-            cfg.target_precision, cv_precision, cv_recall
+            "advisory: no vote cut >= {:.2} reaches halting precision {:.2} with {} true halts out of fold (best {:.2} at recall {:.2}); this stage logs, never halts",
+            cfg.min_cut, cfg.target_precision, cfg.min_halts, cv_precision, cv_recall
         )
     } else {
         format!(
             "halts at vote >= {cut:.3}: out-of-fold precision {cv_precision:.2}, recall {cv_recall:.2} ({cv_halts} halts)"
         )
     };
+    if relevant_cut >= 0.0 {
+        verdict.push_str(&format!(
+            "; clears runs as relevant at vote <= {relevant_cut:.3} ({:.0}% of runs out of fold, {:.1}% of them irrelevant)",
+            100.0 * cv_early_share,
+            100.0 * cv_early_miss
+        ));
+    }
     let report = StageReport {
         role: Role::Screen,
         window,
@@ -955,7 +1016,7 @@ pub fn fit_model(
 
 #[cfg(test)]
 mod tests {
-    use super::choose_cut;
+    use super::{choose_cut, choose_relevant_cut};
 
     /// Votes with labels: `n_true` irrelevant traces at vote 0.9, `n_false` relevant ones at 0.8,
     /// and a bulk of relevant traces at low votes.
@@ -964,6 +1025,23 @@ mod tests {
         v.extend(vec![(0.8, false); n_false]);
         v.extend((0..50).map(|i| (i as f64 / 100.0, false)));
         v
+    }
+
+    #[test]
+    fn relevant_cut_bounds_the_misses() {
+        // 60 clean low votes, then a miss at 0.2: clearing up to 0.1 is allowed, 0.2 is not.
+        let mut scored: Vec<(f64, bool)> = (0..60).map(|i| (0.1 * (i % 2) as f64, false)).collect();
+        scored.push((0.2, true));
+        scored.extend((0..10).map(|_| (0.2, false)));
+        scored.extend((0..5).map(|_| (0.9, true)));
+        let (cut, share, miss) = choose_relevant_cut(&scored, 0.02);
+        assert_eq!(cut, 0.1);
+        assert!((share - 60.0 / 76.0).abs() < 1e-12);
+        assert_eq!(miss, 0.0);
+        // Too few runs to trust: one extra miss counted makes 1/(n+1) > 0.02.
+        let (cut, ..) = choose_relevant_cut(&scored[..30], 0.02);
+        assert_eq!(cut, -1.0);
+        assert_eq!(choose_relevant_cut(&scored, 0.0).0, -1.0);
     }
 
     #[test]
