@@ -87,7 +87,10 @@ fn c_abi_push_does_not_allocate_between_stage_windows() {
         for (i, &v) in series.iter().enumerate() {
             let frame = i as u64 + 1;
             let before = allocations();
-            assert_eq!(unsafe { sf_monitor_push(mon, v, event.as_mut_ptr()) }, SF_OK);
+            assert_eq!(
+                unsafe { sf_monitor_push(mon, v, event.as_mut_ptr()) },
+                SF_OK
+            );
             let n = allocations() - before;
             if i > 0 && !windows.contains(&frame) {
                 assert_eq!(n, 0, "sf_monitor_push allocated {n} times at frame {frame}");
