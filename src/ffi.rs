@@ -167,7 +167,14 @@ fn set_error(msg: &str) {
 }
 
 fn clear_error() {
-    LAST_ERROR.with(|e| *e.borrow_mut() = CString::default());
+    // Every successful call clears the error: only replace a non-empty message, since
+    // `CString::default()` allocates and `sf_monitor_push` must not allocate per frame.
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        if !e.as_bytes().is_empty() {
+            *e = CString::default();
+        }
+    });
 }
 
 /// A failed call: its status code and message.
