@@ -10,7 +10,7 @@ VENV ?= .venv
 JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all test demo check-tools venv cmake-build ctest rust-check rust-test golden header bench clean
+.PHONY: all test demo check-tools system-deps venv cmake-build ctest rust-check rust-test golden header bench clean
 
 all: check-tools
 	$(CARGO) build --release
@@ -54,8 +54,16 @@ cmake-build: venv
 	$(VENV)/bin/cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 	$(VENV)/bin/cmake --build $(BUILD) -j$(JOBS)
 
+## system-deps: Debian packages the tests need (valgrind), installed when missing and root
+system-deps:
+	@if ! command -v valgrind >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        echo "==> apt-get install valgrind"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; \
+	    else echo "error: valgrind missing: sudo apt-get install valgrind"; exit 1; fi; fi
+
 ## ctest: C/C++ API tests, CMake package consumer, LAMMPS integration (serial and mpiexec -n 2)
-ctest: cmake-build
+ctest: cmake-build system-deps
 	@echo "==> ctest: C/C++ tests and LAMMPS integration tests"
 	cd $(BUILD) && ../$(VENV)/bin/ctest --output-on-failure
 
