@@ -108,6 +108,20 @@ struct ModelArgs {
     /// Halting precision a screening stage must reach out of fold, else it is advisory.
     #[arg(long)]
     target_precision: Option<f64>,
+    /// Screening windows allowed to halt, comma separated (default: the preset's; the other
+    /// screening stages only clear runs as relevant early and log their verdict).
+    #[arg(long, value_delimiter = ',')]
+    halt_windows: Option<Vec<usize>>,
+    /// Lowest vote a halting cut may take.
+    #[arg(long)]
+    min_cut: Option<f64>,
+    /// Fewest true out-of-fold halts a cut needs.
+    #[arg(long)]
+    min_halts: Option<usize>,
+    /// Largest share of irrelevant runs among those cleared early as relevant (0 = never clear
+    /// early).
+    #[arg(long)]
+    early_miss: Option<f64>,
     /// Nominal coverage of the forecast interval for mu.
     #[arg(long)]
     level: Option<f64>,
@@ -145,6 +159,18 @@ impl ModelArgs {
         }
         if let Some(v) = self.target_precision {
             c.target_precision = v;
+        }
+        if let Some(v) = &self.halt_windows {
+            c.halt_windows = v.clone();
+        }
+        if let Some(v) = self.min_cut {
+            c.min_cut = v;
+        }
+        if let Some(v) = self.min_halts {
+            c.min_halts = v;
+        }
+        if let Some(v) = self.early_miss {
+            c.max_early_miss = v;
         }
         if let Some(v) = self.level {
             c.level = v;
@@ -566,6 +592,10 @@ fn cmd_protocol(mut a: ProtocolArgs) -> AnyResult<()> {
             target_precision: None,
             tolerance: None,
             variance: None,
+            halt_windows: None,
+            min_cut: None,
+            min_halts: None,
+            early_miss: None,
             ..args
         }
         .config();
