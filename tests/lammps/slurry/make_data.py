@@ -12,9 +12,14 @@ import csv
 import math
 import sys
 
+import os
+
 import numpy as np
 
-import slurry_config as sc
+# The campaign's own configuration generator, shipped with its data (one copy in the repository).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                "data", "nemd-wide-public"))
+import slurry_config as sc  # noqa: E402
 
 PHI_RSA_MAX = 0.32
 NCOMP = 1000
