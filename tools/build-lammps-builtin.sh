@@ -24,7 +24,7 @@
 #   $SIMFORECAST_CACHE/lammps-builtin/<checkout>-<hash>/simforecast-builtin.txt  stamp (input hash)
 # The stamp hashes the fix (cpp/), the Rust library (Cargo.*, build.rs, src/, include/), the CMake
 # glue and this script, the LAMMPS source identity, the compilers and the options below: nothing changed, nothing
-# is rebuilt; something changed, the build tree is rebuilt incrementally (a fix edit: ~1 min; a
+# is rebuilt; something changed, the build tree is rebuilt incrementally (a fix edit: ~10 s; a
 # fresh tree: ~7 min at -j2).
 set -euo pipefail
 
@@ -200,7 +200,7 @@ unpack_debian_source() {
   say "unpacking $lammps_tarball (about 470 MB)"
   local tmp
   tmp="$(mktemp -d "$srcdir/.unpack.XXXXXX")"
-  tar -xJf "$tarball" -C "$tmp"
+  tar --no-same-owner -xJf "$tarball" -C "$tmp"
   local top
   top="$(find "$tmp" -mindepth 1 -maxdepth 1 -type d)"
   [[ -n "$top" && -f "$top/cmake/CMakeLists.txt" ]] || die "$tarball does not hold a LAMMPS tree"
