@@ -105,9 +105,12 @@ input_hash() {
     echo "c++: $(c++ --version 2>/dev/null | head -n1)"
     echo "mpicxx: $("$mpicxx" -show 2>/dev/null || echo missing)"
     # contents and names of every file that goes into lmp from this checkout
-    (cd "$root" && find cpp src include Cargo.toml Cargo.lock build.rs cbindgen.toml \
-        cmake/lammps-builtin/CMakeLists.txt cmake/SimforecastCargo.cmake tools/build-lammps-builtin.sh \
-        -type f ! -name '*.swp' -print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 sha256sum)
+    local inputs=() p
+    for p in cpp src include Cargo.toml Cargo.lock build.rs cbindgen.toml \
+             cmake/lammps-builtin/CMakeLists.txt cmake/SimforecastCargo.cmake tools/build-lammps-builtin.sh; do
+      [[ -e "$root/$p" ]] && inputs+=("$p")
+    done
+    (cd "$root" && find "${inputs[@]}" -type f ! -name '*.swp' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
   } | sha_stdin
 }
 

@@ -99,15 +99,26 @@ def pytest_report_header(config):
     return [f"fix forecast ways in (SIMFORECAST_LAMMPS): {', '.join(ways)}; builtin lmp: {builtin}"]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "plugin_only: the test is about the plugin itself (its file, plugin load, "
+        "LAMMPS_PLUGIN_PATH); it runs with the plugin way only")
+
+
 def pytest_collection_modifyitems(config, items):
-    # Builtin only: tests of the plugin file itself (they take `plugin` but run no LAMMPS) do not
-    # apply; every test that runs LAMMPS takes `venv` and runs with the builtin lmp.
-    if "plugin" in lammps_ways():
-        return
+    # Not applicable with the builtin lmp, so deselected (reported as such): tests marked
+    # plugin_only, and tests of the plugin file that take `plugin` but run no LAMMPS (`venv`)
+    # when only the builtin way is tested. Every other test that runs LAMMPS runs both ways.
+    builtin_only = "plugin" not in lammps_ways()
     keep, drop = [], []
     for item in items:
         names = getattr(item, "fixturenames", ())
-        (drop if "plugin" in names and "venv" not in names else keep).append(item)
+        callspec = getattr(item, "callspec", None)
+        way = callspec.params.get("venv") if callspec else None
+        not_applicable = (
+            (item.get_closest_marker("plugin_only") is not None and (way == "builtin" or builtin_only))
+            or (builtin_only and "plugin" in names and "venv" not in names))
+        (drop if not_applicable else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
