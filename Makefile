@@ -10,7 +10,7 @@ VENV ?= .venv
 JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all test demo check-tools system-deps venv cmake-build ctest rust-check rust-test golden header bench clean
+.PHONY: all test demo check-tools system-deps lammps-builtin venv cmake-build ctest rust-check rust-test golden header bench clean
 
 all: check-tools
 	$(CARGO) build --release
@@ -54,18 +54,27 @@ cmake-build: venv
 	$(VENV)/bin/cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 	$(VENV)/bin/cmake --build $(BUILD) -j$(JOBS)
 
-## system-deps: Debian packages the tests need (valgrind), installed when missing and root
+## system-deps: Debian packages the tests need (valgrind; MPICH and xz for the compiled-in
+## LAMMPS), installed when missing and root
+SYSTEM_PACKAGES := valgrind mpich libmpich-dev xz-utils
 system-deps:
-	@if ! command -v valgrind >/dev/null; then \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	        echo "==> apt-get install valgrind"; \
-	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; \
-	    else echo "error: valgrind missing: sudo apt-get install valgrind"; exit 1; fi; fi
+	        echo "==> apt-get install $$missing"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	    else echo "error: missing Debian packages: sudo apt-get install $$missing"; exit 1; fi; fi
+
+## lammps-builtin: lmp from Debian's LAMMPS source with fix forecast compiled in (cached outside
+## the checkout; first build several minutes, then seconds)
+lammps-builtin: venv system-deps
+	@echo "==> LAMMPS with fix forecast compiled in (tools/build-lammps-builtin.sh)"
+	CMAKE=$(abspath $(VENV))/bin/cmake bash tools/build-lammps-builtin.sh
 
 ## ctest: C/C++ API tests, CMake package consumer, LAMMPS integration (serial and mpiexec -n 2)
-ctest: cmake-build system-deps
-	@echo "==> ctest: C/C++ tests and LAMMPS integration tests"
-	cd $(BUILD) && ../$(VENV)/bin/ctest --output-on-failure
+ctest: cmake-build system-deps lammps-builtin
+	@echo "==> ctest: C/C++ tests and LAMMPS integration tests (plugin and compiled-in lmp)"
+	cd $(BUILD) && SIMFORECAST_LAMMPS=both ../$(VENV)/bin/ctest --output-on-failure
 
 DEMO := $(BUILD)/demo
 ## demo: train on the shipped wide campaign, run the examples/slurry campaign with the plugin

@@ -192,6 +192,7 @@ def test_restart_with_other_N_is_an_error(venv, plugin, model, wide_data, tmp_pa
     expect_error(run, r"Fix forecast fc: N = 20 but the restart file was written with N = 10")
 
 
+@pytest.mark.plugin_only
 def test_plugin_autoloads_from_lammps_plugin_path(venv, plugin, model, tmp_path, monkeypatch):
     """The file name ends in plugin.so, so LAMMPS_PLUGIN_PATH auto-loading picks it up."""
     plugins = tmp_path / "plugins"
