@@ -10,7 +10,7 @@ VENV ?= .venv
 JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all test demo check-tools system-deps lammps-builtin venv cmake-build ctest rust-check rust-test golden header bench clean
+.PHONY: examples-test all test demo check-tools system-deps lammps-builtin venv cmake-build ctest rust-check rust-test golden header bench clean
 
 all: check-tools
 	$(CARGO) build --release
@@ -93,8 +93,19 @@ demo: cmake-build
 	cat $(DEMO)/campaign/results.txt
 	awk '/=+ campaign summary =+/ { block = "" } { block = block $$0 "\n" } END { printf "%s", block }' $(DEMO)/campaign.log | sed -n '/campaign summary/,$$p'
 
+## examples-test: the examples/slurry inputs with a real LAMMPS and the plugin (a model allowed to
+## halt at every screening window, so the campaign must show a halt and a forecast)
+examples-test: cmake-build
+	@echo "==> examples/slurry self-test with LAMMPS and fix forecast"
+	mkdir -p $(BUILD)/examples-test
+	./target/release/simforecast train data/nemd-wide-public/traces --threshold 33.1 \
+	    --target-precision 0.9 --halt-windows 50,100,150,200 --min-cut 0.6 --min-halts 3 \
+	    -o $(BUILD)/examples-test/halting.sfm > /dev/null
+	$(VENV)/bin/python examples/slurry/selftest.py --plugin $(abspath $(BUILD))/forecastplugin.so \
+	    --model $(abspath $(BUILD))/examples-test/halting.sfm --expect-halt
+
 ## test: every test; exits non-zero on any failure
-test: rust-check rust-test golden ctest
+test: rust-check rust-test golden ctest examples-test
 	@echo "==> all tests passed"
 
 clean:

@@ -3,12 +3,15 @@
 //!
 //! Rules:
 //! - a screening stage halts (`halt`) when its calibrated rule is confident that the run is
-//!   irrelevant, the stage is not advisory and the trace is in distribution; otherwise the next
-//!   stages are waited for. After the last screening stage without a halt-worthy verdict the run is
-//!   screened relevant.
-//! - a forecasting stage forecasts when its interval is within tolerance and, if screening is not
-//!   finished, the whole interval lies on the relevant side of the threshold; the last forecasting
-//!   stage always forecasts (flagged `confident = false` when it is not).
+//!   irrelevant, the stage may halt (not advisory) and the trace is in distribution; the state
+//!   becomes screened-irrelevant and nothing is forecast. An advisory stage's irrelevant verdict
+//!   is reported and changes nothing else.
+//! - a screening stage clears the run as relevant early when its vote is at or below its
+//!   calibrated relevant cut; the last screening stage clears every run it does not halt (unless
+//!   the trace is out of distribution).
+//! - forecasting stages learn from relevant runs only, so they forecast only for a cleared run
+//!   (or after the last screening stage): at the first one whose interval is within tolerance,
+//!   else at the last one (flagged `confident = false`).
 //! - a non-finite sample is an error that leaves the monitor unchanged.
 
 use std::sync::Arc;
@@ -228,11 +231,13 @@ impl Monitor {
                     Verdict::Unsure
                 };
                 match verdict {
+                    // An advisory verdict is information only: the run goes on as if unscreened.
+                    Verdict::Irrelevant if advisory => p.irrelevant_seen = true,
                     Verdict::Irrelevant => {
                         p.irrelevant_seen = true;
                         p.state = State::ScreenedIrrelevant;
                     }
-                    Verdict::Relevant if !p.irrelevant_seen && p.state == State::Collecting => {
+                    Verdict::Relevant if p.state == State::Collecting => {
                         p.state = State::ScreenedRelevant;
                     }
                     _ => {}
@@ -259,12 +264,12 @@ impl Monitor {
                 confident,
                 ood,
             } => {
-                if p.forecast_done {
+                // Forecasting stages learn from relevant runs only, so their forecast means nothing
+                // for a run screened irrelevant, or before screening cleared it (or ended).
+                if p.forecast_done || p.state == State::ScreenedIrrelevant {
                     return;
                 }
-                // Forecasting stages learn from relevant runs only, so their forecast means nothing
-                // before screening cleared the run (or ended): they wait for it.
-                let screened = p.state != State::Collecting
+                let screened = p.state == State::ScreenedRelevant
                     || self.last_screen.is_none_or(|last| index > last);
                 let last = Some(index) == self.last_forecast;
                 if !(screened && (confident || last)) {

@@ -35,6 +35,14 @@ fn streaming_equals_replay_and_decides_at_stage_windows() {
         assert!(mon.finished());
         assert_ne!(mon.state(), State::Collecting, "{name}: no final state");
         assert!(events.iter().filter(|e| e.forecast.is_some()).count() <= 1);
+        // A halted run gets no forecast: the forecasters only know relevant runs.
+        if events.iter().any(|e| e.halt()) {
+            assert!(
+                events.iter().all(|e| e.forecast.is_none()),
+                "{name}: forecast after a halt"
+            );
+            assert_eq!(mon.state(), State::ScreenedIrrelevant);
+        }
     }
 }
 

@@ -110,7 +110,8 @@ static int expected_state(const decisions *ds)
 {
     int irrelevant = 0, forecast = 0, relevant = 0;
     for (size_t i = 0; i < ds->n; ++i) {
-        if ((ds->d[i].flags & SF_EVENT_SCREEN) && ds->d[i].verdict == SF_VERDICT_IRRELEVANT)
+        /* only a halting verdict screens the run out; an advisory one is information */
+        if ((ds->d[i].flags & SF_EVENT_SCREEN) && ds->d[i].halt)
             irrelevant = 1;
         if ((ds->d[i].flags & SF_EVENT_SCREEN) && ds->d[i].verdict == SF_VERDICT_RELEVANT)
             relevant = 1;

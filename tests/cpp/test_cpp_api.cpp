@@ -193,7 +193,8 @@ int expected_state(const Decisions &ds)
 {
     bool irrelevant = false, forecast = false, relevant = false;
     for (const auto &d : ds) {
-        if ((d.flags & simforecast::EVENT_SCREEN) && d.verdict == simforecast::VERDICT_IRRELEVANT)
+        // only a halting verdict screens the run out; an advisory one is information
+        if ((d.flags & simforecast::EVENT_SCREEN) && d.halt)
             irrelevant = true;
         if ((d.flags & simforecast::EVENT_SCREEN) && d.verdict == simforecast::VERDICT_RELEVANT)
             relevant = true;
