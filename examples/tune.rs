@@ -52,6 +52,17 @@ fn apply(c: &mut TrainConfig, key: &str, v: &str) {
         "sw" => c.recipe.summary_weight = v.parse().unwrap(),
         "logt" => c.log_targets = v == "1",
         "mincut" => c.min_cut = v.parse().unwrap(),
+        "minscore" => c.min_score = v.parse().unwrap(),
+        "vfloor" => c.margin_vote_floor = v.parse().unwrap(),
+        "halt" => c.halt_windows = list(v),
+        "miss" => c.max_early_miss = v.parse().unwrap(),
+        "score" => {
+            c.screen_score = match v {
+                "vote" => simforecast::stage::ScreenScore::Vote,
+                "margin" => simforecast::stage::ScreenScore::Margin,
+                _ => simforecast::stage::ScreenScore::ScaledMargin,
+            }
+        }
         "std" => c.recipe.standardize = v == "1",
         "sel" => {
             c.selection = if v == "f1" {

@@ -161,10 +161,28 @@ pub struct KnnParams {
     pub weighting: Weighting,
 }
 
-/// Calibration of a screening stage, from out-of-fold votes on the training set.
+/// The number a screening stage compares with its cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScreenScore {
+    /// Share of irrelevant neighbours, weighted (the paper's vote).
+    Vote,
+    /// Margin of the neighbours' mean t(μ) beyond t(threshold) (t = ln when every training μ is
+    /// positive), in t units, signed so that larger means "further on the irrelevant side".
+    Margin,
+    /// The margin in units of the neighbours' spread of t(μ) plus a floor: halting at cut q is
+    /// halting when the one-sided normalised conformal bound c − q·(s + floor) of t(μ) lies beyond
+    /// t(threshold) (the forecast stage's interval, one-sided). A neighbour at μ = 90 counts for
+    /// more than one at 34 with a threshold of 33, which a vote cannot see.
+    ScaledMargin,
+}
+
+/// Calibration of a screening stage, from out-of-fold scores on the training set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScreenCalibration {
-    /// Halt when the vote is at least this (∞ when no cut reaches the target precision).
+    /// What `cut` is compared with (the outcome's `vote` field carries this score).
+    pub score: ScreenScore,
+    /// Halt when the score is at least this (1 for votes, f64::MAX for margins, when no score
+    /// qualifies).
     pub cut: f64,
     /// Precision the cut was chosen for.
     pub target_precision: f64,
@@ -181,6 +199,54 @@ pub struct ScreenCalibration {
     pub relevant_cut: f64,
     pub cv_early_share: f64,
     pub cv_early_miss: f64,
+    /// Margin scores: t(μ) of every training trace (empty for votes), t(threshold), the sign
+    /// (+1 when irrelevant means above the threshold), the spread floor and whether t = ln.
+    pub train_t: Vec<f64>,
+    pub t_threshold: f64,
+    pub sign: f64,
+    pub spread_floor: f64,
+    pub log_space: bool,
+    /// Margin scores: out-of-fold one-sided coverage of the bound the cut stands for (the share
+    /// of runs whose true t(μ) lies on the near side of c − cut·(s + floor)); NaN for votes.
+    pub cv_level: f64,
+    /// Margin scores: a halt also needs this share of irrelevant neighbours (0: no vote needed).
+    pub vote_floor: f64,
+}
+
+impl ScreenCalibration {
+    /// The stage's score for given neighbours (`labels` of the training traces for votes).
+    pub fn score_of(&self, nb: &[Neighbour], labels: &[bool], weighting: Weighting) -> f64 {
+        match self.score {
+            ScreenScore::Vote => knn::vote(nb, labels, weighting),
+            ScreenScore::Margin | ScreenScore::ScaledMargin => {
+                let (c, s) = centre_spread(nb.iter().map(|n| self.train_t[n.index]), nb, weighting);
+                margin_score(
+                    self.score,
+                    self.sign,
+                    c,
+                    s,
+                    self.t_threshold,
+                    self.spread_floor,
+                )
+            }
+        }
+    }
+}
+
+/// Margin score of a neighbour centre c and spread s of t(μ).
+pub fn margin_score(
+    score: ScreenScore,
+    sign: f64,
+    centre: f64,
+    spread: f64,
+    t_threshold: f64,
+    floor: f64,
+) -> f64 {
+    let m = sign * (centre - t_threshold);
+    match score {
+        ScreenScore::ScaledMargin => m / (spread + floor),
+        _ => m,
+    }
 }
 
 /// Calibration of a forecasting stage: normalised split-conformal interval for μ.
@@ -248,6 +314,7 @@ pub enum Verdict {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     Screen {
+        /// The stage's score (see [`ScreenScore`]): the vote, or a margin.
         vote: f64,
         cut: f64,
         /// vote >= cut, the trace is not out of distribution.
@@ -309,11 +376,13 @@ impl Stage {
                     .screen
                     .as_ref()
                     .expect("screen stage has a calibration");
-                let vote = knn::vote(nb, labels, self.params.weighting);
+                let vote = cal.score_of(nb, labels, self.params.weighting);
+                let votes_enough = cal.vote_floor <= 0.0
+                    || knn::vote(nb, labels, self.params.weighting) >= cal.vote_floor;
                 Outcome::Screen {
                     vote,
                     cut: cal.cut,
-                    confident_irrelevant: vote >= cal.cut && !ood,
+                    confident_irrelevant: vote >= cal.cut && votes_enough && !ood,
                     confident_relevant: vote <= cal.relevant_cut && !ood,
                     advisory: cal.advisory,
                     ood,
@@ -377,7 +446,12 @@ impl Stage {
         }
         match (&self.targets, self.role) {
             (Targets::Labels(l), Role::Screen)
-                if l.len() == self.points.len() && self.screen.is_some() =>
+                if l.len() == self.points.len()
+                    && self.screen.as_ref().is_some_and(|c| {
+                        c.score == ScreenScore::Vote
+                            || (c.train_t.len() == l.len()
+                                && c.train_t.iter().all(|t| t.is_finite()))
+                    }) =>
             {
                 Ok(())
             }
@@ -410,10 +484,21 @@ pub fn neighbour_centre_spread(
     weighting: Weighting,
     log_space: bool,
 ) -> (f64, f64) {
-    let t: Vec<f64> = nb
-        .iter()
-        .map(|n| to_space(values[3 * n.index + 2], log_space))
-        .collect();
+    centre_spread(
+        nb.iter()
+            .map(|n| to_space(values[3 * n.index + 2], log_space)),
+        nb,
+        weighting,
+    )
+}
+
+/// Weighted mean and (unweighted) spread of per-neighbour values `t` (in neighbour order).
+pub fn centre_spread(
+    t: impl Iterator<Item = f64>,
+    nb: &[Neighbour],
+    weighting: Weighting,
+) -> (f64, f64) {
+    let t: Vec<f64> = t.collect();
     // t is indexed by neighbour position, so weight it with position-indexed neighbours.
     let local: Vec<Neighbour> = nb
         .iter()

@@ -814,9 +814,22 @@ fn cmd_inspect(a: InspectArgs) -> AnyResult<()> {
         );
         if let Some(c) = &s.screen {
             if c.advisory {
-                println!("      ADVISORY (never halts): best out-of-fold precision {} < target {}; cut {:.3}", fmt_opt(Some(c.cv_precision)), c.target_precision, c.cut);
+                let cut = if c.cut >= f64::MAX {
+                    "none".to_string()
+                } else {
+                    format!("{:.3}", c.cut)
+                };
+                println!("      ADVISORY (never halts): best out-of-fold precision {} < target {}; cut {cut}", fmt_opt(Some(c.cv_precision)), c.target_precision);
             } else {
-                println!("      halts when vote >= {:.3}: out-of-fold precision {} recall {} ({} halts); majority-vote F1 {:.3}", c.cut, fmt_opt(Some(c.cv_precision)), fmt_opt(Some(c.cv_recall)), c.cv_halts, c.cv_f1_majority);
+                let floor = if c.vote_floor > 0.0 {
+                    format!(" and vote >= {:.2}", c.vote_floor)
+                } else {
+                    String::new()
+                };
+                println!("      halts when {:?} score >= {:.3}{floor}: out-of-fold precision {} recall {} ({} halts); majority-vote F1 {:.3}", c.score, c.cut, fmt_opt(Some(c.cv_precision)), fmt_opt(Some(c.cv_recall)), c.cv_halts, c.cv_f1_majority);
+            }
+            if c.cv_early_share > 0.0 {
+                println!("      clears runs as relevant when {:?} score <= {:.3}: {:.0}% of runs out of fold, {:.1}% of them irrelevant", c.score, c.relevant_cut, 100.0 * c.cv_early_share, 100.0 * c.cv_early_miss);
             }
         }
         if let Some(c) = &s.forecast {
@@ -892,7 +905,7 @@ fn cmd_predict(a: PredictArgs) -> AnyResult<()> {
                 Verdict::Unsure => "unsure, keep collecting".to_string(),
             };
             println!(
-                "  frame {:>5} (step {step}): screen stage {}: vote {:.3} (cut {:.3}): {what}",
+                "  frame {:>5} (step {step}): screen stage {}: score {:.3} (cut {:.3}): {what}",
                 e.frame, s.stage, s.vote, s.cut
             );
         }
