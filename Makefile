@@ -99,7 +99,7 @@ examples-test: cmake-build
 	@echo "==> examples/slurry self-test with LAMMPS and fix forecast"
 	mkdir -p $(BUILD)/examples-test
 	./target/release/simforecast train data/nemd-wide-public/traces --threshold 33.1 \
-	    --target-precision 0.9 --halt-windows 50,100,150,200 --min-cut 0.6 --min-halts 3 \
+	    --target-precision 0.9 --halt-windows 50,100,150,200 --min-cut 0.6 --min-halts 3 --screen-score vote \
 	    -o $(BUILD)/examples-test/halting.sfm > /dev/null
 	$(VENV)/bin/python examples/slurry/selftest.py --plugin $(abspath $(BUILD))/forecastplugin.so \
 	    --model $(abspath $(BUILD))/examples-test/halting.sfm --expect-halt

@@ -212,8 +212,8 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
       fmt::print(fp,
                  "# fix forecast {}: model {}, N {}, input {}, action {}, after {}, defined at "
                  "step {}\n"
-                 "# step frame stage kind verdict vote cut mu-sigma mu+sigma mu_low mu_high "
-                 "level flags\n",
+                 "# step frame stage kind verdict vote score cut mu-sigma mu+sigma mu_low "
+                 "mu_high level flags\n",
                  id, model_path, nevery, input_name, action == HALT ? "halt" : "advise",
                  after == STOP ? "stop" : "continue", update->ntimestep);
       fflush(fp);
@@ -364,8 +364,9 @@ void FixForecast::report(const sf_event &ev, bool halt_now, bool stop_now)
     std::string text = fmt::format("fix forecast {} step {} frame {} stage {}:", id, step,
                                    ev.frame, ev.stage);
     if (screened)
-      text += fmt::format(" screening verdict {} (vote for irrelevant {:.4g}, cut {:.4g})",
-                          verdict_name(ev.verdict), ev.vote, ev.cut);
+      text += fmt::format(" screening verdict {} (vote for irrelevant {:.4g}, score {:.4g}, "
+                          "cut {:.4g})",
+                          verdict_name(ev.verdict), ev.vote, ev.score, ev.cut);
     if (forecast)
       text += fmt::format("{} forecast mu-sigma = {:.6g}, mu+sigma = {:.6g}, mu in [{:.6g}, "
                           "{:.6g}] at level {:.3g}",
@@ -386,10 +387,10 @@ void FixForecast::report(const sf_event &ev, bool halt_now, bool stop_now)
     for (const auto &f : flags) flagtext += (flagtext.empty() ? "" : ",") + f;
     if (flagtext.empty()) flagtext = "-";
     // %.17g round-trips a double exactly, so the file is the record of the decision.
-    fprintf(fp, "%lld %llu %u %s %s %.17g %.17g %.17g %.17g %.17g %.17g %.17g %s\n",
+    fprintf(fp, "%lld %llu %u %s %s %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %s\n",
             static_cast<long long>(step), static_cast<unsigned long long>(ev.frame),
             static_cast<unsigned>(ev.stage), kind, screened ? verdict_name(ev.verdict) : "-",
-            ev.vote, ev.cut, ev.mu_minus_sigma, ev.mu_plus_sigma, ev.mu_low, ev.mu_high,
+            ev.vote, ev.score, ev.cut, ev.mu_minus_sigma, ev.mu_plus_sigma, ev.mu_low, ev.mu_high,
             ev.level, flagtext.c_str());
     fflush(fp);
   }
@@ -443,6 +444,8 @@ double FixForecast::compute_vector(int n)
       return screened ? last_screen.verdict : -1.0;
     case 12:
       return decided ? static_cast<double>(last_event.stage) : -1.0;
+    case 13:
+      return (screened && std::isfinite(last_screen.score)) ? last_screen.score : 0.0;
     default:
       return 0.0;
   }

@@ -43,7 +43,7 @@ class FixForecast : public Fix {
   void restart(char *) override;
 
   // Number of elements of the global vector (documented in doc/fix_forecast.rst).
-  static constexpr int NVECTOR = 13;
+  static constexpr int NVECTOR = 14;
 
  private:
   enum InputKind { VARIABLE, COMPUTE, FIX };

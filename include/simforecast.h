@@ -157,7 +157,12 @@ typedef struct sf_event {
    */
   double vote;
   /**
-   * The calibrated cut the vote is compared with.
+   * The screening stage's calibrated score (the vote, or a margin of the neighbours' log μ
+   * beyond the threshold, see `simforecast inspect`); halting needs `score >= cut`.
+   */
+  double score;
+  /**
+   * The calibrated cut the score is compared with.
    */
   double cut;
   /**

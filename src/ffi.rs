@@ -88,7 +88,10 @@ pub struct sf_event {
     pub ood: i32,
     /// Score for "irrelevant" in [0, 1].
     pub vote: f64,
-    /// The calibrated cut the vote is compared with.
+    /// The screening stage's calibrated score (the vote, or a margin of the neighbours' log μ
+    /// beyond the threshold, see `simforecast inspect`); halting needs `score >= cut`.
+    pub score: f64,
+    /// The calibrated cut the score is compared with.
     pub cut: f64,
     /// Forecast of μ − σ and μ + σ.
     pub mu_minus_sigma: f64,
@@ -113,6 +116,7 @@ impl sf_event {
             advisory: 0,
             ood: 0,
             vote: f64::NAN,
+            score: f64::NAN,
             cut: f64::NAN,
             mu_minus_sigma: f64::NAN,
             mu_plus_sigma: f64::NAN,
@@ -139,6 +143,7 @@ impl sf_event {
             out.advisory = s.advisory as i32;
             out.ood = s.ood as i32;
             out.vote = s.vote;
+            out.score = s.score;
             out.cut = s.cut;
         }
         if let Some(f) = &e.forecast {

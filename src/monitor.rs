@@ -6,7 +6,7 @@
 //!   irrelevant, the stage may halt (not advisory) and the trace is in distribution; the state
 //!   becomes screened-irrelevant and nothing is forecast. An advisory stage's irrelevant verdict
 //!   is reported and changes nothing else.
-//! - a screening stage clears the run as relevant early when its vote is at or below its
+//! - a screening stage clears the run as relevant early when its score is at or below its
 //!   calibrated relevant cut; the last screening stage clears every run it does not halt (unless
 //!   the trace is out of distribution).
 //! - forecasting stages learn from relevant runs only, so they forecast only for a cleared run
@@ -47,7 +47,10 @@ impl State {
 pub struct ScreenEvent {
     pub stage: usize,
     pub verdict: Verdict,
+    /// Weighted share of irrelevant neighbours.
     pub vote: f64,
+    /// The stage's calibrated score, compared with `cut`.
+    pub score: f64,
     pub cut: f64,
     pub halt: bool,
     pub advisory: bool,
@@ -213,6 +216,7 @@ impl Monitor {
         match outcome {
             Outcome::Screen {
                 vote,
+                score,
                 cut,
                 confident_irrelevant,
                 confident_relevant,
@@ -248,6 +252,7 @@ impl Monitor {
                     stage: index,
                     verdict,
                     vote,
+                    score,
                     cut,
                     halt,
                     advisory,

@@ -314,12 +314,15 @@ pub enum Verdict {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     Screen {
-        /// The stage's score (see [`ScreenScore`]): the vote, or a margin.
+        /// Weighted share of irrelevant neighbours.
         vote: f64,
+        /// The stage's calibrated score (see [`ScreenScore`]): the vote, or a margin; `cut` and
+        /// the relevant cut apply to it.
+        score: f64,
         cut: f64,
-        /// vote >= cut, the trace is not out of distribution.
+        /// score >= cut (and the vote reaches the vote floor), the trace is not out of distribution.
         confident_irrelevant: bool,
-        /// vote <= the stage's relevant cut, the trace is not out of distribution.
+        /// score <= the stage's relevant cut, the trace is not out of distribution.
         confident_relevant: bool,
         advisory: bool,
         ood: bool,
@@ -376,14 +379,15 @@ impl Stage {
                     .screen
                     .as_ref()
                     .expect("screen stage has a calibration");
-                let vote = cal.score_of(nb, labels, self.params.weighting);
-                let votes_enough = cal.vote_floor <= 0.0
-                    || knn::vote(nb, labels, self.params.weighting) >= cal.vote_floor;
+                let score = cal.score_of(nb, labels, self.params.weighting);
+                let vote = knn::vote(nb, labels, self.params.weighting);
+                let votes_enough = cal.vote_floor <= 0.0 || vote >= cal.vote_floor;
                 Outcome::Screen {
                     vote,
+                    score,
                     cut: cal.cut,
-                    confident_irrelevant: vote >= cal.cut && votes_enough && !ood,
-                    confident_relevant: vote <= cal.relevant_cut && !ood,
+                    confident_irrelevant: score >= cal.cut && votes_enough && !ood,
+                    confident_relevant: score <= cal.relevant_cut && !ood,
                     advisory: cal.advisory,
                     ood,
                 }

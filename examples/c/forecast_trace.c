@@ -75,8 +75,8 @@ int main(int argc, char **argv)
         }
         used = frames;
         if (ev.flags & SF_EVENT_SCREEN)
-            printf("step %lld (frame %llu): screening: %s (vote %.3f, cut %.3f)%s%s\n", step,
-                   (unsigned long long)ev.frame, verdict_name(ev.verdict), ev.vote, ev.cut,
+            printf("step %lld (frame %llu): screening: %s (vote %.3f, score %.3f, cut %.3f)%s%s\n", step,
+                   (unsigned long long)ev.frame, verdict_name(ev.verdict), ev.vote, ev.score, ev.cut,
                    ev.advisory ? " [advisory]" : "", ev.ood ? " [out of distribution]" : "");
         if (ev.flags & SF_EVENT_FORECAST)
             printf("step %lld (frame %llu): forecast: mu-sigma %.4g, mu+sigma %.4g; mu in [%.4g, %.4g] "

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
             used = frames;
             if (e.flags & simforecast::EVENT_SCREEN)
                 std::cout << "step " << step << " (frame " << e.frame << "): screening: " << verdicts[e.verdict]
-                          << " (vote " << e.vote << ", cut " << e.cut << ")" << (e.advisory ? " [advisory]" : "")
+                          << " (vote " << e.vote << ", score " << e.score << ", cut " << e.cut << ")" << (e.advisory ? " [advisory]" : "")
                           << (e.ood ? " [out of distribution]" : "") << "\n";
             if (e.flags & simforecast::EVENT_FORECAST)
                 std::cout << "step " << step << " (frame " << e.frame << "): forecast: mu-sigma " << e.mu_minus_sigma

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use simforecast::knn::Weighting;
 use simforecast::model::{Direction, Model};
-use simforecast::stage::Verdict;
+use simforecast::stage::{ScreenScore, Verdict};
 use simforecast::trace::{self, Column};
 use simforecast::train::protocol::{self, ConfigSummary};
 use simforecast::train::{self, plots, Dataset, StageReport, TrainConfig};
@@ -85,6 +85,13 @@ enum Preset {
     Paper,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ScoreArg {
+    Vote,
+    Margin,
+    ScaledMargin,
+}
+
 #[derive(Args, Clone)]
 struct ModelArgs {
     /// Starting configuration; the options below override it.
@@ -115,6 +122,10 @@ struct ModelArgs {
     /// Lowest vote a halting cut may take.
     #[arg(long)]
     min_cut: Option<f64>,
+    /// What screening stages score runs by: `vote` (share of irrelevant neighbours, the paper),
+    /// `margin` or `scaled-margin` (neighbours' ln mu beyond ln threshold, scaled by their spread).
+    #[arg(long, value_enum)]
+    screen_score: Option<ScoreArg>,
     /// Fewest true out-of-fold halts a cut needs.
     #[arg(long)]
     min_halts: Option<usize>,
@@ -165,6 +176,13 @@ impl ModelArgs {
         }
         if let Some(v) = self.min_cut {
             c.min_cut = v;
+        }
+        if let Some(v) = self.screen_score {
+            c.screen_score = match v {
+                ScoreArg::Vote => ScreenScore::Vote,
+                ScoreArg::Margin => ScreenScore::Margin,
+                ScoreArg::ScaledMargin => ScreenScore::ScaledMargin,
+            };
         }
         if let Some(v) = self.min_halts {
             c.min_halts = v;
@@ -594,6 +612,7 @@ fn cmd_protocol(mut a: ProtocolArgs) -> AnyResult<()> {
             variance: None,
             halt_windows: None,
             min_cut: None,
+            screen_score: None,
             min_halts: None,
             early_miss: None,
             ..args
@@ -905,8 +924,8 @@ fn cmd_predict(a: PredictArgs) -> AnyResult<()> {
                 Verdict::Unsure => "unsure, keep collecting".to_string(),
             };
             println!(
-                "  frame {:>5} (step {step}): screen stage {}: score {:.3} (cut {:.3}): {what}",
-                e.frame, s.stage, s.vote, s.cut
+                "  frame {:>5} (step {step}): screen stage {}: vote {:.3}, score {:.3} (cut {:.3}): {what}",
+                e.frame, s.stage, s.vote, s.score, s.cut
             );
         }
         if let Some(f) = &e.forecast {

@@ -548,6 +548,7 @@ void sft_check_decision(const sft_decision *g, const sft_json *e, const sft_trac
                       "%s frame %llu: stage %u, predict says %.0f", what, (unsigned long long)g->frame,
                       g->stage, sft_json_num(screen, "stage"));
         CHECK_NUM("vote", g->vote, sft_json_num(screen, "vote"));
+        CHECK_NUM("score", g->score, sft_json_num(screen, "score"));
         CHECK_NUM("cut", g->cut, sft_json_num(screen, "cut"));
         ood |= sft_json_bool(screen, "ood") == 1;
     } else {

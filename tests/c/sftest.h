@@ -90,7 +90,7 @@ typedef struct sft_decision {
     uint64_t frame;
     int32_t verdict;
     int halt, advisory, ood, confident;
-    double vote, cut, mu_minus_sigma, mu_plus_sigma, mu_low, mu_high, level;
+    double vote, score, cut, mu_minus_sigma, mu_plus_sigma, mu_low, mu_high, level;
 } sft_decision;
 
 /* Checks `got` against one element of predict's "events" array, field by field: frame, the step

@@ -49,6 +49,7 @@ static sft_decision from_event(const sf_event *e)
     d.ood = e->ood;
     d.confident = e->confident;
     d.vote = e->vote;
+    d.score = e->score;
     d.cut = e->cut;
     d.mu_minus_sigma = e->mu_minus_sigma;
     d.mu_plus_sigma = e->mu_plus_sigma;
@@ -99,7 +100,7 @@ static int same_decision(const sft_decision *a, const sft_decision *b)
 {
     return a->flags == b->flags && a->stage == b->stage && a->frame == b->frame &&
            a->verdict == b->verdict && a->halt == b->halt && a->advisory == b->advisory &&
-           a->ood == b->ood && a->confident == b->confident && sft_close(a->vote, b->vote) &&
+           a->ood == b->ood && a->confident == b->confident && sft_close(a->vote, b->vote) && sft_close(a->score, b->score) &&
            sft_close(a->cut, b->cut) && sft_close(a->mu_minus_sigma, b->mu_minus_sigma) &&
            sft_close(a->mu_plus_sigma, b->mu_plus_sigma) && sft_close(a->mu_low, b->mu_low) &&
            sft_close(a->mu_high, b->mu_high) && sft_close(a->level, b->level);

@@ -29,7 +29,7 @@ using MonitorPtr = std::unique_ptr<sf_monitor, MonitorFree>;
 
 // sf_event is a standard-layout C struct in C++ too.
 static_assert(std::is_standard_layout<sf_event>::value, "sf_event is plain data");
-static_assert(sizeof(sf_event) == 4 + 4 + 8 + 4 * 4 + 7 * 8 + 8, "sf_event layout (incl. tail padding)");
+static_assert(sizeof(sf_event) == 4 + 4 + 8 + 4 * 4 + 8 * 8 + 8, "sf_event layout (incl. tail padding)");
 
 sft_decision from_c(const sf_event &e)
 {
@@ -43,6 +43,7 @@ sft_decision from_c(const sf_event &e)
     d.ood = e.ood;
     d.confident = e.confident;
     d.vote = e.vote;
+    d.score = e.score;
     d.cut = e.cut;
     d.mu_minus_sigma = e.mu_minus_sigma;
     d.mu_plus_sigma = e.mu_plus_sigma;

@@ -68,6 +68,7 @@ sft_decision from_event(const Event &e)
     d.ood = e.ood;
     d.confident = e.confident;
     d.vote = e.vote;
+    d.score = e.score;
     d.cut = e.cut;
     d.mu_minus_sigma = e.mu_minus_sigma;
     d.mu_plus_sigma = e.mu_plus_sigma;
@@ -89,6 +90,7 @@ sft_decision from_c(const sf_event &e)
     x.ood = e.ood != 0;
     x.confident = e.confident != 0;
     x.vote = e.vote;
+    x.score = e.score;
     x.cut = e.cut;
     x.mu_minus_sigma = e.mu_minus_sigma;
     x.mu_plus_sigma = e.mu_plus_sigma;
@@ -102,7 +104,7 @@ bool same(const sft_decision &a, const sft_decision &b)
 {
     return a.flags == b.flags && a.stage == b.stage && a.frame == b.frame && a.verdict == b.verdict &&
            a.halt == b.halt && a.advisory == b.advisory && a.ood == b.ood && a.confident == b.confident &&
-           sft_close(a.vote, b.vote) && sft_close(a.cut, b.cut) &&
+           sft_close(a.vote, b.vote) && sft_close(a.score, b.score) && sft_close(a.cut, b.cut) &&
            sft_close(a.mu_minus_sigma, b.mu_minus_sigma) && sft_close(a.mu_plus_sigma, b.mu_plus_sigma) &&
            sft_close(a.mu_low, b.mu_low) && sft_close(a.mu_high, b.mu_high) && sft_close(a.level, b.level);
 }

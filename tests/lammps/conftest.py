@@ -45,9 +45,9 @@ REPLAY = HERE / "replay"
 THRESHOLD = 33.1  # irrelevance threshold of the wide campaign (its README)
 # The default model halts rarely (one halting window at 200 frames, held-out precision first);
 # these tests need a model that halts the campaign's worst run, so they allow halting at every
-# screening window with a 0.9 precision target, a 0.6 vote floor and 3 true halts.
+# screening window on the vote with a 0.9 precision target, a 0.6 vote floor and 3 true halts.
 TRAIN_OPTIONS = ["--target-precision", "0.9", "--halt-windows", "50,100,150,200",
-                 "--min-cut", "0.6", "--min-halts", "3"]
+                 "--min-cut", "0.6", "--min-halts", "3", "--screen-score", "vote"]
 STEPS_PER_FRAME = 10
 
 
@@ -280,6 +280,7 @@ class Decision:
     kind: str
     verdict: str
     vote: float
+    score: float
     cut: float
     mu_minus_sigma: float
     mu_plus_sigma: float
@@ -303,9 +304,9 @@ def read_decisions(path: Path) -> list[Decision]:
         if not line.strip() or line.startswith("#"):
             continue
         w = line.split()
-        assert len(w) == 13, f"malformed decision line: {line!r}"
+        assert len(w) == 14, f"malformed decision line: {line!r}"
         out.append(Decision(int(w[0]), int(w[1]), int(w[2]), w[3], w[4],
-                            *(float(x) for x in w[5:12]), [] if w[12] == "-" else w[12].split(",")))
+                            *(float(x) for x in w[5:13]), [] if w[13] == "-" else w[13].split(",")))
     return out
 
 
@@ -372,6 +373,7 @@ def predicted_decisions(pred: dict) -> list[dict]:
             "stage": (f or s)["stage"],
             "verdict": s["verdict"].lower() if s else "-",
             "vote": _num(s["vote"]) if s else math.nan,
+            "score": _num(s["score"]) if s else math.nan,
             "cut": _num(s["cut"]) if s else math.nan,
             "mu_minus_sigma": _num(f["mu_minus_sigma"]) if f else math.nan,
             "mu_plus_sigma": _num(f["mu_plus_sigma"]) if f else math.nan,

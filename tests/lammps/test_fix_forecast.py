@@ -50,7 +50,7 @@ def halt_decision(decisions):
 def check_halted_at_screening_frame(run, decisions, trace):
     d = halt_decision(decisions)
     assert d.screened and d.verdict == "irrelevant"
-    assert d.vote >= d.cut
+    assert d.score >= d.cut
     assert d.step == d.frame * STEPS_PER_FRAME
     # earlier decisions never halt; no decision after the halt
     assert decisions[-1] is d
@@ -240,7 +240,7 @@ def test_replay_equals_predict_exactly(venv, plugin, model, wide_data, simforeca
         assert (p["frame"], p["stage"], p["verdict"]) == (d.frame, d.stage, d.verdict)
         assert (p["screened"], p["forecast"]) == (d.screened, d.forecast)
         assert p["step"] == d.step
-        for key in ("vote", "cut", "mu_minus_sigma", "mu_plus_sigma", "mu_low", "mu_high",
+        for key in ("vote", "score", "cut", "mu_minus_sigma", "mu_plus_sigma", "mu_low", "mu_high",
                     "level"):
             a, b = p[key], getattr(d, key)
             assert (math.isnan(a) and math.isnan(b)) or a == b, (key, a, b)
