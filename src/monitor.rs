@@ -7,11 +7,12 @@
 //!   becomes screened-irrelevant and nothing is forecast. An advisory stage's irrelevant verdict
 //!   is reported and changes nothing else.
 //! - a screening stage clears the run as relevant early when its score is at or below its
-//!   calibrated relevant cut; the last screening stage clears every run it does not halt (unless
-//!   the trace is out of distribution).
-//! - forecasting stages learn from relevant runs only, so they forecast only for a cleared run
-//!   (or after the last screening stage): at the first one whose interval is within tolerance,
-//!   else at the last one (flagged `confident = false`).
+//!   calibrated relevant cut; the last screening stage clears a run it does not halt when most of
+//!   its neighbours are relevant, and otherwise reports it as probably irrelevant (advisory, no
+//!   halt); an out-of-distribution trace is never cleared.
+//! - forecasting stages learn from relevant runs only, so they forecast only for a cleared run:
+//!   at the first one whose interval is within tolerance, else at the last one (flagged
+//!   `confident = false`). A run that is never cleared gets no forecast and runs to its end.
 //! - a non-finite sample is an error that leaves the monitor unchanged.
 
 use std::sync::Arc;
@@ -227,13 +228,22 @@ impl Monitor {
                 if p.halted {
                     return;
                 }
+                let last = Some(index) == self.last_screen;
+                // At the last screening stage a run the stage cannot halt is cleared only if most
+                // of its neighbours are relevant; otherwise it is reported as probably irrelevant
+                // (advisory) and gets no forecast: the model does not know, the run goes on.
+                let leans_irrelevant = crate::knn::majority(vote);
                 let verdict = if confident_irrelevant {
                     Verdict::Irrelevant
-                } else if confident_relevant || (Some(index) == self.last_screen && !ood) {
+                } else if confident_relevant || (last && !ood && !leans_irrelevant) {
                     Verdict::Relevant
+                } else if last && !ood {
+                    Verdict::Irrelevant
                 } else {
                     Verdict::Unsure
                 };
+                let advisory =
+                    advisory || (verdict == Verdict::Irrelevant && !confident_irrelevant);
                 match verdict {
                     // An advisory verdict is information only: the run goes on as if unscreened.
                     Verdict::Irrelevant if advisory => p.irrelevant_seen = true,
@@ -274,8 +284,7 @@ impl Monitor {
                 if p.forecast_done || p.state == State::ScreenedIrrelevant {
                     return;
                 }
-                let screened = p.state == State::ScreenedRelevant
-                    || self.last_screen.is_none_or(|last| index > last);
+                let screened = p.state == State::ScreenedRelevant || self.last_screen.is_none();
                 let last = Some(index) == self.last_forecast;
                 if !(screened && (confident || last)) {
                     return;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use simforecast::ffi::*;
 use simforecast::monitor::{Monitor, State};
+use simforecast::stage::Verdict;
 use simforecast::train::protocol::replay;
 
 fn held_out_series() -> Vec<(String, Vec<f64>)> {
@@ -33,7 +34,21 @@ fn streaming_equals_replay_and_decides_at_stage_windows() {
         assert_eq!(format!("{events:?}"), format!("{streamed:?}"));
         assert!(events.iter().all(|e| windows.contains(&e.frame)));
         assert!(mon.finished());
-        assert_ne!(mon.state(), State::Collecting, "{name}: no final state");
+        // A run is forecast exactly when some screening stage cleared it as relevant; one never
+        // cleared (probably irrelevant but not haltable, or out of distribution) stays collecting.
+        let cleared = events.iter().any(|e| {
+            e.screen
+                .as_ref()
+                .is_some_and(|s| s.verdict == Verdict::Relevant)
+        });
+        let forecast = events.iter().any(|e| e.forecast.is_some());
+        assert_eq!(
+            cleared, forecast,
+            "{name}: cleared {cleared} but forecast {forecast}"
+        );
+        if !cleared && !events.iter().any(|e| e.halt()) {
+            assert_eq!(mon.state(), State::Collecting, "{name}");
+        }
         assert!(events.iter().filter(|e| e.forecast.is_some()).count() <= 1);
         // A halted run gets no forecast: the forecasters only know relevant runs.
         if events.iter().any(|e| e.halt()) {

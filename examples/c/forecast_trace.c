@@ -75,7 +75,7 @@ int main(int argc, char **argv)
         }
         used = frames;
         if (ev.flags & SF_EVENT_SCREEN)
-            printf("step %lld (frame %llu): screening: %s (vote %.3f, score %.3f, cut %.3f)%s%s\n", step,
+            printf("step %lld (frame %llu): screening: %s (vote %.3f, score %.3f, cut %.3g)%s%s\n", step,
                    (unsigned long long)ev.frame, verdict_name(ev.verdict), ev.vote, ev.score, ev.cut,
                    ev.advisory ? " [advisory]" : "", ev.ood ? " [out of distribution]" : "");
         if (ev.flags & SF_EVENT_FORECAST)
