@@ -33,6 +33,9 @@ pub struct TraceOutcome {
     pub forecast_frame: Option<u64>,
     /// Frames the run needs with the fix: the halt, else the forecast, else the whole trace.
     pub frames_used: u64,
+    /// μ−σ and μ+σ of the last forecasting stage applied directly, whatever the screening said
+    /// (the paper's way of scoring the forecaster).
+    pub direct_forecast: Option<[f64; 2]>,
 }
 
 /// Replays a trace frame by frame; returns every event and the outcome.
@@ -68,6 +71,19 @@ pub fn replay(
         .unwrap_or(series.len() as u64)
         .min(series.len() as u64);
     let (mu, sigma) = super::tail_stats(series, model.meta.tail).unwrap_or((f64::NAN, f64::NAN));
+    let direct_forecast = model
+        .stages
+        .iter()
+        .rev()
+        .find(|s| s.role == crate::stage::Role::Forecast && s.window() <= series.len())
+        .and_then(|s| match s.evaluate(series) {
+            Ok(crate::stage::Outcome::Forecast {
+                mu_minus_sigma,
+                mu_plus_sigma,
+                ..
+            }) => Some([mu_minus_sigma, mu_plus_sigma]),
+            _ => None,
+        });
     let outcome = TraceOutcome {
         name: name.to_string(),
         frames: series.len(),
@@ -80,6 +96,7 @@ pub fn replay(
         forecast_frame: fc.as_ref().map(|f| f.0),
         forecast: fc.map(|f| f.1),
         frames_used,
+        direct_forecast,
     };
     Ok((events, outcome))
 }
@@ -100,6 +117,10 @@ pub struct Metrics {
     pub confusion: [[usize; 2]; 2],
     /// R² of μ−σ and μ+σ over the relevant runs.
     pub r2: [f64; 2],
+    /// R² of the last forecasting stage applied to every relevant run (the paper's metric).
+    pub r2_all: [f64; 2],
+    /// Relevant runs that got a forecast.
+    pub forecast_share: f64,
     /// Fraction of relevant runs whose μ lies in the forecast interval, and its mean width.
     pub coverage: f64,
     pub interval_width: f64,
@@ -160,6 +181,21 @@ pub fn metrics(outcomes: &[TraceOutcome]) -> Metrics {
             .sum::<f64>()
             / rel.len() as f64;
     }
+    let all_rel: Vec<&TraceOutcome> = outcomes.iter().filter(|o| !o.irrelevant).collect();
+    let direct: Vec<(&TraceOutcome, [f64; 2])> = all_rel
+        .iter()
+        .filter_map(|o| o.direct_forecast.map(|d| (*o, d)))
+        .collect();
+    let r2_all = if direct.is_empty() {
+        [f64::NAN; 2]
+    } else {
+        let y0: Vec<f64> = direct.iter().map(|(o, _)| o.mu - o.sigma).collect();
+        let y1: Vec<f64> = direct.iter().map(|(o, _)| o.mu + o.sigma).collect();
+        let p0: Vec<f64> = direct.iter().map(|(_, d)| d[0]).collect();
+        let p1: Vec<f64> = direct.iter().map(|(_, d)| d[1]).collect();
+        [r2(&y0, &p0), r2(&y1, &p1)]
+    };
+    let forecast_share = rel.len() as f64 / all_rel.len().max(1) as f64;
     let used: f64 = outcomes.iter().map(|o| o.frames_used as f64).sum();
     let full: f64 = outcomes.iter().map(|o| o.frames as f64).sum();
     Metrics {
@@ -172,6 +208,8 @@ pub fn metrics(outcomes: &[TraceOutcome]) -> Metrics {
         f1,
         confusion,
         r2: r2v,
+        r2_all,
+        forecast_share,
         coverage,
         interval_width: width,
         mean_frames_to_decision: used / outcomes.len().max(1) as f64,
@@ -246,6 +284,10 @@ pub struct ConfigSummary {
     pub f1: MeanStd,
     pub r2_lower: MeanStd,
     pub r2_upper: MeanStd,
+    /// R² of the last forecasting stage on every relevant run (the paper's metric).
+    pub r2_all_lower: MeanStd,
+    pub r2_all_upper: MeanStd,
+    pub forecast_share: MeanStd,
     pub coverage: MeanStd,
     pub interval_width: MeanStd,
     pub halts: MeanStd,
@@ -299,6 +341,9 @@ pub fn summarise(
         f1: m(&|x| x.f1),
         r2_lower: m(&|x| x.r2[0]),
         r2_upper: m(&|x| x.r2[1]),
+        r2_all_lower: m(&|x| x.r2_all[0]),
+        r2_all_upper: m(&|x| x.r2_all[1]),
+        forecast_share: m(&|x| x.forecast_share),
         coverage: m(&|x| x.coverage),
         interval_width: m(&|x| x.interval_width),
         halts: m(&|x| x.halts as f64),
