@@ -95,7 +95,8 @@ demo: cmake-build
 	rm -rf $(DEMO)/campaign
 	cd $(DEMO) && $(abspath $(VENV))/bin/lmp -in $(abspath examples/slurry/in.campaign) \
 	    -var plugin $(abspath $(BUILD))/forecastplugin.so -var model $(abspath $(DEMO))/wide.sfm \
-	    -var here $(abspath examples/slurry) -var out campaign -log campaign.log -screen none
+	    -var here $(abspath examples/slurry) -var out campaign -log campaign.log \
+	    | { grep --line-buffered -E '^(>>>|====|fix forecast fc step)' || true; }
 	@echo "==> results ($(DEMO)/campaign/results.txt)"
 	cat $(DEMO)/campaign/results.txt
 	awk '/=+ campaign summary =+/ { block = "" } { block = block $$0 "\n" } END { printf "%s", block }' $(DEMO)/campaign.log | sed -n '/campaign summary/,$$p'

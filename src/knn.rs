@@ -162,8 +162,8 @@ pub fn vote(neighbours: &[Neighbour], labels: &[bool], weighting: Weighting) -> 
         .iter()
         .zip(&w)
         .filter(|(n, _)| labels[n.index])
-        .map(|(_, w)| w)
-        .sum::<f64>()
+        // fold from +0.0: an empty f64 sum is -0.0, which would print as "-0".
+        .fold(0.0, |acc, (_, w)| acc + w)
         / total
 }
 
@@ -281,6 +281,9 @@ mod tests {
         );
         // A tie is not a majority.
         assert!(!majority(0.5));
+        // No irrelevant neighbour: exactly +0, not -0.
+        let nb = set.nearest(&[1.0], 1, 1.0, None);
+        assert!(vote(&nb, &labels, Weighting::Uniform).is_sign_positive());
         assert!(majority(0.51));
     }
 
