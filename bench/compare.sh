@@ -37,7 +37,7 @@ def pm(k):
         return f"{v['mean']:.3f} ± {v['std']:.3f}"
     return str(v)
 print(f"== {camp} (20 identical splits)")
-print(f"  Rust  : precision {rm('precision')}  recall {rm('recall')}  F1 {rm('f1')}  R2 {rm('r2',0)} / {rm('r2',1)}")
+print(f"  Rust  : precision {rm('precision')}  recall {rm('recall')}  F1 {rm('f1')}  R2 {rm('r2_all_relevant',0)} / {rm('r2_all_relevant',1)}")
 print(f"  Python: precision {pm('precision')}  recall {pm('recall')}  F1 {pm('f1')}  R2 {pm('r2_mu_minus_sigma')} / {pm('r2_mu_plus_sigma')}")
 print(f"  wall time: Rust {rust_s:.2f} s, Python {py_s:.1f} s, ratio {py_s / rust_s:.0f}x")
 PY
