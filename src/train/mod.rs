@@ -849,15 +849,9 @@ fn fit_screen(
         resid.iter().filter(|&&r| r <= cut).count() as f64 / resid.len() as f64
     };
 
-    let fm = FeatureMap::fit(&ds.windows(train_idx, window), &recipe)?;
-    let points = PointSet::new(features_of(ds, train_idx, &fm), fm.dim())?;
+    let (fm, points, params, ood) =
+        fit_final(ds, train_idx, window, &recipe, k, power, weighting, cfg)?;
     let labels: Vec<bool> = train_idx.iter().map(|&i| ds.irrelevant[i]).collect();
-    let params = KnnParams {
-        k: k.min(points.len()),
-        power,
-        weighting,
-    };
-    let ood = ood_guard(&points, &params, cfg.ood_quantile);
     let n_components = fm.n_components;
     let stage = Stage {
         role: Role::Screen,
@@ -953,6 +947,30 @@ fn fit_screen(
         verdict,
     };
     Ok((stage, report))
+}
+
+/// The stage's final feature map, training points, KNN parameters and OOD guard, fitted on all
+/// of `idx` with the hyper-parameters the grid search chose.
+#[allow(clippy::too_many_arguments)]
+fn fit_final(
+    ds: &Dataset,
+    idx: &[usize],
+    window: usize,
+    recipe: &Recipe,
+    k: usize,
+    power: f64,
+    weighting: Weighting,
+    cfg: &TrainConfig,
+) -> Result<(FeatureMap, PointSet, KnnParams, OodGuard)> {
+    let fm = FeatureMap::fit(&ds.windows(idx, window), recipe)?;
+    let points = PointSet::new(features_of(ds, idx, &fm), fm.dim())?;
+    let params = KnnParams {
+        k: k.min(points.len()),
+        power,
+        weighting,
+    };
+    let ood = ood_guard(&points, &params, cfg.ood_quantile);
+    Ok((fm, points, params, ood))
 }
 
 /// The OOD threshold: a quantile of the training points' leave-one-out k-th neighbour distance.
@@ -1087,14 +1105,7 @@ fn fit_forecast(
         / n as f64;
 
     let recipe = candidates[ci].recipe.clone();
-    let fm = FeatureMap::fit(&ds.windows(&rel, window), &recipe)?;
-    let points = PointSet::new(features_of(ds, &rel, &fm), fm.dim())?;
-    let params = KnnParams {
-        k: k.min(points.len()),
-        power,
-        weighting,
-    };
-    let ood = ood_guard(&points, &params, cfg.ood_quantile);
+    let (fm, points, params, ood) = fit_final(ds, &rel, window, &recipe, k, power, weighting, cfg)?;
     let n_components = fm.n_components;
     let stage = Stage {
         role: Role::Forecast,
