@@ -372,7 +372,11 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// A figure, or "n/a" when undefined ("none" for the never-reached cut, f64::MAX).
 fn fmt_opt(v: Option<f64>) -> String {
+    if v.is_some_and(|x| x >= f64::MAX) {
+        return "none".into();
+    }
     v.filter(|x| x.is_finite())
         .map_or("n/a".into(), |x| format!("{x:.3}"))
 }
@@ -838,18 +842,19 @@ fn cmd_inspect(a: InspectArgs) -> AnyResult<()> {
     println!("stages:");
     for (i, s) in model.stages.iter().enumerate() {
         println!(
-            "  [{i}] {} at {} frames: {} knots, {} FPCA components, {} features; KNN k={} p={} {:?}; OOD if k-th distance > {:.3}",
+            "  [{i}] {} at {} frames: {} knots, {} FPCA components, {} features; KNN k={} p={} {:?}; OOD if k-th distance > {}",
             s.role, s.window(), s.features.n_knots, s.features.n_components, s.features.dim(),
-            s.params.k, s.params.power, s.params.weighting, s.ood.max_distance
+            s.params.k, s.params.power, s.params.weighting, fmt_opt(Some(s.ood.max_distance))
         );
         if let Some(c) = &s.screen {
             if c.advisory {
-                let cut = if c.cut >= f64::MAX {
-                    "none".to_string()
-                } else {
-                    format!("{:.3}", c.cut)
-                };
-                println!("      ADVISORY (never halts): best out-of-fold precision {} < target {}; cut {cut}", fmt_opt(Some(c.cv_precision)), c.target_precision);
+                // Training wrote why (not a halting window, or the target not reached).
+                let why = m
+                    .notes
+                    .get(i)
+                    .and_then(|n| n.split_once(": "))
+                    .map_or("advisory", |(_, w)| w);
+                println!("      ADVISORY (never halts): {why}");
             } else {
                 let floor = if c.vote_floor > 0.0 {
                     format!(" and vote >= {:.2}", c.vote_floor)

@@ -903,8 +903,15 @@ fn fit_screen(
         "not a halting window: logs its verdict, never halts".to_string()
     } else if advisory {
         format!(
-            "advisory: no {score_name} cut{} reaches halting precision {:.2} with {} true halts out of fold (best {:.2} at recall {:.2}); this stage logs, never halts",
-            cut_limits, cfg.target_precision, cfg.min_halts, cv_precision, cv_recall
+            "advisory: no {score_name} cut{} reaches halting precision {:.2} with {} true halts out of fold ({}); this stage logs, never halts",
+            cut_limits,
+            cfg.target_precision,
+            cfg.min_halts,
+            if cv_precision.is_finite() {
+                format!("best precision {cv_precision:.2} at recall {cv_recall:.2}")
+            } else {
+                "no out-of-fold run scored high enough to halt".to_string()
+            }
         )
     } else {
         format!(
