@@ -99,7 +99,6 @@ struct Progress {
     frames: u64,
     next_stage: usize,
     state: State,
-    irrelevant_seen: bool,
     halted: bool,
     forecast_done: bool,
     last_event: Option<Event>,
@@ -136,7 +135,6 @@ impl Monitor {
                 frames: 0,
                 next_stage: 0,
                 state: State::Collecting,
-                irrelevant_seen: false,
                 halted: false,
                 forecast_done: false,
                 last_event: None,
@@ -172,7 +170,6 @@ impl Monitor {
         p.frames = 0;
         p.next_stage = 0;
         p.state = State::Collecting;
-        p.irrelevant_seen = false;
         p.halted = false;
         p.forecast_done = false;
         p.last_event = None;
@@ -246,11 +243,7 @@ impl Monitor {
                     advisory || (verdict == Verdict::Irrelevant && !confident_irrelevant);
                 match verdict {
                     // An advisory verdict is information only: the run goes on as if unscreened.
-                    Verdict::Irrelevant if advisory => p.irrelevant_seen = true,
-                    Verdict::Irrelevant => {
-                        p.irrelevant_seen = true;
-                        p.state = State::ScreenedIrrelevant;
-                    }
+                    Verdict::Irrelevant if !advisory => p.state = State::ScreenedIrrelevant,
                     Verdict::Relevant if p.state == State::Collecting => {
                         p.state = State::ScreenedRelevant;
                     }
@@ -290,9 +283,7 @@ impl Monitor {
                     return;
                 }
                 p.forecast_done = true;
-                if p.state != State::ScreenedIrrelevant {
-                    p.state = State::ForecastReady;
-                }
+                p.state = State::ForecastReady;
                 ev.forecast = Some(ForecastEvent {
                     stage: index,
                     mu_minus_sigma,
