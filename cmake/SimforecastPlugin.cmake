@@ -55,8 +55,8 @@ install(TARGETS forecastplugin LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/lamm
 find_program(SIMFORECAST_NM nm)
 if(SIMFORECAST_NM)
   add_test(NAME plugin_exports_only_lammpsplugin_init
-    COMMAND "${CMAKE_COMMAND}" -DNM=${SIMFORECAST_NM} -DPLUGIN=$<TARGET_FILE:forecastplugin>
-            -P "${PROJECT_SOURCE_DIR}/cmake/CheckPluginExports.cmake")
+    COMMAND "${CMAKE_COMMAND}" -DNM=${SIMFORECAST_NM} -DLIBRARY=$<TARGET_FILE:forecastplugin>
+            -DEXPORT=lammpsplugin_init -P "${PROJECT_SOURCE_DIR}/cmake/CheckExports.cmake")
 endif()
 
 # The LAMMPS integration tests (tests/lammps, pytest) against this build of the plugin.
