@@ -3,6 +3,9 @@
 //! table row per campaign.
 //!
 //! cargo run --release --example tune -- wide|pub [repeats=20] [key=value ...]
+//!
+//! With `TUNE_BREAKDOWN=1` it first prints where the frames go: runs by class and by what
+//! happened to them (halted, forecast at a frame, undecided), with their share of the mean.
 
 use simforecast::fpca::ComponentRule;
 use simforecast::knn::Weighting;
@@ -40,6 +43,7 @@ fn apply(c: &mut TrainConfig, key: &str, v: &str) {
         "prior" => c.precision_prior = v.parse().unwrap(),
         "minh" => c.min_halts = v.parse().unwrap(),
         "tol" => c.tolerance = v.parse().unwrap(),
+        "by" => c.forecast_deadline = v.parse().unwrap(),
         "level" => c.level = v.parse().unwrap(),
         "comp" => c.component_grid = list(v),
         "var" => {
@@ -108,6 +112,38 @@ fn main() {
     let splits: Vec<_> = (0..repeats)
         .map(|r| protocol::split(&ds, 0.2, r as u64))
         .collect();
+    if std::env::var("TUNE_BREAKDOWN").is_ok() {
+        use std::sync::Arc;
+        let mut cat = std::collections::BTreeMap::<String, (usize, f64)>::new();
+        for (train, test) in &splits {
+            let (model, _) = simforecast::train::fit_model(&ds, train, &cfg).unwrap();
+            let (_, outs) = protocol::evaluate(&Arc::new(model), &ds, test).unwrap();
+            for o in outs {
+                let k = format!(
+                    "{}{}",
+                    if o.irrelevant { "irr " } else { "rel " },
+                    if let Some(h) = o.halt_frame {
+                        format!("halt@{h}")
+                    } else if let Some(f) = o.forecast_frame {
+                        format!("fc@{f}")
+                    } else {
+                        "undecided".into()
+                    }
+                );
+                let e = cat.entry(k).or_default();
+                e.0 += 1;
+                e.1 += o.frames_used as f64;
+            }
+        }
+        let n: usize = cat.values().map(|v| v.0).sum();
+        for (k, (c, f)) in cat {
+            println!(
+                "{k:20} {c:5} share {:.3} frames/run contrib {:.1}",
+                c as f64 / n as f64,
+                f / n as f64
+            );
+        }
+    }
     let t = std::time::Instant::now();
     let s = protocol::run_config(&ds, &cfg, &splits, &|| {}).unwrap();
     let secs = t.elapsed().as_secs_f64() / repeats as f64;

@@ -1,6 +1,6 @@
 //! Functional PCA of curves given by basis coefficients (method.md): with `W` the Gram matrix,
-//! solve `(1/N) W^{1/2} Cᵀ C W^{1/2} a = ν a`, set `b = W^{-1/2} a`; the scores of a curve are
-//! `(c - c̄)ᵀ W b`.
+//! solve `(1/N) Cᵀ C W b = ν b` with `bᵀ W b = 1` (the paper's `W^{1/2}` form, through a Cholesky
+//! factor of `W`); the scores of a curve are `(c - c̄)ᵀ W b`.
 
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use serde::{Deserialize, Serialize};
@@ -51,13 +51,27 @@ impl Fpca {
         for mut row in centred.row_iter_mut() {
             row -= mean.transpose();
         }
-        let (w_half, w_inv_half) = sqrt_and_inverse_sqrt(gram)?;
-        let cw = &centred * &w_half;
-        let cov = (cw.transpose() * &cw) / n as f64;
-        let eig = SymmetricEigen::new(cov);
-        let mut order: Vec<usize> = (0..p).collect();
+        // With W = L Lᵀ and a = Lᵀ b the problem is the ordinary one for M = C L. Whichever of
+        // MᵀM (p x p) and MMᵀ (N x N) is smaller is decomposed: late windows have hundreds of
+        // basis functions and fewer curves.
+        let chol = gram
+            .clone()
+            .cholesky()
+            .ok_or_else(|| Error::Numerical("the Gram matrix is not positive definite".into()))?;
+        let m = &centred * chol.l();
+        let dual = n < p;
+        let eig = if dual {
+            SymmetricEigen::new(&m * m.transpose() / n as f64)
+        } else {
+            SymmetricEigen::new(m.transpose() * &m / n as f64)
+        };
+        let dim = eig.eigenvalues.len();
+        let mut order: Vec<usize> = (0..dim).collect();
         order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-        let eigenvalues: Vec<f64> = order.iter().map(|&i| eig.eigenvalues[i].max(0.0)).collect();
+        // The spectrum has p entries; past the N x N problem's size they are zero.
+        let mut eigenvalues: Vec<f64> =
+            order.iter().map(|&i| eig.eigenvalues[i].max(0.0)).collect();
+        eigenvalues.resize(p, 0.0);
         let total: f64 = eigenvalues.iter().sum();
         if total <= 0.0 || !total.is_finite() {
             return Err(Error::Numerical(
@@ -94,19 +108,30 @@ impl Fpca {
             }
         };
         let mut components = DMatrix::zeros(p, n_components);
-        for (m, &i) in order.iter().take(n_components).enumerate() {
-            let mut a = eig.eigenvectors.column(i).into_owned();
-            // Deterministic sign: the largest-magnitude entry of a is positive (first on ties).
+        for (k, &i) in order.iter().take(n_components).enumerate() {
+            let v = eig.eigenvectors.column(i);
+            let mut b = if dual {
+                // b = Cᵀ u / sqrt(N ν): then (1/N) CᵀC W b = ν b and bᵀ W b = 1.
+                centred.tr_mul(&v) / (n as f64 * eigenvalues[k]).sqrt()
+            } else {
+                chol.l()
+                    .transpose()
+                    .solve_upper_triangular(&v)
+                    .ok_or_else(|| {
+                        Error::Numerical("the Gram matrix's Cholesky factor is singular".into())
+                    })?
+            };
+            // Deterministic sign: the largest-magnitude entry of b is positive (first on ties).
             let mut pivot = 0;
-            for (j, v) in a.iter().enumerate() {
-                if v.abs() > a[pivot].abs() * (1.0 + 1e-9) {
+            for (j, x) in b.iter().enumerate() {
+                if x.abs() > b[pivot].abs() * (1.0 + 1e-9) {
                     pivot = j;
                 }
             }
-            if a[pivot] < 0.0 {
-                a = -a;
+            if b[pivot] < 0.0 {
+                b = -b;
             }
-            components.set_column(m, &(&w_inv_half * a));
+            components.set_column(k, &b);
         }
         let score_map = gram * &components;
         Ok(Self {
@@ -133,21 +158,6 @@ impl Fpca {
     pub fn reconstruct(&self, scores: &DVector<f64>) -> DVector<f64> {
         &self.mean + &self.components * scores
     }
-}
-
-/// `W^{1/2}` and `W^{-1/2}` of a symmetric positive definite matrix.
-fn sqrt_and_inverse_sqrt(w: &DMatrix<f64>) -> Result<(DMatrix<f64>, DMatrix<f64>)> {
-    let eig = SymmetricEigen::new(w.clone());
-    let max = eig.eigenvalues.max();
-    if eig.eigenvalues.min() <= max * 1e-14 {
-        return Err(Error::Numerical(
-            "the Gram matrix is not positive definite".into(),
-        ));
-    }
-    let v = &eig.eigenvectors;
-    let sqrt = DMatrix::from_diagonal(&eig.eigenvalues.map(f64::sqrt));
-    let inv_sqrt = DMatrix::from_diagonal(&eig.eigenvalues.map(|x| 1.0 / x.sqrt()));
-    Ok((v * sqrt * v.transpose(), v * inv_sqrt * v.transpose()))
 }
 
 #[cfg(test)]
@@ -216,6 +226,24 @@ mod tests {
         let m = fpca.n_components;
         assert!(ratio[..m].iter().sum::<f64>() >= 0.9 - 1e-12);
         assert!(ratio[..m - 1].iter().sum::<f64>() < 0.9);
+    }
+
+    #[test]
+    fn few_curves_and_many_curves_give_the_same_components() {
+        // 30 curves on 38 basis functions take the N x N route; the same curves twice (same mean
+        // and covariance) take the p x p route.
+        let x = sample_curves(30, 60, 5);
+        let basis = BSplineBasis::for_window(60, 0.6).unwrap();
+        let c = coefs_of(&x, &basis);
+        assert!(c.nrows() < c.ncols() && 2 * c.nrows() > c.ncols());
+        let twice = DMatrix::from_fn(60, c.ncols(), |i, j| c[(i % 30, j)]);
+        let few = Fpca::fit(&c, &basis.gram(), ComponentRule::Count(5)).unwrap();
+        let many = Fpca::fit(&twice, &basis.gram(), ComponentRule::Count(5)).unwrap();
+        let scale = few.components.abs().max();
+        assert!((&few.components - &many.components).abs().max() < 1e-8 * scale);
+        for (a, b) in few.eigenvalues.iter().zip(&many.eigenvalues) {
+            assert!((a - b).abs() < 1e-10 * few.eigenvalues[0]);
+        }
     }
 
     #[test]

@@ -11,8 +11,10 @@
 //!   its neighbours are relevant, and otherwise reports it as probably irrelevant (advisory, no
 //!   halt); an out-of-distribution trace is never cleared.
 //! - forecasting stages learn from relevant runs only, so they forecast only for a cleared run:
-//!   at the first one whose interval is within tolerance, else at the last one (flagged
-//!   `confident = false`). A run that is never cleared gets no forecast and runs to its end.
+//!   at the first one whose interval is within tolerance, else at the first one at or past the
+//!   model's forecast deadline (or the last one), flagged `confident = false`. A run cleared after
+//!   the deadline is forecast at the stage of its clearing window. A run that is never cleared
+//!   gets no forecast and runs to its end.
 //! - a non-finite sample is an error that leaves the monitor unchanged.
 
 use std::sync::Arc;
@@ -279,7 +281,11 @@ impl Monitor {
                 }
                 let screened = p.state == State::ScreenedRelevant || self.last_screen.is_none();
                 let last = Some(index) == self.last_forecast;
-                if !(screened && (confident || last)) {
+                let deadline = self.model.stages[index]
+                    .forecast
+                    .as_ref()
+                    .is_some_and(|c| c.deadline);
+                if !(screened && (confident || last || deadline)) {
                     return;
                 }
                 p.forecast_done = true;

@@ -42,6 +42,31 @@ impl Recipe {
     }
 }
 
+/// The smoothing half of a recipe at one window: the B-spline basis, its smoother matrix and
+/// Gram matrix. It does not depend on the training curves, so cross-validation builds it once
+/// per window and shares it among folds and component counts.
+#[derive(Clone, Debug)]
+pub struct Smoothing {
+    pub window: usize,
+    basis: BSplineBasis,
+    smoother: DMatrix<f64>,
+    gram: DMatrix<f64>,
+}
+
+impl Smoothing {
+    pub fn new(window: usize, recipe: &Recipe) -> Result<Self> {
+        let basis = BSplineBasis::for_window(window, recipe.knot_ratio)?;
+        let smoother = basis.smoother(window, recipe.penalty)?;
+        let gram = basis.gram();
+        Ok(Self {
+            window,
+            basis,
+            smoother,
+            gram,
+        })
+    }
+}
+
 /// The affine map `features = A x + b` from the `window` raw samples of a trace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FeatureMap {
@@ -58,13 +83,32 @@ pub struct FeatureMap {
 impl FeatureMap {
     /// Fits smoothing, FPCA and scaling on the training windows (rows of `windows`, N x window).
     pub fn fit(windows: &DMatrix<f64>, recipe: &Recipe) -> Result<Self> {
+        Self::fit_smoothed(&Smoothing::new(windows.ncols(), recipe)?, windows, recipe)
+    }
+
+    /// As [`FeatureMap::fit`], with the smoothing of `recipe` at this window already built.
+    pub fn fit_smoothed(
+        smoothing: &Smoothing,
+        windows: &DMatrix<f64>,
+        recipe: &Recipe,
+    ) -> Result<Self> {
         let (n_traces, window) = windows.shape();
-        let basis = BSplineBasis::for_window(window, recipe.knot_ratio)?;
-        let smoother = basis.smoother(window, recipe.penalty)?;
-        let coefs = (&smoother * windows.transpose()).transpose();
-        let fpca = Fpca::fit(&coefs, &basis.gram(), recipe.components)?;
+        if window != smoothing.window {
+            return Err(Error::InvalidArgument(format!(
+                "smoothing built for {} frames, windows have {window}",
+                smoothing.window
+            )));
+        }
+        let Smoothing {
+            basis,
+            smoother,
+            gram,
+            ..
+        } = smoothing;
+        let coefs = (smoother * windows.transpose()).transpose();
+        let fpca = Fpca::fit(&coefs, gram, recipe.components)?;
         // scores = Mᵀ (S x - c̄) = (Mᵀ S) x - Mᵀ c̄, with M the score map.
-        let score_rows = fpca.score_map.transpose() * &smoother;
+        let score_rows = fpca.score_map.transpose() * smoother;
         let score_offset = -(fpca.score_map.transpose() * &fpca.mean);
         let n_extra = if recipe.summaries { 2 } else { 0 };
         let d = fpca.n_components + n_extra;
@@ -267,6 +311,9 @@ pub struct ForecastCalibration {
     /// Forecast here when the relative interval width (high−low)/μ̂ is at most this; the last
     /// forecasting stage always forecasts.
     pub tolerance: f64,
+    /// At or past the forecast deadline: a cleared run without a forecast gets one here, within
+    /// tolerance or not (its `confident` flag says which).
+    pub deadline: bool,
     /// μ∓σ are predicted as the geometric mean of the neighbours' values (KNN in log space).
     pub log_targets: bool,
 }

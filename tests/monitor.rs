@@ -9,6 +9,7 @@ use simforecast::ffi::*;
 use simforecast::monitor::{Monitor, State};
 use simforecast::stage::Verdict;
 use simforecast::train::protocol::replay;
+use simforecast::train::TrainConfig;
 
 fn held_out_series() -> Vec<(String, Vec<f64>)> {
     let ds = common::wide_dataset();
@@ -22,6 +23,18 @@ fn held_out_series() -> Vec<(String, Vec<f64>)> {
 fn streaming_equals_replay_and_decides_at_stage_windows() {
     let model = common::wide_model();
     let windows: Vec<u64> = model.stages.iter().map(|s| s.window() as u64).collect();
+    let deadline = TrainConfig::default_calibrated().forecast_deadline as u64;
+    assert!(deadline > 0);
+    for s in &model.stages {
+        if let Some(f) = &s.forecast {
+            assert_eq!(
+                f.deadline,
+                s.window() as u64 >= deadline,
+                "stage at {}",
+                s.window()
+            );
+        }
+    }
     for (name, s) in held_out_series().iter().take(40) {
         let (events, _) = replay(&model, name, s).unwrap();
         let mut mon = Monitor::new(Arc::clone(&model));
@@ -50,6 +63,27 @@ fn streaming_equals_replay_and_decides_at_stage_windows() {
             assert_eq!(mon.state(), State::Collecting, "{name}");
         }
         assert!(events.iter().filter(|e| e.forecast.is_some()).count() <= 1);
+        // A cleared run is forecast by the deadline (or when cleared, if later), early only when
+        // the interval is within tolerance.
+        let cleared_at = events.iter().find_map(|e| {
+            e.screen
+                .as_ref()
+                .is_some_and(|s| s.verdict == Verdict::Relevant)
+                .then_some(e.frame)
+        });
+        let forecast_at = events
+            .iter()
+            .find_map(|e| e.forecast.as_ref().map(|f| (e.frame, f.confident)));
+        if let (Some(c), Some((f, confident))) = (cleared_at, forecast_at) {
+            assert!(
+                f >= c && f <= c.max(deadline),
+                "{name}: cleared at {c}, forecast at {f}"
+            );
+            assert!(
+                confident || f >= deadline,
+                "{name}: early forecast out of tolerance"
+            );
+        }
         // A halted run gets no forecast: the forecasters only know relevant runs.
         if events.iter().any(|e| e.halt()) {
             assert!(

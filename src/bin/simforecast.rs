@@ -139,6 +139,10 @@ struct ModelArgs {
     /// Forecast early when the interval's relative width is at most this.
     #[arg(long)]
     tolerance: Option<f64>,
+    /// Frames by which a run cleared as relevant gets its forecast even when no interval was
+    /// within tolerance (0 = the last forecasting window).
+    #[arg(long)]
+    forecast_by: Option<usize>,
     /// Fraction of variance the FPCA components keep (disables the component grid).
     #[arg(long)]
     variance: Option<f64>,
@@ -195,6 +199,9 @@ impl ModelArgs {
         }
         if let Some(v) = self.tolerance {
             c.tolerance = v;
+        }
+        if let Some(v) = self.forecast_by {
+            c.forecast_deadline = v;
         }
         if let Some(v) = self.variance {
             c.recipe.components = simforecast::fpca::ComponentRule::VarianceFraction(v);
@@ -602,7 +609,7 @@ fn print_summary_table(rows: &[ConfigSummary]) {
         );
     }
     println!(
-        "(R2 and coverage: runs the tool forecast; R2all: the last forecasting stage on every relevant run, the paper's metric)"
+        "(R2 and coverage: runs the tool forecast; R2all: the forecasting stage at the deadline, else the last, on every relevant run, the paper's metric)"
     );
 }
 
@@ -624,6 +631,7 @@ fn cmd_protocol(mut a: ProtocolArgs) -> AnyResult<()> {
             powers: None,
             target_precision: None,
             tolerance: None,
+            forecast_by: None,
             variance: None,
             halt_windows: None,
             min_cut: None,
@@ -869,9 +877,10 @@ fn cmd_inspect(a: InspectArgs) -> AnyResult<()> {
         }
         if let Some(c) = &s.forecast {
             println!(
-                "      forecast: out-of-fold R2 {:.3}/{:.3}; {:.0}% interval for mu ({} space) covers {:.3}, mean relative width {:.2}; early if width <= {}",
+                "      forecast: out-of-fold R2 {:.3}/{:.3}; {:.0}% interval for mu ({} space) covers {:.3}, mean relative width {:.2}; early if width <= {}{}",
                 c.cv_r2[0], c.cv_r2[1], c.level * 100.0, if c.log_space { "log" } else { "linear" }, c.cv_coverage, c.cv_relative_width,
-                if c.tolerance >= f64::MAX { "never".into() } else { format!("{}", c.tolerance) }
+                if c.tolerance >= f64::MAX { "never".into() } else { format!("{}", c.tolerance) },
+                if c.deadline { "; deadline: forecasts any cleared run still without one" } else { "" }
             );
         }
     }

@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::stage::{Recipe, Role, Stage};
 
 pub const MAGIC: [u8; 8] = *b"SIMFCST\0";
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 20;
 
 /// Which side of the threshold is bad.

@@ -18,7 +18,7 @@ use crate::knn::{self, Neighbour, PointSet, Weighting};
 use crate::model::{Direction, Metadata, Model};
 use crate::stage::{
     self, FeatureMap, ForecastCalibration, KnnParams, OodGuard, Recipe, Role, ScreenCalibration,
-    ScreenScore, Stage, Targets,
+    ScreenScore, Smoothing, Stage, Targets,
 };
 
 /// μ and σ (ddof = 1) of the last `tail` values; None when the trace is shorter than `tail`.
@@ -167,6 +167,9 @@ pub struct TrainConfig {
     pub min_cut: f64,
     pub level: f64,
     pub tolerance: f64,
+    /// Frames by which a cleared run gets its forecast even when no interval was within
+    /// tolerance (0: the last forecasting window). Runs cleared later get theirs when cleared.
+    pub forecast_deadline: usize,
     pub ood_quantile: f64,
     /// Components chosen by CV from this list instead of the recipe's rule (empty: recipe).
     pub component_grid: Vec<usize>,
@@ -203,6 +206,7 @@ impl TrainConfig {
             max_early_miss: 0.0,
             level: 0.9,
             tolerance: f64::MAX,
+            forecast_deadline: 0,
             ood_quantile: 1.0,
             component_grid: vec![],
             log_targets: false,
@@ -224,10 +228,11 @@ impl TrainConfig {
                 standardize: true,
                 summary_weight: 1.0,
             },
-            // Measured in bench/tuning.md: one halting stage at 200 frames (every extra
-            // screening stage adds its own false halts), forecasts at 100/150/200.
-            screen_windows: vec![50, 100, 150, 200],
-            forecast_windows: vec![100, 150, 200],
+            // Measured in bench/tuning.md (round 3): screening goes on to 800 frames, halting
+            // only at 600 and 800 where the trace says enough to halt at precision 0.95 (earlier
+            // halting stages add false halts); runs cleared by 200 frames are forecast by then.
+            screen_windows: vec![50, 100, 150, 200, 300, 400, 600, 800],
+            forecast_windows: vec![100, 150, 200, 300, 400, 600, 800],
             k_grid: vec![3, 5, 7, 9, 11, 15, 21, 28],
             power_grid: vec![1.0, 2.0],
             weightings: vec![Weighting::Uniform, Weighting::Distance],
@@ -236,12 +241,13 @@ impl TrainConfig {
             seed: 0,
             target_precision: 0.95,
             precision_prior: 0.0,
-            min_halts: 5,
+            min_halts: 3,
             min_cut: 0.8,
-            halt_windows: vec![200],
+            halt_windows: vec![600, 800],
             max_early_miss: 0.02,
             level: 0.9,
             tolerance: 5.0,
+            forecast_deadline: 200,
             ood_quantile: 0.99,
             component_grid: vec![2, 4, 6, 10],
             log_targets: false,
@@ -370,11 +376,12 @@ fn fold_neighbours(
     ds: &Dataset,
     train_idx: &[usize],
     folds: &[Vec<usize>],
-    window: usize,
+    smoothing: &Smoothing,
     recipe: &Recipe,
     powers: &[f64],
     k_max: usize,
 ) -> Result<Vec<(f64, Vec<FoldNeighbours>)>> {
+    let window = smoothing.window;
     let per_fold: Vec<Result<Vec<FoldNeighbours>>> = folds
         .par_iter()
         .map(|val| {
@@ -383,7 +390,7 @@ fn fold_neighbours(
                 .copied()
                 .filter(|i| !val.contains(i))
                 .collect();
-            let fm = FeatureMap::fit(&ds.windows(&fit, window), recipe)?;
+            let fm = FeatureMap::fit_smoothed(smoothing, &ds.windows(&fit, window), recipe)?;
             let pts = features_of(ds, &fit, &fm);
             let set = PointSet::new(pts, fm.dim())?;
             Ok(powers
@@ -742,6 +749,7 @@ fn fit_screen(
         cfg.seed ^ window as u64,
     );
     let k_max = *cfg.k_grid.iter().max().unwrap();
+    let smoothing = Smoothing::new(window, &cfg.recipe)?;
     let candidates = candidate_recipes(cfg)
         .into_iter()
         .map(|recipe| {
@@ -749,7 +757,7 @@ fn fit_screen(
                 ds,
                 train_idx,
                 &folds,
-                window,
+                &smoothing,
                 &recipe,
                 &cfg.power_grid,
                 k_max,
@@ -850,7 +858,7 @@ fn fit_screen(
     };
 
     let (fm, points, params, ood) =
-        fit_final(ds, train_idx, window, &recipe, k, power, weighting, cfg)?;
+        fit_final(ds, train_idx, &smoothing, &recipe, k, power, weighting, cfg)?;
     let labels: Vec<bool> = train_idx.iter().map(|&i| ds.irrelevant[i]).collect();
     let n_components = fm.n_components;
     let stage = Stage {
@@ -962,14 +970,14 @@ fn fit_screen(
 fn fit_final(
     ds: &Dataset,
     idx: &[usize],
-    window: usize,
+    smoothing: &Smoothing,
     recipe: &Recipe,
     k: usize,
     power: f64,
     weighting: Weighting,
     cfg: &TrainConfig,
 ) -> Result<(FeatureMap, PointSet, KnnParams, OodGuard)> {
-    let fm = FeatureMap::fit(&ds.windows(idx, window), recipe)?;
+    let fm = FeatureMap::fit_smoothed(smoothing, &ds.windows(idx, smoothing.window), recipe)?;
     let points = PointSet::new(features_of(ds, idx, &fm), fm.dim())?;
     let params = KnnParams {
         k: k.min(points.len()),
@@ -1038,11 +1046,19 @@ fn fit_forecast(
         .max(1);
     let values_all = value_targets(ds, &(0..ds.len()).collect::<Vec<_>>());
     let log_targets = cfg.log_targets && rel.iter().all(|&i| ds.mu[i] - ds.sigma[i] > 0.0);
+    let smoothing = Smoothing::new(window, &cfg.recipe)?;
     let candidates = candidate_recipes(cfg)
         .into_iter()
         .map(|recipe| {
-            let per_power =
-                fold_neighbours(ds, &rel, &folds, window, &recipe, &cfg.power_grid, k_max)?;
+            let per_power = fold_neighbours(
+                ds,
+                &rel,
+                &folds,
+                &smoothing,
+                &recipe,
+                &cfg.power_grid,
+                k_max,
+            )?;
             Ok(Candidate { recipe, per_power })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -1112,7 +1128,8 @@ fn fit_forecast(
         / n as f64;
 
     let recipe = candidates[ci].recipe.clone();
-    let (fm, points, params, ood) = fit_final(ds, &rel, window, &recipe, k, power, weighting, cfg)?;
+    let (fm, points, params, ood) =
+        fit_final(ds, &rel, &smoothing, &recipe, k, power, weighting, cfg)?;
     let n_components = fm.n_components;
     let stage = Stage {
         role: Role::Forecast,
@@ -1130,6 +1147,7 @@ fn fit_forecast(
             cv_coverage: covered,
             cv_relative_width: rel_width,
             tolerance: cfg.tolerance,
+            deadline: cfg.forecast_deadline > 0 && window >= cfg.forecast_deadline,
             log_targets,
         }),
         ood,

@@ -33,7 +33,8 @@ pub struct TraceOutcome {
     pub forecast_frame: Option<u64>,
     /// Frames the run needs with the fix: the halt, else the forecast, else the whole trace.
     pub frames_used: u64,
-    /// μ−σ and μ+σ of the last forecasting stage applied directly, whatever the screening said
+    /// μ−σ and μ+σ of the deadline forecasting stage (the last one when there is no deadline)
+    /// applied directly, whatever the screening said
     /// (the paper's way of scoring the forecaster).
     pub direct_forecast: Option<[f64; 2]>,
 }
@@ -74,8 +75,15 @@ pub fn replay(
     let direct_forecast = model
         .stages
         .iter()
-        .rev()
-        .find(|s| s.role == crate::stage::Role::Forecast && s.window() <= series.len())
+        .find(|s| s.forecast.as_ref().is_some_and(|f| f.deadline))
+        .or_else(|| {
+            model
+                .stages
+                .iter()
+                .rev()
+                .find(|s| s.role == crate::stage::Role::Forecast)
+        })
+        .filter(|s| s.window() <= series.len())
         .and_then(|s| match s.evaluate(series) {
             Ok(crate::stage::Outcome::Forecast {
                 mu_minus_sigma,
@@ -117,7 +125,8 @@ pub struct Metrics {
     pub confusion: [[usize; 2]; 2],
     /// R² of μ−σ and μ+σ over the relevant runs.
     pub r2: [f64; 2],
-    /// R² of the last forecasting stage applied to every relevant run (the paper's metric).
+    /// R² of the deadline (else last) forecasting stage applied to every relevant run (the
+    /// paper's metric).
     pub r2_all: [f64; 2],
     /// Relevant runs that got a forecast.
     pub forecast_share: f64,
@@ -284,7 +293,7 @@ pub struct ConfigSummary {
     pub f1: MeanStd,
     pub r2_lower: MeanStd,
     pub r2_upper: MeanStd,
-    /// R² of the last forecasting stage on every relevant run (the paper's metric).
+    /// R² of the deadline (else last) forecasting stage on every relevant run (the paper's metric).
     pub r2_all_lower: MeanStd,
     pub r2_all_upper: MeanStd,
     pub forecast_share: MeanStd,

@@ -1,8 +1,9 @@
 """Decisions a user can trust, in a real LAMMPS (plugin and compiled-in): a stage that did not
 reach its halting-precision target never halts, and a trace unlike the training set is refused.
 
-  * the default model (trained with default options: its screening stages are advisory on the
-    250 shipped traces) watches the campaign's worst run with `action halt`: it reports its
+  * a model whose halting stage cannot reach its target (default options on the first 200 frames,
+    asking for more true out-of-fold halts than the 250 shipped traces hold, so training writes
+    the stage as advisory) watches the campaign's worst run with `action halt`: it reports its
     irrelevant verdicts as advisory and never stops the run;
   * a trace nothing like the training traces (a constant far above every training viscosity)
     is flagged out of distribution at every stage: no halt, no forecast, f_ID[10] = 1.
@@ -23,7 +24,8 @@ from test_fix_forecast import IRRELEVANT_RUN, NRUN, nemd
 def default_model(simforecast_bin, wide_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("default-model") / "default.sfm"
     cmd = [str(simforecast_bin), "train", str(wide_data / "traces"), "--threshold", str(THRESHOLD),
-           "-o", str(out)]
+           "--screen-windows", "50,100,150,200", "--forecast-windows", "100,150,200",
+           "--halt-windows", "200", "--min-halts", "1000", "-o", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     # training says so plainly: no stage of this model may halt
