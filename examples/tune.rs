@@ -115,8 +115,11 @@ fn main() {
     if std::env::var("TUNE_BREAKDOWN").is_ok() {
         use std::sync::Arc;
         let mut cat = std::collections::BTreeMap::<String, (usize, f64)>::new();
-        for (train, test) in &splits {
-            let (model, _) = simforecast::train::fit_model(&ds, train, &cfg).unwrap();
+        for (r, (train, test)) in splits.iter().enumerate() {
+            // The same per-repeat seed as protocol::run_config.
+            let mut c = cfg.clone();
+            c.seed = cfg.seed.wrapping_add(r as u64);
+            let (model, _) = simforecast::train::fit_model(&ds, train, &c).unwrap();
             let (_, outs) = protocol::evaluate(&Arc::new(model), &ds, test).unwrap();
             for o in outs {
                 let k = format!(
