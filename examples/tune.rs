@@ -25,7 +25,14 @@ where
 
 fn apply(c: &mut TrainConfig, key: &str, v: &str) {
     match key {
-        "preset" if v == "paper" => *c = TrainConfig::paper(),
+        "preset" => {
+            *c = match v {
+                "paper" => TrainConfig::paper(),
+                "fixed" => TrainConfig::fixed_windows(),
+                "eager" => TrainConfig::eager(),
+                _ => TrainConfig::default_calibrated(),
+            }
+        }
         "screen" => c.screen_windows = list(v),
         "fc" => c.forecast_windows = list(v),
         "k" => c.k_grid = list(v),

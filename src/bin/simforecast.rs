@@ -85,6 +85,9 @@ enum Preset {
     Paper,
     /// The default's calibrated decisions at the paper's fixed windows (screen 100, forecast 150).
     Fixed,
+    /// The adaptive rule at about the paper's risk: halts at 100/150 frames at out-of-fold
+    /// precision 0.6, forecasts by 150 frames.
+    Eager,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -159,6 +162,7 @@ impl ModelArgs {
             Preset::Default => TrainConfig::default_calibrated(),
             Preset::Paper => TrainConfig::paper(),
             Preset::Fixed => TrainConfig::fixed_windows(),
+            Preset::Eager => TrainConfig::eager(),
         };
         if let Some(v) = &self.screen_windows {
             c.screen_windows = v.clone();
@@ -266,7 +270,7 @@ struct ProtocolArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "paper,fixed,default"
+        default_value = "paper,fixed,eager,default"
     )]
     compare: Vec<Preset>,
     /// Windows of the window sweep (paper recipe, one screening and one forecasting stage at
