@@ -48,6 +48,8 @@ impl Recipe {
 #[derive(Clone, Debug)]
 pub struct Smoothing {
     pub window: usize,
+    knot_ratio: f64,
+    penalty: f64,
     basis: BSplineBasis,
     smoother: DMatrix<f64>,
     gram: DMatrix<f64>,
@@ -60,6 +62,8 @@ impl Smoothing {
         let gram = basis.gram();
         Ok(Self {
             window,
+            knot_ratio: recipe.knot_ratio,
+            penalty: recipe.penalty,
             basis,
             smoother,
             gram,
@@ -93,10 +97,17 @@ impl FeatureMap {
         recipe: &Recipe,
     ) -> Result<Self> {
         let (n_traces, window) = windows.shape();
-        if window != smoothing.window {
+        if window != smoothing.window
+            || recipe.knot_ratio != smoothing.knot_ratio
+            || recipe.penalty != smoothing.penalty
+        {
             return Err(Error::InvalidArgument(format!(
-                "smoothing built for {} frames, windows have {window}",
-                smoothing.window
+                "smoothing built for {} frames, knot ratio {}, penalty {}; asked for {window}, {}, {}",
+                smoothing.window,
+                smoothing.knot_ratio,
+                smoothing.penalty,
+                recipe.knot_ratio,
+                recipe.penalty
             )));
         }
         let Smoothing {
@@ -623,5 +634,51 @@ pub fn from_space(t: f64, log_space: bool) -> f64 {
         t.exp()
     } else {
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn windows(n: usize, window: usize) -> DMatrix<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        DMatrix::from_fn(n, window, |i, k| {
+            (i as f64 * 0.3).sin() * (k as f64 / 9.0).cos() + rng.gen_range(-0.2..0.2)
+        })
+    }
+
+    fn recipe() -> Recipe {
+        Recipe {
+            components: ComponentRule::Count(3),
+            summaries: true,
+            standardize: true,
+            ..Recipe::paper()
+        }
+    }
+
+    #[test]
+    fn a_shared_smoothing_gives_the_same_map() {
+        let x = windows(25, 40);
+        let smoothing = Smoothing::new(40, &recipe()).unwrap();
+        let own = FeatureMap::fit(&x, &recipe()).unwrap();
+        let shared = FeatureMap::fit_smoothed(&smoothing, &x, &recipe()).unwrap();
+        assert_eq!(own, shared);
+    }
+
+    #[test]
+    fn a_smoothing_built_for_another_recipe_or_window_is_refused() {
+        let x = windows(25, 40);
+        let smoothing = Smoothing::new(40, &recipe()).unwrap();
+        let other_penalty = Recipe {
+            penalty: 1e-3,
+            ..recipe()
+        };
+        let e = FeatureMap::fit_smoothed(&smoothing, &x, &other_penalty).unwrap_err();
+        assert!(e.to_string().contains("penalty"), "{e}");
+        let shorter = windows(25, 30);
+        assert!(FeatureMap::fit_smoothed(&smoothing, &shorter, &recipe()).is_err());
     }
 }
