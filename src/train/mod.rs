@@ -321,6 +321,24 @@ impl TrainConfig {
                 ));
             }
         }
+        if let Some(w) = self
+            .halt_windows
+            .iter()
+            .find(|w| !self.screen_windows.contains(w))
+        {
+            return bad(format!(
+                "halting window {w} is not a screening window ({:?}): choose the halting windows \
+                 among them (--halt-windows)",
+                self.screen_windows
+            ));
+        }
+        if self.forecast_deadline != 0 && !self.forecast_windows.contains(&self.forecast_deadline) {
+            return bad(format!(
+                "the forecast deadline ({} frames) must be one of the forecasting windows ({:?}), \
+                 or 0 for the last one (--forecast-by)",
+                self.forecast_deadline, self.forecast_windows
+            ));
+        }
         if self.folds < 2 {
             return bad(format!(
                 "cross-validation needs at least 2 folds, got {}",
@@ -1309,6 +1327,22 @@ pub fn fit_model(
 #[cfg(test)]
 mod tests {
     use super::{choose_cut, choose_relevant_cut, CutRange, TrainConfig};
+
+    #[test]
+    fn halting_windows_and_deadline_must_be_stage_windows() {
+        let unscreened = TrainConfig {
+            halt_windows: vec![600, 700],
+            ..TrainConfig::default_calibrated()
+        };
+        let e = unscreened.validate().unwrap_err().to_string();
+        assert!(e.contains("halting window 700"), "{e}");
+        let off_grid = TrainConfig {
+            forecast_deadline: 250,
+            ..TrainConfig::default_calibrated()
+        };
+        let e = off_grid.validate().unwrap_err().to_string();
+        assert!(e.contains("forecast deadline (250 frames)"), "{e}");
+    }
 
     #[test]
     fn every_preset_is_consistent() {
