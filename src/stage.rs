@@ -554,6 +554,17 @@ pub fn neighbour_centre_spread(
     )
 }
 
+/// The neighbours re-indexed by their position, to weight values listed in neighbour order.
+fn by_position(nb: &[Neighbour]) -> Vec<Neighbour> {
+    nb.iter()
+        .enumerate()
+        .map(|(i, n)| Neighbour {
+            index: i,
+            distance: n.distance,
+        })
+        .collect()
+}
+
 /// Weighted mean and (unweighted) spread of per-neighbour values `t` (in neighbour order).
 pub fn centre_spread(
     t: impl Iterator<Item = f64>,
@@ -561,16 +572,7 @@ pub fn centre_spread(
     weighting: Weighting,
 ) -> (f64, f64) {
     let t: Vec<f64> = t.collect();
-    // t is indexed by neighbour position, so weight it with position-indexed neighbours.
-    let local: Vec<Neighbour> = nb
-        .iter()
-        .enumerate()
-        .map(|(i, n)| Neighbour {
-            index: i,
-            distance: n.distance,
-        })
-        .collect();
-    let mean = knn::regress(&local, &t, 1, weighting)[0];
+    let mean = knn::regress(&by_position(nb), &t, 1, weighting)[0];
     let var = t.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / t.len() as f64;
     (mean, var.sqrt())
 }
@@ -609,15 +611,7 @@ pub fn regress_targets(
         .iter()
         .flat_map(|n| [values[3 * n.index].ln(), values[3 * n.index + 1].ln()])
         .collect();
-    let local: Vec<Neighbour> = nb
-        .iter()
-        .enumerate()
-        .map(|(i, n)| Neighbour {
-            index: i,
-            distance: n.distance,
-        })
-        .collect();
-    let m = knn::regress(&local, &t, 2, weighting);
+    let m = knn::regress(&by_position(nb), &t, 2, weighting);
     [m[0].exp(), m[1].exp()]
 }
 

@@ -49,12 +49,16 @@ fn streaming_equals_replay_and_decides_at_stage_windows() {
         assert!(mon.finished());
         // A run is forecast exactly when some screening stage cleared it as relevant; one never
         // cleared (probably irrelevant but not haltable, or out of distribution) stays collecting.
-        let cleared = events.iter().any(|e| {
+        let cleared_at = events.iter().find_map(|e| {
             e.screen
                 .as_ref()
                 .is_some_and(|s| s.verdict == Verdict::Relevant)
+                .then_some(e.frame)
         });
-        let forecast = events.iter().any(|e| e.forecast.is_some());
+        let forecast_at = events
+            .iter()
+            .find_map(|e| e.forecast.as_ref().map(|f| (e.frame, f.confident)));
+        let (cleared, forecast) = (cleared_at.is_some(), forecast_at.is_some());
         assert_eq!(
             cleared, forecast,
             "{name}: cleared {cleared} but forecast {forecast}"
@@ -65,15 +69,6 @@ fn streaming_equals_replay_and_decides_at_stage_windows() {
         assert!(events.iter().filter(|e| e.forecast.is_some()).count() <= 1);
         // A cleared run is forecast by the deadline (or when cleared, if later), early only when
         // the interval is within tolerance.
-        let cleared_at = events.iter().find_map(|e| {
-            e.screen
-                .as_ref()
-                .is_some_and(|s| s.verdict == Verdict::Relevant)
-                .then_some(e.frame)
-        });
-        let forecast_at = events
-            .iter()
-            .find_map(|e| e.forecast.as_ref().map(|f| (e.frame, f.confident)));
         if let (Some(c), Some((f, confident))) = (cleared_at, forecast_at) {
             assert!(
                 f >= c && f <= c.max(deadline),

@@ -1214,8 +1214,9 @@ fn fit_forecast(
             rel_width
         )
     };
-    let deadline = stage.forecast.as_ref().is_some_and(|f| f.deadline);
-    let verdict = if deadline && cfg.forecast_deadline == window {
+    // validate() makes the deadline one of the forecasting windows: this stage is the first
+    // with the deadline flag.
+    let verdict = if cfg.forecast_deadline == window {
         format!("{verdict}; forecast deadline: every run cleared by now is forecast here")
     } else {
         verdict
