@@ -11,10 +11,10 @@ use std::time::Instant;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use simforecast::model::{Direction, Model};
-use simforecast::monitor::Monitor;
-use simforecast::trace::{self, Column};
-use simforecast::train::{self, Dataset, TrainConfig};
+use simforecast_runtime::model::{Direction, Model};
+use simforecast_runtime::monitor::Monitor;
+use simforecast_train::trace::{self, Column};
+use simforecast_train::{self as train, Dataset, TrainConfig};
 
 fn campaign_2000() -> Dataset {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/nemd-wide-public/traces");

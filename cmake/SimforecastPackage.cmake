@@ -1,5 +1,5 @@
 # The simforecast CMake package, in two flavours from one template:
-#  - build tree: <build>/simforecastConfig.cmake points at cargo's libsimforecast.a, the
+#  - build tree: <build>/simforecastConfig.cmake points at cargo's two archives, the
 #    source include/ directory and <build>/cxxbridge/include (consumers set
 #    -Dsimforecast_DIR=<build>);
 #  - install tree: `cmake --install` copies the library, the headers and the package to
@@ -14,6 +14,7 @@ set(_sf_pkg_install_dir "${CMAKE_INSTALL_LIBDIR}/cmake/simforecast")
 
 # build tree
 set(SF_CFG_LIBRARY "${SIMFORECAST_STATIC_LIB}")
+set(SF_CFG_CXX_LIBRARY "${SIMFORECAST_CXX_STATIC_LIB}")
 set(SF_CFG_INCLUDEDIR "${SIMFORECAST_INCLUDE_DIR}")
 set(SF_CFG_CXXBRIDGE_INCLUDEDIR "${SIMFORECAST_CXXBRIDGE_INCLUDE_DIR}")
 configure_package_config_file(
@@ -21,17 +22,18 @@ configure_package_config_file(
   "${CMAKE_BINARY_DIR}/simforecastConfig.cmake"
   INSTALL_DESTINATION "${CMAKE_BINARY_DIR}"
   INSTALL_PREFIX "${CMAKE_BINARY_DIR}"
-  PATH_VARS SF_CFG_LIBRARY SF_CFG_INCLUDEDIR SF_CFG_CXXBRIDGE_INCLUDEDIR)
+  PATH_VARS SF_CFG_LIBRARY SF_CFG_CXX_LIBRARY SF_CFG_INCLUDEDIR SF_CFG_CXXBRIDGE_INCLUDEDIR)
 
 # install tree
 set(SF_CFG_LIBRARY "${CMAKE_INSTALL_LIBDIR}/${CMAKE_STATIC_LIBRARY_PREFIX}simforecast${CMAKE_STATIC_LIBRARY_SUFFIX}")
+set(SF_CFG_CXX_LIBRARY "${CMAKE_INSTALL_LIBDIR}/${CMAKE_STATIC_LIBRARY_PREFIX}simforecast_cxx${CMAKE_STATIC_LIBRARY_SUFFIX}")
 set(SF_CFG_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
 set(SF_CFG_CXXBRIDGE_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/simforecast/cxxbridge")
 configure_package_config_file(
   "${CMAKE_CURRENT_LIST_DIR}/simforecastConfig.cmake.in"
   "${CMAKE_BINARY_DIR}/install-package/simforecastConfig.cmake"
   INSTALL_DESTINATION "${_sf_pkg_install_dir}"
-  PATH_VARS SF_CFG_LIBRARY SF_CFG_INCLUDEDIR SF_CFG_CXXBRIDGE_INCLUDEDIR)
+  PATH_VARS SF_CFG_LIBRARY SF_CFG_CXX_LIBRARY SF_CFG_INCLUDEDIR SF_CFG_CXXBRIDGE_INCLUDEDIR)
 
 # 0.x: a minor version bump may break the ABI
 write_basic_package_version_file(
@@ -39,7 +41,7 @@ write_basic_package_version_file(
   VERSION "${PROJECT_VERSION}"
   COMPATIBILITY SameMinorVersion)
 
-install(FILES "${SIMFORECAST_STATIC_LIB}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+install(FILES "${SIMFORECAST_STATIC_LIB}" "${SIMFORECAST_CXX_STATIC_LIB}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 install(FILES "${SIMFORECAST_INCLUDE_DIR}/simforecast.h" "${SIMFORECAST_INCLUDE_DIR}/simforecast.hpp"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(DIRECTORY "${SIMFORECAST_CXXBRIDGE_INCLUDE_DIR}/"

@@ -7,11 +7,11 @@
 //! With `TUNE_BREAKDOWN=1` it first prints where the frames go: runs by class and by what
 //! happened to them (halted, forecast at a frame, undecided), with their share of the mean.
 
-use simforecast::fpca::ComponentRule;
-use simforecast::knn::Weighting;
-use simforecast::trace::{self, Column};
-use simforecast::train::protocol;
-use simforecast::train::{Dataset, TrainConfig};
+use simforecast_runtime::fpca::ComponentRule;
+use simforecast_runtime::knn::Weighting;
+use simforecast_train::protocol;
+use simforecast_train::trace::{self, Column};
+use simforecast_train::{Dataset, TrainConfig};
 
 fn list<T: std::str::FromStr>(v: &str) -> Vec<T>
 where
@@ -69,17 +69,17 @@ fn apply(c: &mut TrainConfig, key: &str, v: &str) {
         "miss" => c.max_early_miss = v.parse().unwrap(),
         "score" => {
             c.screen_score = match v {
-                "vote" => simforecast::stage::ScreenScore::Vote,
-                "margin" => simforecast::stage::ScreenScore::Margin,
-                _ => simforecast::stage::ScreenScore::ScaledMargin,
+                "vote" => simforecast_runtime::stage::ScreenScore::Vote,
+                "margin" => simforecast_runtime::stage::ScreenScore::Margin,
+                _ => simforecast_runtime::stage::ScreenScore::ScaledMargin,
             }
         }
         "std" => c.recipe.standardize = v == "1",
         "sel" => {
             c.selection = if v == "f1" {
-                simforecast::train::Selection::F1
+                simforecast_train::Selection::F1
             } else {
-                simforecast::train::Selection::AveragePrecision
+                simforecast_train::Selection::AveragePrecision
             }
         }
         _ => panic!("unknown key {key}"),
@@ -110,7 +110,7 @@ fn main() {
         names,
         series,
         threshold,
-        simforecast::model::Direction::Above,
+        simforecast_runtime::model::Direction::Above,
         1000,
         set.spacing,
         set.column,
@@ -126,7 +126,7 @@ fn main() {
             // The same per-repeat seed as protocol::run_config.
             let mut c = cfg.clone();
             c.seed = cfg.seed.wrapping_add(r as u64);
-            let (model, _) = simforecast::train::fit_model(&ds, train, &c).unwrap();
+            let (model, _) = simforecast_train::fit_model(&ds, train, &c).unwrap();
             let (_, outs) = protocol::evaluate(&Arc::new(model), &ds, test).unwrap();
             for o in outs {
                 let k = format!(

@@ -3,8 +3,8 @@
 
 use nalgebra::{DMatrix, DVector};
 use serde_json::Value;
-use simforecast::basis::{window_grid, BSplineBasis};
-use simforecast::fpca::{ComponentRule, Fpca};
+use simforecast_runtime::basis::{window_grid, BSplineBasis};
+use simforecast_runtime::fpca::{ComponentRule, Fpca};
 
 fn reference() -> Value {
     let text = std::fs::read_to_string(concat!(

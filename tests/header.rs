@@ -1,4 +1,4 @@
-//! The committed C header must be exactly what cbindgen generates from src/ffi.rs today.
+//! The committed C header must be exactly what cbindgen generates from src/lib.rs today.
 
 #[test]
 fn committed_header_matches_cbindgen_output() {

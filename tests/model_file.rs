@@ -4,7 +4,7 @@
 mod common;
 
 use proptest::prelude::*;
-use simforecast::model::{Model, ModelFileError, FORMAT_VERSION};
+use simforecast_runtime::model::{Model, ModelFileError, FORMAT_VERSION};
 
 fn bytes() -> Vec<u8> {
     common::wide_model().to_bytes()

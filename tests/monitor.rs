@@ -5,11 +5,11 @@ mod common;
 use std::ffi::{CStr, CString};
 use std::sync::Arc;
 
-use simforecast::ffi::*;
-use simforecast::monitor::{Monitor, State};
-use simforecast::stage::Verdict;
-use simforecast::train::protocol::replay;
-use simforecast::train::TrainConfig;
+use simforecast::*;
+use simforecast_runtime::monitor::{Monitor, State};
+use simforecast_runtime::stage::Verdict;
+use simforecast_train::protocol::replay;
+use simforecast_train::TrainConfig;
 
 fn held_out_series() -> Vec<(String, Vec<f64>)> {
     let ds = common::wide_dataset();

@@ -8,8 +8,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
-use simforecast::ffi::*;
-use simforecast::monitor::Monitor;
+use simforecast::*;
+use simforecast_runtime::monitor::Monitor;
 
 struct Counting;
 

@@ -106,7 +106,7 @@ static int same_decision(const sft_decision *a, const sft_decision *b)
            sft_close(a->mu_high, b->mu_high) && sft_close(a->level, b->level);
 }
 
-/* The state the monitor must be in after `ds` (see src/monitor.rs). */
+/* The state the monitor must be in after `ds` (see crates/runtime/src/monitor.rs). */
 static int expected_state(const decisions *ds)
 {
     int irrelevant = 0, forecast = 0, relevant = 0;

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use simforecast::model::{Direction, Model};
-use simforecast::trace::{self, Column};
-use simforecast::train::{self, Dataset, TrainConfig};
+use simforecast_runtime::model::{Direction, Model};
+use simforecast_train::trace::{self, Column};
+use simforecast_train::{self as train, Dataset, TrainConfig};
 
 pub fn data_dir(campaign: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1169,7 +1169,7 @@ mod tests {
     }
 
     fn data(rel: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join("tests/data")
             .join(rel)
     }

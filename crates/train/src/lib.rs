@@ -3,6 +3,7 @@
 
 pub mod plots;
 pub mod protocol;
+pub mod trace;
 
 use nalgebra::DMatrix;
 use rand::seq::SliceRandom;
@@ -12,11 +13,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
-use crate::fpca::ComponentRule;
-use crate::knn::{self, Neighbour, PointSet, Weighting};
-use crate::model::{Direction, Metadata, Model};
-use crate::stage::{
+use simforecast_runtime::error::{Error, Result};
+use simforecast_runtime::fpca::ComponentRule;
+use simforecast_runtime::knn::{self, Neighbour, PointSet, Weighting};
+use simforecast_runtime::model::{Direction, Metadata, Model};
+use simforecast_runtime::stage::{
     self, FeatureMap, ForecastCalibration, KnnParams, OodGuard, Recipe, Role, ScreenCalibration,
     ScreenScore, Smoothing, Stage, Targets,
 };
@@ -1421,7 +1422,7 @@ mod tests {
 
     #[test]
     fn margin_score_is_signed_and_scaled() {
-        use crate::stage::{margin_score, ScreenScore};
+        use simforecast_runtime::stage::{margin_score, ScreenScore};
         let t = 33.1f64.ln();
         // Neighbours centred at ln 90, spread 0.5, floor 0.1: margin ln(90/33.1), scaled by 0.6.
         let m = margin_score(ScreenScore::Margin, 1.0, 90f64.ln(), 0.5, t, 0.1);

@@ -9,12 +9,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use simforecast::knn::Weighting;
-use simforecast::model::{Direction, Model};
-use simforecast::stage::{ScreenScore, Verdict};
-use simforecast::trace::{self, Column};
-use simforecast::train::protocol::{self, ConfigSummary};
-use simforecast::train::{self, plots, Dataset, StageReport, TrainConfig};
+use simforecast_runtime::knn::Weighting;
+use simforecast_runtime::model::{Direction, Model};
+use simforecast_runtime::stage::{ScreenScore, Verdict};
+use simforecast_train::protocol::{self, ConfigSummary};
+use simforecast_train::trace::{self, Column};
+use simforecast_train::{self as train, plots, Dataset, StageReport, TrainConfig};
 
 #[derive(Parser)]
 #[command(
@@ -211,7 +211,7 @@ impl ModelArgs {
             c.forecast_deadline = v;
         }
         if let Some(v) = self.variance {
-            c.recipe.components = simforecast::fpca::ComponentRule::VarianceFraction(v);
+            c.recipe.components = simforecast_runtime::fpca::ComponentRule::VarianceFraction(v);
             c.component_grid.clear();
         }
         c.seed = self.seed;
@@ -814,7 +814,7 @@ fn cmd_inspect(a: InspectArgs) -> AnyResult<()> {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "format_version": simforecast::model::FORMAT_VERSION,
+                "format_version": simforecast_runtime::model::FORMAT_VERSION,
                 "metadata": model.meta, "stages": stages, "summary": model.describe(),
             }))?
         );
@@ -826,7 +826,7 @@ fn cmd_inspect(a: InspectArgs) -> AnyResult<()> {
         "preset          {} (simforecast {}, format {})",
         m.preset,
         m.crate_version,
-        simforecast::model::FORMAT_VERSION
+        simforecast_runtime::model::FORMAT_VERSION
     );
     println!("created         {} (unix time)", m.created_unix);
     println!(

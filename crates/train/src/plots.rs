@@ -5,8 +5,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::protocol::ConfigSummary;
-use crate::error::{Error, Result};
+use crate::protocol::ConfigSummary;
+use simforecast_runtime::error::{Error, Result};
 
 fn plot_err<E: std::fmt::Display>(e: E) -> Error {
     Error::InvalidArgument(format!("plot failed: {e}"))

@@ -9,11 +9,11 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
-use crate::error::Result;
-use crate::model::Model;
-use crate::monitor::{Event, ForecastEvent, Monitor};
-use crate::stage::Verdict;
+use crate::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
+use simforecast_runtime::error::Result;
+use simforecast_runtime::model::Model;
+use simforecast_runtime::monitor::{Event, ForecastEvent, Monitor};
+use simforecast_runtime::stage::Verdict;
 
 /// What happened to one trace when replayed through a model.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -71,7 +71,7 @@ pub fn replay(
         .or(fc.as_ref().map(|f| f.0))
         .unwrap_or(series.len() as u64)
         .min(series.len() as u64);
-    let (mu, sigma) = super::tail_stats(series, model.meta.tail).unwrap_or((f64::NAN, f64::NAN));
+    let (mu, sigma) = crate::tail_stats(series, model.meta.tail).unwrap_or((f64::NAN, f64::NAN));
     let direct_forecast = model
         .stages
         .iter()
@@ -81,11 +81,11 @@ pub fn replay(
                 .stages
                 .iter()
                 .rev()
-                .find(|s| s.role == crate::stage::Role::Forecast)
+                .find(|s| s.role == simforecast_runtime::stage::Role::Forecast)
         })
         .filter(|s| s.window() <= series.len())
         .and_then(|s| match s.evaluate(series) {
-            Ok(crate::stage::Outcome::Forecast {
+            Ok(simforecast_runtime::stage::Outcome::Forecast {
                 mu_minus_sigma,
                 mu_plus_sigma,
                 ..

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::ffi::sf_event;
-use crate::model;
-use crate::monitor;
+use simforecast::sf_event;
+use simforecast_runtime::model;
+use simforecast_runtime::monitor;
 
 #[cxx::bridge(namespace = "simforecast")]
 mod bridge {
@@ -121,7 +121,7 @@ fn to_cxx(e: Option<&monitor::Event>) -> Event {
 }
 
 impl Monitor {
-    fn push(&mut self, value: f64) -> crate::Result<Event> {
+    fn push(&mut self, value: f64) -> simforecast_runtime::Result<Event> {
         let e = self.0.push(value)?;
         Ok(to_cxx(e.as_ref()))
     }
@@ -140,7 +140,7 @@ impl Monitor {
     fn save_state(&self) -> Vec<u8> {
         self.0.save_state()
     }
-    fn load_state(&mut self, bytes: &[u8]) -> crate::Result<()> {
+    fn load_state(&mut self, bytes: &[u8]) -> simforecast_runtime::Result<()> {
         self.0.load_state(bytes)
     }
 }
