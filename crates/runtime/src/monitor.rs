@@ -305,6 +305,22 @@ impl Monitor {
         }
     }
 
+    /// Streams a recorded trace through a fresh monitor frame by frame, exactly as the fix sees a
+    /// live run, and returns every event (it stops once every stage has been evaluated).
+    pub fn replay(model: &Arc<Model>, series: &[f64]) -> Result<Vec<Event>> {
+        let mut mon = Monitor::new(Arc::clone(model));
+        let mut events = Vec::new();
+        for &v in series {
+            if let Some(e) = mon.push(v)? {
+                events.push(e);
+            }
+            if mon.finished() {
+                break;
+            }
+        }
+        Ok(events)
+    }
+
     /// The monitor's progress as bytes (for LAMMPS restart files).
     pub fn save_state(&self) -> Vec<u8> {
         let mut out = STATE_MAGIC.to_vec();

@@ -45,16 +45,7 @@ pub fn replay(
     name: &str,
     series: &[f64],
 ) -> Result<(Vec<Event>, TraceOutcome)> {
-    let mut mon = Monitor::new(Arc::clone(model));
-    let mut events = Vec::new();
-    for &v in series {
-        if let Some(e) = mon.push(v)? {
-            events.push(e);
-        }
-        if mon.finished() {
-            break;
-        }
-    }
+    let events = Monitor::replay(model, series)?;
     let halt_frame = events.iter().find(|e| e.halt()).map(|e| e.frame);
     let flagged = events.iter().any(|e| {
         e.screen
