@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
 use simforecast_runtime::error::Result;
-use simforecast_runtime::model::Model;
+use simforecast_runtime::model::{Direction, Model};
 use simforecast_runtime::monitor::{Event, ForecastEvent, Monitor};
 use simforecast_runtime::stage::Verdict;
 
@@ -380,22 +380,52 @@ pub fn run_config(
     Ok(summarise(&cfg.preset, runs))
 }
 
-/// The one-line baseline: halt when the mean of the first `window` frames exceeds a cut tuned for
-/// F1 on the training split. Returns held-out (precision, recall, F1).
+/// The one-line baseline: halt when the mean of the first `window` frames lies past a cut on the
+/// irrelevant side (above it, or below it for `--below` campaigns), the cut tuned for F1 on the
+/// training split. Returns held-out (precision, recall, F1).
 pub fn mean_rule(ds: &Dataset, train: &[usize], test: &[usize], window: usize) -> (f64, f64, f64) {
-    let mean = |i: usize| ds.series[i][..window].iter().sum::<f64>() / window as f64;
-    let mut cuts: Vec<f64> = train.iter().map(|&i| mean(i)).collect();
+    // Signed so that "larger" always means "further on the irrelevant side".
+    let side = match ds.direction {
+        Direction::Above => 1.0,
+        Direction::Below => -1.0,
+    };
+    let score = |i: usize| side * ds.series[i][..window].iter().sum::<f64>() / window as f64;
+    let mut cuts: Vec<f64> = train.iter().map(|&i| score(i)).collect();
     cuts.sort_by(f64::total_cmp);
     let act: Vec<bool> = train.iter().map(|&i| ds.irrelevant[i]).collect();
     let mut best = (f64::NEG_INFINITY, f64::INFINITY);
     for &c in &cuts {
-        let pred: Vec<bool> = train.iter().map(|&i| mean(i) >= c).collect();
+        let pred: Vec<bool> = train.iter().map(|&i| score(i) >= c).collect();
         let f1 = prf(&pred, &act).2;
         if f1 > best.0 {
             best = (f1, c);
         }
     }
-    let pred: Vec<bool> = test.iter().map(|&i| mean(i) >= best.1).collect();
+    let pred: Vec<bool> = test.iter().map(|&i| score(i) >= best.1).collect();
     let act: Vec<bool> = test.iter().map(|&i| ds.irrelevant[i]).collect();
     prf(&pred, &act)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Forty flat traces (their early mean is their mu) at levels 1..=20 and 31..=50, threshold
+    /// 25: the two groups are separable by any cut in the gap.
+    fn levels(direction: Direction) -> Dataset {
+        let levels: Vec<f64> = (1..=20).chain(31..=50).map(f64::from).collect();
+        let series = levels.iter().map(|&l| vec![l; 20]).collect();
+        let names = levels.iter().map(|l| format!("run_{l}")).collect();
+        Dataset::new(names, series, 25.0, direction, 10, 10, "v_eta".into()).unwrap()
+    }
+
+    #[test]
+    fn mean_rule_halts_on_the_irrelevant_side_in_both_directions() {
+        let all: Vec<usize> = (0..40).collect();
+        for direction in [Direction::Above, Direction::Below] {
+            let ds = levels(direction);
+            let (p, r, f1) = mean_rule(&ds, &all, &all, 5);
+            assert_eq!((p, r, f1), (1.0, 1.0, 1.0), "{direction:?}");
+        }
+    }
 }
