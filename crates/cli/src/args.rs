@@ -1,0 +1,450 @@
+//! The command line: one struct per command, and the option groups several commands share
+//! (`DataArgs`, `LabelArgs`, `ModelArgs`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use simforecast_runtime::fpca::ComponentRule;
+use simforecast_runtime::model::Direction;
+use simforecast_runtime::stage::ScreenScore;
+use simforecast_train::TrainConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "simforecast",
+    version,
+    about = "Forecast LAMMPS NEMD runs from their first frames and stop doomed ones early",
+    long_about = "Forecast LAMMPS NEMD runs from their first frames and stop doomed ones early.\n\n\
+A run's result is the mean mu and standard deviation sigma of the last --tail frames of its trace \
+(e.g. the viscosity written by `fix ave/time`). A run is irrelevant when mu is above --threshold \
+(or below it with --below). A model screens runs early (halts irrelevant ones) and forecasts \
+mu-sigma, mu+sigma and an interval for mu for the others.\n\n\
+Typical workflow:\n  \
+simforecast protocol data/nemd-wide-public/traces --threshold 33.1   # how well can it work here?\n  \
+simforecast train data/nemd-wide-public/traces --threshold 33.1 -o wide.sfm\n  \
+simforecast inspect wide.sfm\n  \
+simforecast predict --model wide.sfm my_run.dat                     # what the fix would do\n\n\
+TRACES are files, directories (every trace file inside) or quoted globs of LAMMPS `fix ave/time` \
+files or log.lammps files. Set RUST_LOG=debug for more detail."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Train a model on traces and write it to a file; prints the cross-validation summary.
+    Train(TrainArgs),
+    /// Evaluate a model on held-out traces.
+    Evaluate(EvaluateArgs),
+    /// The paper's protocol: repeated 80/20 splits, window sweep, comparison of presets, plots.
+    Protocol(ProtocolArgs),
+    /// Show the model card of a model file.
+    Inspect(InspectArgs),
+    /// Replay one trace frame by frame and show what the LAMMPS fix would decide, and when.
+    Predict(PredictArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// Trace files, directories or globs.
+    #[arg(required = true)]
+    pub traces: Vec<String>,
+    /// Column to read: a name from the file header (e.g. v_eta, or a thermo keyword for logs)
+    /// or a 0-based index among the value columns.
+    #[arg(long, default_value = "0")]
+    pub column: String,
+    /// Frames at the end of a trace over which mu and sigma are taken.
+    #[arg(long, default_value_t = 1000)]
+    pub tail: usize,
+}
+
+#[derive(Args, Clone)]
+pub struct LabelArgs {
+    /// A run is irrelevant when its mu is above this (below with --below).
+    // A threshold may be negative (-1.0, -2.5e-3): a value, never an option. A value that is
+    // no number, such as `--below`, is refused by the f64 parser, naming it.
+    #[arg(long, allow_hyphen_values = true)]
+    pub threshold: f64,
+    /// Irrelevant when mu is below the threshold (for observables where low is bad).
+    #[arg(long)]
+    pub below: bool,
+}
+
+impl LabelArgs {
+    pub fn direction(&self) -> Direction {
+        if self.below {
+            Direction::Below
+        } else {
+            Direction::Above
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum Preset {
+    /// Calibrated halting, conformal intervals, OOD guard, stages at several windows.
+    Default,
+    /// The published recipe: screen at 100 frames, forecast at 150, majority vote halts.
+    Paper,
+    /// The default's calibrated decisions at the paper's fixed windows (screen 100, forecast 150).
+    Fixed,
+    /// The adaptive rule at about the paper's risk: halts at 100/150 frames at out-of-fold
+    /// precision 0.6, forecasts by 150 frames.
+    Eager,
+}
+
+impl Preset {
+    pub fn config(self) -> TrainConfig {
+        match self {
+            Preset::Default => TrainConfig::default_calibrated(),
+            Preset::Paper => TrainConfig::paper(),
+            Preset::Fixed => TrainConfig::fixed_windows(),
+            Preset::Eager => TrainConfig::eager(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum ScoreArg {
+    Vote,
+    Margin,
+    ScaledMargin,
+}
+
+impl From<ScoreArg> for ScreenScore {
+    fn from(s: ScoreArg) -> Self {
+        match s {
+            ScoreArg::Vote => ScreenScore::Vote,
+            ScoreArg::Margin => ScreenScore::Margin,
+            ScoreArg::ScaledMargin => ScreenScore::ScaledMargin,
+        }
+    }
+}
+
+/// A preset, the options that change its recipe, and the options every compared configuration
+/// shares (`protocol --compare` runs the other presets with the shared options only).
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// Starting configuration; the options below override it.
+    #[arg(long, value_enum, default_value = "default")]
+    pub preset: Preset,
+    #[command(flatten)]
+    pub recipe: RecipeArgs,
+    #[command(flatten)]
+    pub shared: SharedArgs,
+}
+
+/// Overrides of the preset's recipe.
+#[derive(Args, Clone)]
+pub struct RecipeArgs {
+    /// Windows (frames) of the screening stages, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub screen_windows: Option<Vec<usize>>,
+    /// Windows (frames) of the forecasting stages, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub forecast_windows: Option<Vec<usize>>,
+    /// Candidate numbers of neighbours for the grid search.
+    #[arg(long, value_delimiter = ',')]
+    pub k_grid: Option<Vec<usize>>,
+    /// Candidate Minkowski powers (1 = Manhattan, 2 = Euclidean).
+    #[arg(long, value_delimiter = ',')]
+    pub powers: Option<Vec<f64>>,
+    /// Halting precision a screening stage must reach out of fold, else it is advisory.
+    #[arg(long)]
+    pub target_precision: Option<f64>,
+    /// Screening windows allowed to halt, comma separated (default: the preset's; the other
+    /// screening stages only clear runs as relevant early and log their verdict).
+    #[arg(long, value_delimiter = ',')]
+    pub halt_windows: Option<Vec<usize>>,
+    /// Lowest vote a halting cut may take.
+    #[arg(long)]
+    pub min_cut: Option<f64>,
+    /// What screening stages score runs by: `vote` (share of irrelevant neighbours, the paper),
+    /// `margin` or `scaled-margin` (neighbours' ln mu beyond ln threshold, scaled by their spread).
+    #[arg(long, value_enum)]
+    pub screen_score: Option<ScoreArg>,
+    /// Fewest true out-of-fold halts a cut needs.
+    #[arg(long)]
+    pub min_halts: Option<usize>,
+    /// Largest share of irrelevant runs among those cleared early as relevant (0 = never clear
+    /// early).
+    #[arg(long)]
+    pub early_miss: Option<f64>,
+    /// Forecast early when the interval's relative width is at most this.
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// Frames by which a run cleared as relevant gets its forecast even when no interval was
+    /// within tolerance (0 = the last forecasting window).
+    #[arg(long)]
+    pub forecast_by: Option<usize>,
+    /// Fraction of variance the FPCA components keep (disables the component grid).
+    #[arg(long)]
+    pub variance: Option<f64>,
+}
+
+/// Options of the validation, the same for every configuration `protocol` compares.
+#[derive(Args, Clone)]
+pub struct SharedArgs {
+    /// Cross-validation folds.
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// Nominal coverage of the forecast interval for mu.
+    #[arg(long)]
+    pub level: Option<f64>,
+    /// Seed of every random choice (folds, splits).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl ModelArgs {
+    /// The preset with every option given on the command line.
+    pub fn config(&self) -> TrainConfig {
+        let mut c = self.preset.config();
+        self.recipe.apply(&mut c);
+        self.shared.apply(&mut c);
+        c
+    }
+
+    /// Another preset with only the shared options: what `protocol --compare` runs.
+    pub fn compared(&self, preset: Preset) -> TrainConfig {
+        let mut c = preset.config();
+        self.shared.apply(&mut c);
+        c
+    }
+}
+
+impl RecipeArgs {
+    fn apply(&self, c: &mut TrainConfig) {
+        if let Some(v) = &self.screen_windows {
+            c.screen_windows = v.clone();
+        }
+        if let Some(v) = &self.forecast_windows {
+            c.forecast_windows = v.clone();
+        }
+        if let Some(v) = &self.k_grid {
+            c.k_grid = v.clone();
+        }
+        if let Some(v) = &self.powers {
+            c.power_grid = v.clone();
+        }
+        if let Some(v) = self.target_precision {
+            c.target_precision = v;
+        }
+        if let Some(v) = &self.halt_windows {
+            c.halt_windows = v.clone();
+        }
+        if let Some(v) = self.min_cut {
+            c.min_cut = v;
+        }
+        if let Some(v) = self.screen_score {
+            c.screen_score = v.into();
+        }
+        if let Some(v) = self.min_halts {
+            c.min_halts = v;
+        }
+        if let Some(v) = self.early_miss {
+            c.max_early_miss = v;
+        }
+        if let Some(v) = self.tolerance {
+            c.tolerance = v;
+        }
+        if let Some(v) = self.forecast_by {
+            c.forecast_deadline = v;
+        }
+        if let Some(v) = self.variance {
+            c.recipe.components = ComponentRule::VarianceFraction(v);
+            c.component_grid.clear();
+        }
+    }
+}
+
+impl SharedArgs {
+    fn apply(&self, c: &mut TrainConfig) {
+        if let Some(v) = self.folds {
+            c.folds = v;
+        }
+        if let Some(v) = self.level {
+            c.level = v;
+        }
+        c.seed = self.seed;
+    }
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub label: LabelArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Output model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Units of the input column, recorded in the model (e.g. "epsilon*tau/sigma^3").
+    #[arg(long)]
+    pub units: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    /// Model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Held-out trace files, directories or globs.
+    #[arg(required = true)]
+    pub traces: Vec<String>,
+    /// Column to read (default: the model's).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ProtocolArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub label: LabelArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Random 80/20 splits.
+    #[arg(long, default_value_t = 20)]
+    pub repeats: usize,
+    /// Configurations to compare: the chosen --preset (with overrides) and these presets.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "paper,fixed,eager,default"
+    )]
+    pub compare: Vec<Preset>,
+    /// Windows of the window sweep (paper recipe, one screening and one forecasting stage at
+    /// each window); empty to skip.
+    #[arg(long, value_delimiter = ',', default_value = "25,50,100,150,200,300")]
+    pub sweep: Vec<usize>,
+    /// Skip the window sweep.
+    #[arg(long)]
+    pub no_sweep: bool,
+    /// Repeats per window of the sweep.
+    #[arg(long, default_value_t = 5)]
+    pub sweep_repeats: usize,
+    /// Use the splits in this JSON file ([{"train": [names], "test": [names]}, ...]).
+    #[arg(long)]
+    pub splits: Option<PathBuf>,
+    /// Write the splits used to this JSON file.
+    #[arg(long)]
+    pub write_splits: Option<PathBuf>,
+    /// Directory for the SVG plots.
+    #[arg(long)]
+    pub plots: Option<PathBuf>,
+    /// Print everything as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Model file.
+    pub model: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// Model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// One trace file.
+    pub trace: String,
+    /// Column to read (default: the model's).
+    #[arg(long)]
+    pub column: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("simforecast").chain(args.iter().copied()))
+    }
+
+    fn train_args(args: &[&str]) -> TrainArgs {
+        match parse(args)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .command
+        {
+            Command::Train(a) => a,
+            _ => panic!("not train"),
+        }
+    }
+
+    #[test]
+    fn negative_thresholds_are_values() {
+        for (text, want) in [("-1.0", -1.0), ("-1", -1.0), ("-2.5e-3", -2.5e-3)] {
+            let a = train_args(&["train", "t.dat", "--threshold", text, "-o", "m.sfm"]);
+            assert_eq!(a.label.threshold, want, "--threshold {text}");
+            let a = train_args(&["train", "t.dat", &format!("--threshold={text}"), "-o", "m"]);
+            assert_eq!(a.label.threshold, want, "--threshold={text}");
+        }
+        let a = train_args(&["train", "t.dat", "--threshold", "-3", "--below", "-o", "m"]);
+        assert_eq!(a.label.threshold, -3.0);
+        assert_eq!(a.label.direction(), Direction::Below);
+        assert_eq!(a.data.traces, ["t.dat"]);
+    }
+
+    #[test]
+    fn a_threshold_that_is_not_a_number_is_refused() {
+        for value in ["-x", "--below"] {
+            let err = parse(&["train", "t.dat", "--threshold", value, "-o", "m"])
+                .err()
+                .unwrap_or_else(|| panic!("'{value}' is no number"));
+            let msg = err.to_string();
+            assert!(msg.contains(&format!("invalid value '{value}'")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn overrides_change_the_preset_and_comparisons_keep_only_the_shared_options() {
+        let a = train_args(&[
+            "train",
+            "t.dat",
+            "--threshold",
+            "1",
+            "-o",
+            "m",
+            "--preset",
+            "paper",
+            "--screen-windows",
+            "40,80",
+            "--screen-score",
+            "margin",
+            "--folds",
+            "3",
+            "--seed",
+            "7",
+        ]);
+        let c = a.model.config();
+        assert_eq!(c.preset, "paper");
+        assert_eq!(c.screen_windows, [40, 80]);
+        assert_eq!(c.screen_score, ScreenScore::Margin);
+        assert_eq!((c.folds, c.seed), (3, 7));
+        let d = a.model.compared(Preset::Default);
+        let mut want = TrainConfig::default_calibrated();
+        want.folds = 3;
+        want.seed = 7;
+        assert!(d == want, "a compared preset takes the shared options only");
+    }
+}

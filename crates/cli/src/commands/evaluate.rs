@@ -1,0 +1,51 @@
+//! `simforecast evaluate`: a model's metrics on held-out traces.
+
+use std::sync::Arc;
+
+use simforecast_runtime::model::Model;
+use simforecast_train::protocol;
+
+use crate::args::EvaluateArgs;
+use crate::data;
+use crate::report::{self, fixed, fmt3};
+use crate::AnyResult;
+
+pub fn run(a: EvaluateArgs) -> AnyResult<()> {
+    let model = Arc::new(Model::load(&a.model)?);
+    let ds = data::load_for_model(&model, &a.traces, a.column.as_deref())?;
+    let idx: Vec<usize> = (0..ds.len()).collect();
+    let (m, _) = protocol::evaluate(&model, &ds, &idx)?;
+    if a.json {
+        // serde_json writes the undefined (NaN) figures as null.
+        return report::print_json(&m);
+    }
+    println!(
+        "{} held-out traces ({} irrelevant): {} halted ({} wrongly)",
+        m.n, m.n_irrelevant, m.halts, m.false_halts
+    );
+    println!(
+        "halting precision {}  recall {}  F1 {}",
+        fmt3(m.precision),
+        fmt3(m.recall),
+        fmt3(m.f1)
+    );
+    let level = model
+        .stages
+        .iter()
+        .find_map(|s| s.forecast.as_ref().map(|f| f.level * 100.0));
+    println!(
+        "forecast R2 mu-sigma {}  mu+sigma {}; {}% interval covers {} of mu (mean width {})",
+        fmt3(m.r2[0]),
+        fmt3(m.r2[1]),
+        fixed(level, 0),
+        fmt3(m.coverage),
+        fmt3(m.interval_width)
+    );
+    println!(
+        "mean frames to decision {}; compute saved {}x; out of distribution: {}",
+        fixed(Some(m.mean_frames_to_decision), 1),
+        fixed(Some(m.compute_saved), 1),
+        m.ood
+    );
+    Ok(())
+}

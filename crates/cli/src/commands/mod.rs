@@ -1,0 +1,7 @@
+//! One module per command; each has `run(args)`.
+
+pub mod evaluate;
+pub mod inspect;
+pub mod predict;
+pub mod protocol;
+pub mod train;

@@ -1,0 +1,279 @@
+//! `simforecast protocol`: repeated 80/20 splits, comparison of presets, window sweep, plots.
+
+use std::path::Path;
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+use simforecast_train::protocol::{self, ConfigSummary, MeanStd};
+use simforecast_train::{plots, Dataset, StageReport, TrainConfig};
+
+use crate::args::ProtocolArgs;
+use crate::data::{self, Request};
+use crate::report::{self, print_stage_reports, print_summary_table};
+use crate::AnyResult;
+
+/// Indices of the training and test traces of one split.
+type Split = (Vec<usize>, Vec<usize>);
+
+/// A split as written to and read from `--splits` files: trace names.
+#[derive(Serialize, Deserialize)]
+struct SplitNames {
+    train: Vec<String>,
+    test: Vec<String>,
+}
+
+/// `protocol --json`.
+#[derive(Serialize)]
+struct Report<'a> {
+    n: usize,
+    n_irrelevant: usize,
+    threshold: f64,
+    repeats: usize,
+    seconds: f64,
+    mean_trace_len: f64,
+    configs: Vec<SummaryJson<'a>>,
+    mean_rule: MeanRule,
+    sweep: Vec<SweepPoint<'a>>,
+}
+
+/// The one-line rule's mean precision, recall and F1 over the splits.
+#[derive(Serialize)]
+struct MeanRule {
+    precision: f64,
+    recall: f64,
+    f1: f64,
+}
+
+#[derive(Serialize)]
+struct SweepPoint<'a> {
+    window: usize,
+    summary: SummaryJson<'a>,
+}
+
+/// A figure over the repeats; `null` when no repeat defined it.
+type Figure<'a> = Option<&'a MeanStd>;
+
+/// The JSON view of a [`ConfigSummary`]; its field names are those scripts read
+/// (`bench/compare.sh`: `precision`, `r2_all_relevant`, ...).
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    name: &'a str,
+    precision: Figure<'a>,
+    recall: Figure<'a>,
+    f1: Figure<'a>,
+    r2: [Figure<'a>; 2],
+    r2_all_relevant: [Figure<'a>; 2],
+    forecast_share: Figure<'a>,
+    coverage: Figure<'a>,
+    interval_width: Figure<'a>,
+    halts: Figure<'a>,
+    false_halts: Figure<'a>,
+    mean_frames_to_decision: Figure<'a>,
+    compute_saved: Figure<'a>,
+    confusion: [[usize; 2]; 2],
+    /// Hyper-parameters of the first repeat.
+    stages: Option<&'a Vec<StageReport>>,
+}
+
+impl<'a> From<&'a ConfigSummary> for SummaryJson<'a> {
+    fn from(s: &'a ConfigSummary) -> Self {
+        let f = |m: &'a MeanStd| (m.n > 0).then_some(m);
+        Self {
+            name: &s.name,
+            precision: f(&s.precision),
+            recall: f(&s.recall),
+            f1: f(&s.f1),
+            r2: [f(&s.r2_lower), f(&s.r2_upper)],
+            r2_all_relevant: [f(&s.r2_all_lower), f(&s.r2_all_upper)],
+            forecast_share: f(&s.forecast_share),
+            coverage: f(&s.coverage),
+            interval_width: f(&s.interval_width),
+            halts: f(&s.halts),
+            false_halts: f(&s.false_halts),
+            mean_frames_to_decision: f(&s.mean_frames_to_decision),
+            compute_saved: f(&s.compute_saved),
+            confusion: s.confusion,
+            stages: s.stages.first(),
+        }
+    }
+}
+
+pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
+    if a.no_sweep {
+        a.sweep.clear();
+    }
+    let mut configs = vec![a.model.config()];
+    for p in &a.compare {
+        let c = a.model.compared(*p);
+        if !configs.contains(&c) {
+            configs.push(c);
+        }
+    }
+    let max_w = configs
+        .iter()
+        .map(TrainConfig::max_window)
+        .chain(a.sweep.iter().copied())
+        .max()
+        .unwrap_or(0);
+    let ds = data::load(&Request::from_args(&a.data, &a.label, max_w)?)?;
+    let seed = a.model.shared.seed;
+    let splits: Vec<Split> = match &a.splits {
+        Some(path) => read_splits(path, &ds)?,
+        None => (0..a.repeats)
+            .map(|r| protocol::split(&ds, 0.2, seed.wrapping_add(r as u64)))
+            .collect(),
+    };
+    if let Some(path) = &a.write_splits {
+        write_splits(path, &ds, &splits)?;
+    }
+    let start = Instant::now();
+    let sweep_splits = &splits[..a.sweep_repeats.min(splits.len())];
+    let total = (splits.len() * configs.len() + a.sweep.len() * sweep_splits.len()) as u64;
+    let pb = if a.json {
+        ProgressBar::hidden()
+    } else {
+        report::progress(total, "protocol")
+    };
+    let tick = || pb.inc(1);
+    let summaries = configs
+        .iter()
+        .map(|cfg| protocol::run_config(&ds, cfg, &splits, &tick))
+        .collect::<Result<Vec<_>, _>>()?;
+    let baseline: Vec<(f64, f64, f64)> = splits
+        .iter()
+        .map(|(tr, te)| protocol::mean_rule(&ds, tr, te, 100.min(max_w)))
+        .collect();
+    let mut sweep = Vec::new();
+    for &w in &a.sweep {
+        let mut c = TrainConfig::paper();
+        c.preset = format!("paper@{w}");
+        c.screen_windows = vec![w];
+        c.forecast_windows = vec![w];
+        c.seed = seed;
+        sweep.push((w, protocol::run_config(&ds, &c, sweep_splits, &tick)?));
+    }
+    pb.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let base_f1 = MeanStd::of(baseline.iter().map(|b| b.2));
+    let base_p = MeanStd::of(baseline.iter().map(|b| b.0));
+    let base_r = MeanStd::of(baseline.iter().map(|b| b.1));
+    if let Some(dir) = &a.plots {
+        write_plots(dir, &summaries, &sweep)?;
+    }
+    let n_irrelevant = ds.irrelevant.iter().filter(|x| **x).count();
+    if a.json {
+        return report::print_json(&Report {
+            n: ds.len(),
+            n_irrelevant,
+            threshold: ds.threshold,
+            repeats: splits.len(),
+            seconds,
+            mean_trace_len: ds.mean_len(&(0..ds.len()).collect::<Vec<_>>()),
+            configs: summaries.iter().map(SummaryJson::from).collect(),
+            mean_rule: MeanRule {
+                precision: base_p.mean,
+                recall: base_r.mean,
+                f1: base_f1.mean,
+            },
+            sweep: sweep
+                .iter()
+                .map(|(window, s)| SweepPoint {
+                    window: *window,
+                    summary: s.into(),
+                })
+                .collect(),
+        });
+    }
+    println!(
+        "{} traces ({n_irrelevant} irrelevant at threshold {}), {} repeats of an 80/20 split, {seconds:.1} s",
+        ds.len(),
+        ds.threshold,
+        splits.len(),
+    );
+    println!("held-out metrics, mean ± std over repeats (precision/recall/F1 of halting; frames = mean frames to decision):");
+    print_summary_table(&summaries);
+    println!(
+        "one-line rule (halt when the mean of the first 100 frames exceeds an F1-tuned cut): precision {}  recall {}  F1 {}",
+        report::mean_std(&base_p),
+        report::mean_std(&base_r),
+        report::mean_std(&base_f1)
+    );
+    if !sweep.is_empty() {
+        println!(
+            "window sweep (paper recipe, {} repeats per window):",
+            sweep_splits.len()
+        );
+        print_summary_table(&sweep.iter().map(|s| s.1.clone()).collect::<Vec<_>>());
+    }
+    for s in &summaries {
+        if let Some(first) = s.stages.first() {
+            println!("{} (first repeat):", s.name);
+            print_stage_reports(first);
+        }
+    }
+    Ok(())
+}
+
+fn write_plots(
+    dir: &Path,
+    summaries: &[ConfigSummary],
+    sweep: &[(usize, ConfigSummary)],
+) -> AnyResult<()> {
+    std::fs::create_dir_all(dir)?;
+    if !sweep.is_empty() {
+        plots::window_sweep(
+            &dir.join("window_sweep.svg"),
+            "paper recipe: metrics vs window",
+            sweep,
+        )?;
+    }
+    for s in summaries {
+        plots::regression(
+            &dir.join(format!("regression_{}.svg", s.name)),
+            &s.name,
+            &s.regression_points,
+        )?;
+    }
+    Ok(())
+}
+
+fn write_splits(path: &Path, ds: &Dataset, splits: &[Split]) -> AnyResult<()> {
+    let names = |idx: &[usize]| idx.iter().map(|&i| ds.names[i].clone()).collect();
+    let v: Vec<SplitNames> = splits
+        .iter()
+        .map(|(tr, te)| SplitNames {
+            train: names(tr),
+            test: names(te),
+        })
+        .collect();
+    std::fs::write(path, serde_json::to_string(&v)?)?;
+    Ok(())
+}
+
+fn read_splits(path: &Path, ds: &Dataset) -> AnyResult<Vec<Split>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read split file {}: {e}", path.display()))?;
+    let v: Vec<SplitNames> = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "split file {}: {e} (expected [{{\"train\": [names], \"test\": [names]}}, ...])",
+            path.display()
+        )
+    })?;
+    let index = |name: &String| -> AnyResult<usize> {
+        ds.names.iter().position(|x| x == name).ok_or_else(|| {
+            format!(
+                "split file {} names trace '{name}', not among the traces",
+                path.display()
+            )
+            .into()
+        })
+    };
+    v.iter()
+        .map(|s| {
+            let part = |names: &[String]| names.iter().map(index).collect::<AnyResult<Vec<_>>>();
+            Ok((part(&s.train)?, part(&s.test)?))
+        })
+        .collect()
+}

@@ -1,0 +1,54 @@
+//! `simforecast train`: fit a model on every trace and write it.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use simforecast_runtime::model::Metadata;
+use simforecast_train::{self as train, StageReport};
+
+use crate::args::TrainArgs;
+use crate::data::{self, Request};
+use crate::report;
+use crate::AnyResult;
+
+/// `train --json`.
+#[derive(Serialize)]
+struct Summary<'a> {
+    model: &'a Path,
+    n: usize,
+    seconds: f64,
+    stages: &'a [StageReport],
+    metadata: &'a Metadata,
+}
+
+pub fn run(a: TrainArgs) -> AnyResult<()> {
+    let cfg = a.model.config();
+    let ds = data::load(&Request::from_args(&a.data, &a.label, cfg.max_window())?)?;
+    let idx: Vec<usize> = (0..ds.len()).collect();
+    let start = Instant::now();
+    let (mut model, reports) = train::fit_model(&ds, &idx, &cfg)?;
+    model.meta.units = a.units.clone();
+    model.save(&a.output)?;
+    let seconds = start.elapsed().as_secs_f64();
+    if a.json {
+        return report::print_json(&Summary {
+            model: &a.output,
+            n: ds.len(),
+            seconds,
+            stages: &reports,
+            metadata: &model.meta,
+        });
+    }
+    println!(
+        "trained on {} traces ({} irrelevant, threshold {}) in {seconds:.2} s; {}-fold CV:",
+        ds.len(),
+        model.meta.n_irrelevant,
+        ds.threshold,
+        cfg.folds
+    );
+    report::print_stage_reports(&reports);
+    println!("model written to {}", a.output.display());
+    Ok(())
+}
