@@ -102,18 +102,12 @@ fn main() {
             apply(&mut cfg, k, v);
         }
     }
-    let set =
-        trace::load_traces(&[dir.to_string()], &"0".parse::<Column>().unwrap(), 1000).unwrap();
-    let names = set.traces.iter().map(|t| t.name.clone()).collect();
-    let series = set.traces.into_iter().map(|t| t.values).collect();
-    let ds = Dataset::new(
-        names,
-        series,
+    let set = trace::load_traces(&[dir.to_string()], &Column::Auto, 1000).unwrap();
+    let ds = Dataset::from_traces(
+        set,
         threshold,
         simforecast_runtime::model::Direction::Above,
         1000,
-        set.spacing,
-        set.column,
     )
     .unwrap();
     let splits: Vec<_> = (0..repeats)

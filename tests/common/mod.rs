@@ -26,16 +26,7 @@ pub fn wide_dataset() -> &'static Dataset {
         )
         .expect("shipped campaign loads");
         assert!(set.rejected.is_empty());
-        Dataset::new(
-            set.traces.iter().map(|t| t.name.clone()).collect(),
-            set.traces.into_iter().map(|t| t.values).collect(),
-            33.1,
-            Direction::Above,
-            1000,
-            set.spacing,
-            set.column,
-        )
-        .unwrap()
+        Dataset::from_traces(set, 33.1, Direction::Above, 1000).unwrap()
     })
 }
 

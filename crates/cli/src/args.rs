@@ -52,9 +52,10 @@ pub struct DataArgs {
     /// Trace files, directories or globs.
     #[arg(required = true)]
     pub traces: Vec<String>,
-    /// Column to read: a name from the file header (e.g. v_eta, or a thermo keyword for logs)
-    /// or a 0-based index among the value columns.
-    #[arg(long, default_value = "0")]
+    /// Column to read: a name from the file header (e.g. v_eta, or a thermo keyword for logs),
+    /// a 0-based index among the value columns, or auto: the only value column, else the only
+    /// one named like a viscosity (eta, visc...); several candidates are an error listing them.
+    #[arg(long, default_value = "auto")]
     pub column: String,
     /// Frames at the end of a trace over which mu and sigma are taken.
     #[arg(long, default_value_t = 1000)]

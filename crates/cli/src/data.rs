@@ -5,7 +5,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use simforecast_runtime::model::{Direction, Model};
-use simforecast_train::trace::{self, Column, Trace, TraceSet};
+use simforecast_train::trace::{self, Column, Skipped, Trace, TraceSet};
 use simforecast_train::Dataset;
 
 use crate::args::{DataArgs, LabelArgs};
@@ -63,18 +63,9 @@ pub fn model_column(model: &Model, column: Option<&str>) -> AnyResult<Column> {
 pub fn load(req: &Request) -> AnyResult<Dataset> {
     let min_len = req.min_len.max(req.tail);
     let set = trace::load_traces(req.inputs, &req.column, min_len)?;
+    report_skipped(&set);
     report_rejected(&set, min_len);
-    let names = set.traces.iter().map(|t| t.name.clone()).collect();
-    let series = set.traces.into_iter().map(|t| t.values).collect();
-    let ds = Dataset::new(
-        names,
-        series,
-        req.threshold,
-        req.direction,
-        req.tail,
-        set.spacing,
-        set.column,
-    )?;
+    let ds = Dataset::from_traces(set, req.threshold, req.direction, req.tail)?;
     eprintln!("{}", read_line(&ds, req.inputs));
     Ok(ds)
 }
@@ -129,6 +120,26 @@ fn check_spacing(model: &Model, spacing: i64, what: &str) -> AnyResult<()> {
         .into());
     }
     Ok(())
+}
+
+/// Files a directory or glob reached that are not traces, grouped by the input that reached them.
+fn report_skipped(set: &TraceSet) {
+    let mut inputs: Vec<&str> = set.skipped.iter().map(|s| s.input.as_str()).collect();
+    inputs.dedup();
+    for input in inputs {
+        let here: Vec<Skipped> = set
+            .skipped
+            .iter()
+            .filter(|s| s.input == input)
+            .cloned()
+            .collect();
+        eprintln!(
+            "simforecast: skipped {} file{} in {input}: {}",
+            here.len(),
+            if here.len() == 1 { "" } else { "s" },
+            trace::describe_skipped(&here)
+        );
+    }
 }
 
 fn report_rejected(set: &TraceSet, min_len: usize) {

@@ -7,6 +7,8 @@ use sha2::{Digest, Sha256};
 use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::model::Direction;
 
+use crate::trace::TraceSet;
+
 /// μ and σ (ddof = 1) of the last `tail` values; None when the trace is shorter than `tail`.
 pub fn tail_stats(values: &[f64], tail: usize) -> Option<(f64, f64)> {
     if tail < 2 || values.len() < tail {
@@ -78,6 +80,27 @@ impl Dataset {
             frame_spacing,
             column,
         })
+    }
+
+    /// Labels the traces of a loaded set: their names, values, frame spacing and column come
+    /// from the set.
+    pub fn from_traces(
+        set: TraceSet,
+        threshold: f64,
+        direction: Direction,
+        tail: usize,
+    ) -> Result<Self> {
+        let names = set.traces.iter().map(|t| t.name.clone()).collect();
+        let series = set.traces.into_iter().map(|t| t.values).collect();
+        Self::new(
+            names,
+            series,
+            threshold,
+            direction,
+            tail,
+            set.spacing,
+            set.column,
+        )
     }
 
     pub fn len(&self) -> usize {
