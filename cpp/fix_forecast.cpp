@@ -393,11 +393,11 @@ void FixForecast::end_run(int reason)
 
 void FixForecast::report(const sf_event &ev, forecast_report::Response r)
 {
-  const forecast_report::Setup setup{action == ADVISE, after == STOP};
+  const bool advise = (action == ADVISE);
   if (message_flag)
-    utils::logmesg(lmp, forecast_report::message(id, update->ntimestep, ev, r, setup) + "\n");
+    utils::logmesg(lmp, forecast_report::message(id, update->ntimestep, ev, r, advise) + "\n");
   if (fp) {
-    fmt::print(fp, "{}\n", forecast_report::file_line(update->ntimestep, ev, r, setup));
+    fmt::print(fp, "{}\n", forecast_report::file_line(update->ntimestep, ev, r, advise));
     fflush(fp);
   }
 }

@@ -14,6 +14,27 @@ namespace forecast_report {
 
   namespace {
 
+    // x with the given significant digits, or "none" when absent (NaN).
+    std::string number(double x, int digits)
+    {
+      if (std::isnan(x)) return "none";
+      return fmt::format("{:.{}g}", x, digits);
+    }
+
+    const char *verdict_name(int32_t verdict)
+    {
+      switch (verdict) {
+        case SF_VERDICT_RELEVANT:
+          return "relevant";
+        case SF_VERDICT_IRRELEVANT:
+          return "irrelevant";
+        case SF_VERDICT_UNSURE:
+          return "unsure";
+        default:
+          return "unknown";
+      }
+    }
+
     bool screened(const sf_event &ev)
     {
       return (ev.flags & SF_EVENT_SCREEN) != 0;
@@ -22,6 +43,12 @@ namespace forecast_report {
     bool forecast(const sf_event &ev)
     {
       return (ev.flags & SF_EVENT_FORECAST) != 0;
+    }
+
+    // A confident irrelevant verdict that action advise keeps from halting the run.
+    bool would_halt(const sf_event &ev, bool advise)
+    {
+      return screened(ev) && ev.halt && advise;
     }
 
     // An irrelevant verdict the model does not act on: an advisory stage (below its
@@ -61,7 +88,7 @@ namespace forecast_report {
     }
 
     // What the fix does now, and why (one reason, the one that decided it).
-    std::string response(const sf_event &ev, Response r, const Setup &setup)
+    std::string response(const sf_event &ev, Response r, bool advise)
     {
       switch (r) {
         case Response::HALT:
@@ -71,7 +98,7 @@ namespace forecast_report {
         case Response::GO_ON:
           break;
       }
-      if (would_halt(ev, setup))
+      if (would_halt(ev, advise))
         return "the run goes on (action advise; action halt would end it here)";
       if (forecast(ev)) return "the run goes on (after continue)";
       if (ev.ood)
@@ -83,36 +110,11 @@ namespace forecast_report {
 
   }    // namespace
 
-  std::string number(double x, int digits)
-  {
-    if (std::isnan(x)) return "none";
-    return fmt::format("{:.{}g}", x, digits);
-  }
-
-  const char *verdict_name(int32_t verdict)
-  {
-    switch (verdict) {
-      case SF_VERDICT_RELEVANT:
-        return "relevant";
-      case SF_VERDICT_IRRELEVANT:
-        return "irrelevant";
-      case SF_VERDICT_UNSURE:
-        return "unsure";
-      default:
-        return "unknown";
-    }
-  }
-
-  bool would_halt(const sf_event &ev, const Setup &setup)
-  {
-    return screened(ev) && ev.halt && setup.advise;
-  }
-
   std::string message(const std::string &fix_id, int64_t step, const sf_event &ev, Response r,
-                      const Setup &setup)
+                      bool advise)
   {
     return fmt::format("fix forecast {} step {} frame {} stage {}: {} -> {}", fix_id, step,
-                       ev.frame, ev.stage, decided(ev), response(ev, r, setup));
+                       ev.frame, ev.stage, decided(ev), response(ev, r, advise));
   }
 
   const char *file_header()
@@ -121,11 +123,11 @@ namespace forecast_report {
            "level flags";
   }
 
-  std::string file_line(int64_t step, const sf_event &ev, Response r, const Setup &setup)
+  std::string file_line(int64_t step, const sf_event &ev, Response r, bool advise)
   {
     std::vector<std::string> flags;
     if (r == Response::HALT) flags.emplace_back("halt");
-    if (would_halt(ev, setup)) flags.emplace_back("would-halt");
+    if (would_halt(ev, advise)) flags.emplace_back("would-halt");
     if (r == Response::STOP) flags.emplace_back("stop");
     if (ev.advisory) flags.emplace_back("advisory");
     if (ev.ood) flags.emplace_back("ood");

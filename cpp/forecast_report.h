@@ -27,27 +27,14 @@ namespace forecast_report {
     STOP      // the forecast is written and 'after stop' ends the run
   };
 
-  // The keywords that shape a response, for the reasons the messages give.
-  struct Setup {
-    bool advise;        // action advise
-    bool after_stop;    // after stop
-  };
-
-  // x with the given significant digits, or "none" when absent (NaN).
-  std::string number(double x, int digits);
-
-  // "relevant", "irrelevant", "unsure" (or "unknown" for a code this build does not know).
-  const char *verdict_name(int32_t verdict);
-
-  // A confident irrelevant verdict that 'action advise' keeps from halting the run.
-  bool would_halt(const sf_event &ev, const Setup &setup);
+  // advise: the fix runs under 'action advise', so a verdict that would halt is reported as such.
 
   // The screen/log line of a decision (no newline).
   std::string message(const std::string &fix_id, int64_t step, const sf_event &ev, Response r,
-                      const Setup &setup);
+                      bool advise);
 
   // The decision-file line of a decision (no newline), in the columns of file_header().
-  std::string file_line(int64_t step, const sf_event &ev, Response r, const Setup &setup);
+  std::string file_line(int64_t step, const sf_event &ev, Response r, bool advise);
 
   // The column names of the decision file, as a comment line (no newline).
   const char *file_header();
