@@ -1,9 +1,11 @@
 /* ----------------------------------------------------------------------
    fix forecast: see fix_forecast.h and doc/fix_forecast.rst.
 
-   Conventions follow LAMMPS' fix halt (stopping a run through the timer, so
-   the following input commands still run) and fix ave/time (global inputs
-   v_/c_/f_, compute invocation bookkeeping, output frequency checks).
+   Conventions follow LAMMPS' fix halt: a run is stopped through the timer,
+   so the following input commands still run, and what a non-finite sample
+   does is a keyword (nonfinite, like fix halt's error). The input is read as
+   fix ave/time reads it (forecast_input.cpp); the text of the decisions is
+   composed in forecast_report.cpp.
 
    Parallelism: every rank evaluates the input (computes are collective), but
    only rank 0 holds the model and the monitor. Rank 0 pushes its sample and
@@ -15,14 +17,11 @@
 #include "fix_forecast.h"
 
 #include "comm.h"
-#include "compute.h"
 #include "error.h"
-#include "input.h"
 #include "modify.h"
 #include "timer.h"
 #include "update.h"
 #include "utils.h"
-#include "variable.h"
 
 #include <cmath>
 #include <cstdint>
@@ -33,10 +32,12 @@ using namespace FixConst;
 
 namespace {
 
-// Restart record of one fix forecast: this header, then the monitor state bytes.
+// Restart record of one fix forecast: this header, the monitor state bytes, the trailer.
 // Stored in native byte order, like the rest of a LAMMPS restart file.
 constexpr char RESTART_MAGIC[8] = {'S', 'F', 'F', 'O', 'R', 'E', 'C', 'A'};
-constexpr uint32_t RESTART_LAYOUT = 1;
+// Layout 1: header + monitor state. Layout 2 (keyword nonfinite) appends RestartTrailer; a
+// layout-1 record is still read (its fix stopped LAMMPS on a non-finite sample, so it has none).
+constexpr uint32_t RESTART_LAYOUT = 2;
 
 struct RestartHeader {
   char magic[8];
@@ -54,6 +55,10 @@ struct RestartHeader {
   sf_event last_event;
 };
 
+struct RestartTrailer {
+  int64_t nonfinite_step;
+};
+
 // Broadcast a string from rank 0 (error texts known only there).
 std::string bcast_string(const std::string &text, int me, MPI_Comm world)
 {
@@ -65,30 +70,15 @@ std::string bcast_string(const std::string &text, int me, MPI_Comm world)
   return out;
 }
 
-const char *verdict_name(int32_t verdict)
-{
-  switch (verdict) {
-    case SF_VERDICT_RELEVANT:
-      return "relevant";
-    case SF_VERDICT_IRRELEVANT:
-      return "irrelevant";
-    case SF_VERDICT_UNSURE:
-      return "unsure";
-    default:
-      return "unknown";
-  }
-}
-
 }    // namespace
 
 /* ---------------------------------------------------------------------- */
 
 FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), input_kind(VARIABLE), input_index(0), ivar(-1), icompute(nullptr),
-    ifix(nullptr), action(HALT), after(CONTINUE), message_flag(1), check_flag(1), fp(nullptr),
-    model(nullptr), monitor(nullptr), frame_spacing(0), max_window(0),
+    Fix(lmp, narg, arg), action(HALT), after(CONTINUE), nonfinite(NONFINITE_ERROR), message_flag(1),
+    check_flag(1), fp(nullptr), model(nullptr), monitor(nullptr), frame_spacing(0), max_window(0),
     state(SF_STATE_COLLECTING), frames(0), last_screen(), last_forecast(), last_event(),
-    last_step(-1), stop_reason(NOT_STOPPED), timeout_forced(false)
+    last_step(-1), stop_reason(NOT_STOPPED), timeout_forced(false), nonfinite_step(-1)
 {
   if (narg < 6)
     error->all(FLERR,
@@ -100,7 +90,7 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
   if (nevery <= 0)
     error->all(FLERR, "Illegal fix forecast N = {}: N (steps between samples) must be positive",
                nevery);
-  parse_input(arg[4]);
+  trace_input = std::make_unique<ForecastInput>(lmp, this, arg[4]);
   model_path = arg[5];
 
   int iarg = 6;
@@ -123,6 +113,16 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
         after = STOP;
       else
         error->all(FLERR, "Illegal fix forecast after '{}': expected continue or stop", val);
+    } else if (key == "nonfinite") {
+      if (val == "error")
+        nonfinite = NONFINITE_ERROR;
+      else if (val == "stop")
+        nonfinite = NONFINITE_STOP;
+      else if (val == "continue")
+        nonfinite = NONFINITE_CONTINUE;
+      else
+        error->all(FLERR, "Illegal fix forecast nonfinite '{}': expected error, stop or continue",
+                   val);
     } else if (key == "file") {
       file_path = val;
     } else if (key == "message") {
@@ -131,8 +131,8 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
       check_flag = utils::logical(FLERR, val, false, lmp);
     } else {
       error->all(FLERR,
-                 "Illegal fix forecast keyword '{}': expected action, after, file, message "
-                 "or check",
+                 "Illegal fix forecast keyword '{}': expected action, after, nonfinite, file, "
+                 "message or check",
                  key);
     }
     iarg += 2;
@@ -146,7 +146,7 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
   dynamic_group_allow = 1;
 
   // Catch a typo in the input at the fix command, not at the first run.
-  resolve_input(false);
+  trace_input->resolve(false);
 
   // The plugin carries its own copy of the library, so this only fails when the fix
   // was compiled against a header from another simforecast version.
@@ -210,12 +210,12 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
     }
     if (me == 0) {
       fmt::print(fp,
-                 "# fix forecast {}: model {}, N {}, input {}, action {}, after {}, defined at "
-                 "step {}\n"
-                 "# step frame stage kind verdict vote score cut mu-sigma mu+sigma mu_low "
-                 "mu_high level flags\n",
-                 id, model_path, nevery, input_name, action == HALT ? "halt" : "advise",
-                 after == STOP ? "stop" : "continue", update->ntimestep);
+                 "# fix forecast {}: model {}, N {}, input {}, action {}, after {}, nonfinite {}, "
+                 "defined at step {}\n{}\n",
+                 id, model_path, nevery, trace_input->text(),
+                 action == HALT ? "halt" : "advise", after == STOP ? "stop" : "continue",
+                 nonfinite_setting(),
+                 update->ntimestep, forecast_report::file_header());
       fflush(fp);
     }
   }
@@ -263,7 +263,7 @@ int FixForecast::setmask()
 void FixForecast::init()
 {
   // IDs may have been redefined since the fix command
-  resolve_input(true);
+  trace_input->resolve(true);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -282,7 +282,10 @@ void FixForecast::setup(int /*vflag*/)
 
 void FixForecast::end_of_step()
 {
-  const double value = sample();
+  // the same on every rank: nonfinite_step comes from rank 0's broadcast or the restart file
+  if (nonfinite_step >= 0) return;
+
+  const double value = trace_input->sample();
 
   Outcome out;
   memset(&out, 0, sizeof(out));
@@ -300,14 +303,13 @@ void FixForecast::end_of_step()
   }
   MPI_Bcast(&out, sizeof(out), MPI_BYTE, 0, world);
 
+  // the library refuses a non-finite sample and leaves the monitor unchanged
+  if (out.status == SF_ERR_NON_FINITE) {
+    handle_nonfinite(out.value);
+    return;
+  }
   if (out.status != SF_OK) {
     why = bcast_string(why, comm->me, world);
-    if (out.status == SF_ERR_NON_FINITE)
-      error->all(FLERR,
-                 "Fix forecast {}: input {} is not a finite number on step {} (value {}). The "
-                 "model needs a finite sample every {} steps: check the quantity (a division "
-                 "by zero, an empty group, an unstable run)",
-                 id, input_name, update->ntimestep, out.value, nevery);
     error->all(FLERR, "Fix forecast {}: the monitor failed on step {} (status {}): {}", id,
                update->ntimestep, out.status, why);
   }
@@ -318,11 +320,42 @@ void FixForecast::end_of_step()
 }
 
 /* ----------------------------------------------------------------------
+   react to a non-finite sample as keyword nonfinite says: identical on all ranks
+------------------------------------------------------------------------- */
+
+void FixForecast::handle_nonfinite(double value)
+{
+  nonfinite_step = update->ntimestep;
+  const uint64_t frame = frames + 1;    // the frame this sample would have been
+  const std::string what = forecast_report::nonfinite_message(id, trace_input->text(),
+                                                              update->ntimestep, frame, value);
+  if (fp) {
+    fmt::print(fp, "{}\n",
+               forecast_report::nonfinite_line(update->ntimestep, frame, nonfinite_setting()));
+    fflush(fp);
+  }
+
+  if (nonfinite == NONFINITE_ERROR)
+    error->all(FLERR,
+               "{}. The model needs a finite sample every {} steps: check the quantity (a "
+               "division by zero, an empty group, an unstable run), or use 'nonfinite stop' or "
+               "'nonfinite continue' to let the input script go on",
+               what, nevery);
+
+  if (nonfinite == NONFINITE_STOP) end_run(STOPPED_NONFINITE);
+  if (comm->me == 0)
+    error->warning(FLERR, "{}: {}; this fix decides nothing more on this trace", what,
+                   nonfinite == NONFINITE_STOP ? "ending the run (nonfinite stop)"
+                                               : "the run goes on (nonfinite continue)");
+}
+
+/* ----------------------------------------------------------------------
    act on a decision: identical on all ranks
 ------------------------------------------------------------------------- */
 
 void FixForecast::handle_event(const sf_event &ev)
 {
+  using forecast_report::Response;
   last_event = ev;
   last_step = update->ntimestep;
   const bool screened = (ev.flags & SF_EVENT_SCREEN) != 0;
@@ -331,68 +364,55 @@ void FixForecast::handle_event(const sf_event &ev)
   if (forecast) last_forecast = ev;
 
   // The library sets halt only for a confident, non-advisory, in-distribution verdict.
-  const bool halt_now = screened && ev.halt && action == HALT;
-  const bool stop_now = forecast && after == STOP && !halt_now;
+  Response r = Response::GO_ON;
+  if (screened && ev.halt && action == HALT)
+    r = Response::HALT;
+  else if (forecast && after == STOP)
+    r = Response::STOP;
 
-  if (comm->me == 0) report(ev, halt_now, stop_now);
+  if (comm->me == 0) report(ev, r);
+  if (r == Response::HALT) end_run(HALTED_IRRELEVANT);
+  if (r == Response::STOP) end_run(STOPPED_AFTER_FORECAST);
+}
 
-  if (halt_now || stop_now) {
-    stop_reason = halt_now ? HALTED_IRRELEVANT : STOPPED_AFTER_FORECAST;
-    timer->force_timeout();
-    timeout_forced = true;
-  }
+/* ----------------------------------------------------------------------
+   end the current run the way fix halt does: through the timer, so the
+   next command of the input script runs (post_run() resets the timer)
+------------------------------------------------------------------------- */
+
+void FixForecast::end_run(int reason)
+{
+  stop_reason = reason;
+  timer->force_timeout();
+  timeout_forced = true;
 }
 
 /* ----------------------------------------------------------------------
    print a decision to screen/log and append it to the decision file (rank 0)
 ------------------------------------------------------------------------- */
 
-void FixForecast::report(const sf_event &ev, bool halt_now, bool stop_now)
+void FixForecast::report(const sf_event &ev, forecast_report::Response r)
 {
-  const bool screened = (ev.flags & SF_EVENT_SCREEN) != 0;
-  const bool forecast = (ev.flags & SF_EVENT_FORECAST) != 0;
-  const bigint step = update->ntimestep;
-
-  std::vector<std::string> flags;
-  if (halt_now) flags.emplace_back("halt");
-  if (screened && ev.halt && action == ADVISE) flags.emplace_back("would-halt");
-  if (stop_now) flags.emplace_back("stop");
-  if (ev.advisory) flags.emplace_back("advisory");
-  if (ev.ood) flags.emplace_back("ood");
-
-  if (message_flag) {
-    std::string text = fmt::format("fix forecast {} step {} frame {} stage {}:", id, step,
-                                   ev.frame, ev.stage);
-    if (screened)
-      text += fmt::format(" screening verdict {} (vote for irrelevant {:.4g}, score {:.4g}, "
-                          "cut {:.4g})",
-                          verdict_name(ev.verdict), ev.vote, ev.score, ev.cut);
-    if (forecast)
-      text += fmt::format("{} forecast mu-sigma = {:.6g}, mu+sigma = {:.6g}, mu in [{:.6g}, "
-                          "{:.6g}] at level {:.3g}",
-                          screened ? ";" : "", ev.mu_minus_sigma, ev.mu_plus_sigma, ev.mu_low,
-                          ev.mu_high, ev.level);
-    if (ev.ood) text += "; the trace is outside the training distribution: no action";
-    if (ev.advisory) text += "; the stage is advisory: no action";
-    if (halt_now) text += "; halting the run (action halt)";
-    if (screened && ev.halt && action == ADVISE)
-      text += "; the run would be halted, continuing (action advise)";
-    if (stop_now) text += "; ending the run (after stop)";
-    utils::logmesg(lmp, text + "\n");
-  }
-
+  const bool advise = (action == ADVISE);
+  if (message_flag)
+    utils::logmesg(lmp, forecast_report::message(id, update->ntimestep, ev, r, advise) + "\n");
   if (fp) {
-    const char *kind = screened && forecast ? "screen+forecast" : (screened ? "screen" : "forecast");
-    std::string flagtext;
-    for (const auto &f : flags) flagtext += (flagtext.empty() ? "" : ",") + f;
-    if (flagtext.empty()) flagtext = "-";
-    // %.17g round-trips a double exactly, so the file is the record of the decision.
-    fprintf(fp, "%lld %llu %u %s %s %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %s\n",
-            static_cast<long long>(step), static_cast<unsigned long long>(ev.frame),
-            static_cast<unsigned>(ev.stage), kind, screened ? verdict_name(ev.verdict) : "-",
-            ev.vote, ev.score, ev.cut, ev.mu_minus_sigma, ev.mu_plus_sigma, ev.mu_low, ev.mu_high,
-            ev.level, flagtext.c_str());
+    fmt::print(fp, "{}\n", forecast_report::file_line(update->ntimestep, ev, r, advise));
     fflush(fp);
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+
+const char *FixForecast::nonfinite_setting() const
+{
+  switch (nonfinite) {
+    case NONFINITE_STOP:
+      return "stop";
+    case NONFINITE_CONTINUE:
+      return "continue";
+    default:
+      return "error";
   }
 }
 
@@ -446,6 +466,8 @@ double FixForecast::compute_vector(int n)
       return decided ? static_cast<double>(last_event.stage) : -1.0;
     case 13:
       return (screened && std::isfinite(last_screen.score)) ? last_screen.score : 0.0;
+    case 14:
+      return static_cast<double>(nonfinite_step);
     default:
       return 0.0;
   }
@@ -470,7 +492,7 @@ void FixForecast::write_restart(FILE *restart_fp)
       memcpy(h.magic, RESTART_MAGIC, sizeof(h.magic));
       h.layout = RESTART_LAYOUT;
       h.event_size = sizeof(sf_event);
-      h.total = sizeof(h) + len;
+      h.total = sizeof(h) + len + sizeof(RestartTrailer);
       h.nevery = nevery;
       h.last_step = last_step;
       h.stop_reason = stop_reason;
@@ -480,8 +502,10 @@ void FixForecast::write_restart(FILE *restart_fp)
       h.last_screen = last_screen;
       h.last_forecast = last_forecast;
       h.last_event = last_event;
-      blob.resize(sizeof(h) + len);
+      const RestartTrailer t{nonfinite_step};
+      blob.resize(h.total);
       memcpy(blob.data(), &h, sizeof(h));
+      memcpy(blob.data() + sizeof(h) + len, &t, sizeof(t));
       size_t written = 0;
       status = sf_monitor_save_state(monitor, reinterpret_cast<uint8_t *>(blob.data()) + sizeof(h),
                                      len, &written);
@@ -517,11 +541,12 @@ void FixForecast::restart(char *buf)
                "Fix forecast {}: the restart file holds no fix forecast state under this ID "
                "(the record is corrupt or from another fix)",
                id);
-  if (h.layout != RESTART_LAYOUT || h.event_size != sizeof(sf_event) ||
-      h.total != sizeof(h) + h.monitor_len)
+  const size_t trailer = (h.layout >= 2) ? sizeof(RestartTrailer) : 0;
+  if (h.layout < 1 || h.layout > RESTART_LAYOUT || h.event_size != sizeof(sf_event) ||
+      h.total != sizeof(h) + h.monitor_len + trailer)
     error->all(FLERR,
                "Fix forecast {}: the restart record was written by an incompatible fix forecast "
-               "(layout {}, event size {}; this build expects layout {}, event size {})",
+               "(layout {}, event size {}; this build reads layouts 1 to {}, event size {})",
                id, h.layout, h.event_size, RESTART_LAYOUT, sizeof(sf_event));
   if (h.nevery != nevery)
     error->all(FLERR,
@@ -554,136 +579,10 @@ void FixForecast::restart(char *buf)
   last_screen = h.last_screen;
   last_forecast = h.last_forecast;
   last_event = h.last_event;
-}
-
-/* ----------------------------------------------------------------------
-   parse v_name | c_ID | c_ID[I] | f_ID | f_ID[I]
-------------------------------------------------------------------------- */
-
-void FixForecast::parse_input(const char *text)
-{
-  input_name = text;
-  const std::string s = text;
-  const auto bad = [&](const std::string &why) {
-    error->all(FLERR,
-               "Illegal fix forecast input '{}': {}. Expected v_name, c_ID, c_ID[I], f_ID or "
-               "f_ID[I] (a global scalar, or element I of a global vector)",
-               s, why);
-  };
-  if (s.size() < 3 || s[1] != '_' || (s[0] != 'v' && s[0] != 'c' && s[0] != 'f'))
-    bad("unknown kind of input");
-  input_kind = (s[0] == 'v') ? VARIABLE : ((s[0] == 'c') ? COMPUTE : FIX);
-
-  std::string rest = s.substr(2);
-  const auto lb = rest.find('[');
-  if (lb != std::string::npos) {
-    if (rest.back() != ']') bad("missing ']'");
-    const std::string index = rest.substr(lb + 1, rest.size() - lb - 2);
-    if (!utils::is_integer(index)) bad("the index must be an integer");
-    input_index = std::stoi(index);
-    if (input_index < 1) bad("the index must be 1 or larger");
-    rest = rest.substr(0, lb);
+  nonfinite_step = -1;
+  if (trailer) {
+    RestartTrailer t;
+    memcpy(&t, buf + sizeof(h) + h.monitor_len, sizeof(t));
+    nonfinite_step = t.nonfinite_step;
   }
-  if (rest.empty()) bad("empty name");
-  if (input_kind == VARIABLE && input_index > 0)
-    bad("use an equal-style variable for one element of a vector");
-  input_id = rest;
-}
-
-/* ----------------------------------------------------------------------
-   find and check the input; in_init: also check what depends on other fixes
-------------------------------------------------------------------------- */
-
-void FixForecast::resolve_input(bool in_init)
-{
-  if (input_kind == VARIABLE) {
-    ivar = input->variable->find(input_id.c_str());
-    if (ivar < 0)
-      error->all(FLERR, "Variable name {} for fix forecast {} does not exist", input_id, id);
-    if (input->variable->equalstyle(ivar) == 0)
-      error->all(FLERR,
-                 "Fix forecast {} variable {} is not equal-style: the input must be a global "
-                 "scalar",
-                 id, input_id);
-  } else if (input_kind == COMPUTE) {
-    icompute = modify->get_compute_by_id(input_id);
-    if (!icompute)
-      error->all(FLERR, "Compute ID {} for fix forecast {} does not exist", input_id, id);
-    if (input_index == 0 && icompute->scalar_flag == 0)
-      error->all(FLERR, "Fix forecast {}: compute {} does not calculate a global scalar", id,
-                 input_id);
-    if (input_index > 0 && icompute->vector_flag == 0)
-      error->all(FLERR, "Fix forecast {}: compute {} does not calculate a global vector", id,
-                 input_id);
-    if (input_index > 0 && icompute->size_vector_variable == 0 &&
-        input_index > icompute->size_vector)
-      error->all(FLERR, "Fix forecast {}: compute {} vector has {} elements, index {} is out of range",
-                 id, input_id, icompute->size_vector, input_index);
-  } else {
-    ifix = modify->get_fix_by_id(input_id);
-    if (!ifix) error->all(FLERR, "Fix ID {} for fix forecast {} does not exist", input_id, id);
-    if (ifix == this) error->all(FLERR, "Fix forecast {} cannot use its own output as input", id);
-    if (input_index == 0 && ifix->scalar_flag == 0)
-      error->all(FLERR, "Fix forecast {}: fix {} does not calculate a global scalar", id,
-                 input_id);
-    if (input_index > 0 && ifix->vector_flag == 0)
-      error->all(FLERR, "Fix forecast {}: fix {} does not calculate a global vector", id,
-                 input_id);
-    if (input_index > 0 && ifix->size_vector_variable == 0 && input_index > ifix->size_vector)
-      error->all(FLERR, "Fix forecast {}: fix {} vector has {} elements, index {} is out of range",
-                 id, input_id, ifix->size_vector, input_index);
-    if (nevery % ifix->global_freq)
-      error->all(FLERR,
-                 "Fix forecast {}: fix {} is not computed at compatible times: N = {} must be a "
-                 "multiple of its output interval {}",
-                 id, input_id, nevery, ifix->global_freq);
-    if (in_init) {
-      // Fixes run end_of_step() in the order they were defined: reading a fix defined later
-      // would give its value from the previous interval, one frame late.
-      const int mine = modify->find_fix(id);
-      const int theirs = modify->find_fix(input_id);
-      if (theirs > mine && (ifix->setmask() & END_OF_STEP))
-        error->all(FLERR,
-                   "Fix forecast {} reads fix {}, which is defined after it and updates at the "
-                   "end of a step: define fix {} before fix forecast {}",
-                   id, input_id, input_id, id);
-    }
-  }
-}
-
-/* ----------------------------------------------------------------------
-   evaluate the input on this step (collective: every rank calls it)
-------------------------------------------------------------------------- */
-
-double FixForecast::sample()
-{
-  // computes used by the input may be invoked here, so bracket with clear/add like fix halt
-  modify->clearstep_compute();
-
-  double value = 0.0;
-  if (input_kind == VARIABLE) {
-    value = input->variable->compute_equal(ivar);
-  } else if (input_kind == COMPUTE) {
-    if (input_index == 0) {
-      if (!(icompute->invoked_flag & Compute::INVOKED_SCALAR)) {
-        icompute->compute_scalar();
-        icompute->invoked_flag |= Compute::INVOKED_SCALAR;
-      }
-      value = icompute->scalar;
-    } else {
-      if (!(icompute->invoked_flag & Compute::INVOKED_VECTOR)) {
-        icompute->compute_vector();
-        icompute->invoked_flag |= Compute::INVOKED_VECTOR;
-      }
-      if (icompute->size_vector_variable && input_index > icompute->size_vector)
-        error->all(FLERR, "Fix forecast {}: compute {} vector has {} elements on step {}, index {} is out of range",
-                   id, input_id, icompute->size_vector, update->ntimestep, input_index);
-      value = icompute->vector[input_index - 1];
-    }
-  } else {
-    value = (input_index == 0) ? ifix->compute_scalar() : ifix->compute_vector(input_index - 1);
-  }
-
-  modify->addstep_compute(update->ntimestep + nevery);
-  return value;
 }

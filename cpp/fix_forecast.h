@@ -22,8 +22,11 @@ FixStyle(forecast,FixForecast);
 
 #include "fix.h"
 
+#include "forecast_input.h"
+#include "forecast_report.h"
 #include "simforecast.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,14 +46,20 @@ class FixForecast : public Fix {
   void restart(char *) override;
 
   // Number of elements of the global vector (documented in doc/fix_forecast.rst).
-  static constexpr int NVECTOR = 14;
+  static constexpr int NVECTOR = 15;
 
  private:
-  enum InputKind { VARIABLE, COMPUTE, FIX };
   enum Action { HALT, ADVISE };
   enum After { CONTINUE, STOP };
+  // What a non-finite sample does (keyword nonfinite, modelled on fix halt's 'error').
+  enum NonFinite { NONFINITE_ERROR, NONFINITE_STOP, NONFINITE_CONTINUE };
   // Value of output element [9]: why this fix ended a run, if it did.
-  enum StopReason { NOT_STOPPED = 0, HALTED_IRRELEVANT = 1, STOPPED_AFTER_FORECAST = 2 };
+  enum StopReason {
+    NOT_STOPPED = 0,
+    HALTED_IRRELEVANT = 1,
+    STOPPED_AFTER_FORECAST = 2,
+    STOPPED_NONFINITE = 3
+  };
 
   // What rank 0 broadcasts after every push, so all ranks act identically.
   struct Outcome {
@@ -61,19 +70,12 @@ class FixForecast : public Fix {
     sf_event event;    // the decision (flags 0: none)
   };
 
-  // input
-  int input_kind;
-  std::string input_name;    // the argument as given, e.g. c_press[4]
-  std::string input_id;      // variable name, compute or fix ID
-  int input_index;           // 0: scalar, I >= 1: element I of a global vector
-  int ivar;
-  class Compute *icompute;
-  class Fix *ifix;
+  std::unique_ptr<ForecastInput> trace_input;    // what is sampled every N steps
 
   // keywords
   std::string model_path;
   std::string file_path;
-  int action, after, message_flag, check_flag;
+  int action, after, nonfinite, message_flag, check_flag;
   FILE *fp;    // decision log, rank 0 only
 
   // model and monitor: rank 0 only (decisions are made there and broadcast)
@@ -91,12 +93,16 @@ class FixForecast : public Fix {
   bigint last_step;          // step of the last decision, -1 if none
   int stop_reason;           // StopReason
   bool timeout_forced;       // this fix forced the timer's timeout in the current run
+  // Step of the first non-finite sample, -1 if none. The trace has a hole there (frame k would
+  // no longer be the sample of step k*N), so after it the fix samples and decides nothing more
+  // on this trace, whatever 'nonfinite' let the run do.
+  bigint nonfinite_step;
 
-  void parse_input(const char *);
-  void resolve_input(bool);
-  double sample();
   void handle_event(const sf_event &);
-  void report(const sf_event &, bool, bool);
+  void handle_nonfinite(double);
+  void report(const sf_event &, forecast_report::Response);
+  void end_run(int);
+  const char *nonfinite_setting() const;
   void release();
 };
 

@@ -22,10 +22,10 @@
 #   $SIMFORECAST_CACHE/lammps-builtin/<checkout>-<hash>/build/   CMake build tree, reused incrementally
 #   $SIMFORECAST_CACHE/lammps-builtin/<checkout>-<hash>/bin/lmp  the binary; bin/mpiexec -> $MPIEXEC
 #   $SIMFORECAST_CACHE/lammps-builtin/<checkout>-<hash>/simforecast-builtin.txt  stamp (input hash)
-# The stamp hashes the fix (cpp/), the Rust library (Cargo.*, build.rs, src/, include/), the CMake
-# glue and this script, the LAMMPS source identity, the compilers and the options below: nothing changed, nothing
-# is rebuilt; something changed, the build tree is rebuilt incrementally (a fix edit: ~10 s; a
-# fresh tree: ~7 min at -j2).
+# The stamp hashes the fix (cpp/), the Rust library (Cargo.*, build.rs, src/, crates/runtime/,
+# include/), the CMake glue and this script, the LAMMPS source identity, the compilers and the
+# options below: nothing changed, nothing is rebuilt; something changed, the build tree is rebuilt
+# incrementally (a fix edit: ~10 s; a fresh tree: ~7 min at -j2).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -106,7 +106,8 @@ input_hash() {
     echo "mpicxx: $("$mpicxx" -show 2>/dev/null || echo missing)"
     # contents and names of every file that goes into lmp from this checkout
     local inputs=() p
-    for p in cpp src include Cargo.toml Cargo.lock build.rs cbindgen.toml \
+    # (crates/runtime: the one workspace crate libsimforecast.a is built from besides src/)
+    for p in cpp src crates/runtime include Cargo.toml Cargo.lock build.rs cbindgen.toml \
              cmake/lammps-builtin/CMakeLists.txt cmake/SimforecastCargo.cmake tools/build-lammps-builtin.sh; do
       [[ -e "$root/$p" ]] && inputs+=("$p")
     done

@@ -279,10 +279,10 @@ def require_ok(run: LammpsRun) -> LammpsRun:
 class Decision:
     step: int
     frame: int
-    stage: int
-    kind: str
+    stage: int | None   # None on a nonfinite line (no stage decided)
+    kind: str           # screen, forecast, screen+forecast, or nonfinite
     verdict: str
-    vote: float
+    vote: float         # NaN where the file says "none" (the value does not apply)
     score: float
     cut: float
     mu_minus_sigma: float
@@ -300,6 +300,21 @@ class Decision:
     def forecast(self) -> bool:
         return "forecast" in self.kind
 
+    @property
+    def nonfinite(self) -> bool:
+        return self.kind == "nonfinite"
+
+
+# What a decision file or a log must never show for an absent value: NaN, or the largest double
+# (the sentinel that once stood for "never").
+ABSENT_AS_NUMBER = re.compile(r"(?<![\w.])[-+]?nan(?![\w.])|1\.79769313486\d*e\+?308|1\.798e\+308",
+                              re.IGNORECASE)
+
+
+def _value(word: str, line: str) -> float:
+    assert not ABSENT_AS_NUMBER.fullmatch(word), f"absent value written as a number in {line!r}"
+    return math.nan if word == "none" else float(word)
+
 
 def read_decisions(path: Path) -> list[Decision]:
     out = []
@@ -308,9 +323,47 @@ def read_decisions(path: Path) -> list[Decision]:
             continue
         w = line.split()
         assert len(w) == 14, f"malformed decision line: {line!r}"
-        out.append(Decision(int(w[0]), int(w[1]), int(w[2]), w[3], w[4],
-                            *(float(x) for x in w[5:13]), [] if w[13] == "-" else w[13].split(",")))
+        assert (w[2] == "-") == (w[3] == "nonfinite"), f"stage '-' is for nonfinite lines: {line!r}"
+        out.append(Decision(int(w[0]), int(w[1]), None if w[2] == "-" else int(w[2]), w[3], w[4],
+                            *(_value(x, line) for x in w[5:13]),
+                            [] if w[13] == "-" else w[13].split(",")))
     return out
+
+
+# The log line of one decision: what was decided, then "->", then what the fix does now.
+MESSAGE = re.compile(r"^fix forecast (?P<id>\S+) step (?P<step>\d+) frame (?P<frame>\d+) "
+                     r"stage (?P<stage>\d+): (?P<decided>.*) -> (?P<does>.*)$", re.M)
+RESPONSES = {"halt": "halting the run (action halt)",
+             "stop": "ending the run (after stop: the forecast is written)",
+             "go on": "the run goes on"}
+
+
+def check_messages(log: str, decisions: list[Decision]) -> list[re.Match]:
+    """Every decision of the file has one log line that says one consistent thing: what the fix
+    does matches the file's flags (halt, stop, or neither), no second action is named, and no
+    absent value is printed as a number."""
+    found = list(MESSAGE.finditer(log))
+    made = [d for d in decisions if not d.nonfinite]
+    assert len(found) == len(made), (found, made)
+    for m, d in zip(found, made):
+        line = m.group(0)
+        assert (int(m["step"]), int(m["frame"]), int(m["stage"])) == (d.step, d.frame, d.stage), line
+        assert line.count(" -> ") == 1, line
+        does = m["does"]
+        if "halt" in d.flags:
+            assert does == RESPONSES["halt"], line
+        elif "stop" in d.flags:
+            assert does == RESPONSES["stop"], line
+        else:
+            assert does.startswith(RESPONSES["go on"]), line
+        # the decided part reports; it never names an action of its own
+        for action in ("halting", "ending the run", "goes on", "no action", "continuing"):
+            assert action not in m["decided"], line
+        assert not ABSENT_AS_NUMBER.search(line), line
+        if d.screened:
+            assert f"screening verdict {d.verdict}" in m["decided"], line
+        assert ("forecast mu-sigma" in m["decided"]) == d.forecast, line
+    return found
 
 
 def read_trace(path: Path) -> list[tuple[int, float]]:

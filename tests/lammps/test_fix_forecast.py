@@ -16,8 +16,8 @@ import subprocess
 import pytest
 
 from conftest import (
-    REPLAY, SLURRY, STEPS_PER_FRAME, lammps, nemd_vars, predict, predicted_decisions, read_decisions, read_trace,
-    require_ok, write_trace,
+    REPLAY, SLURRY, STEPS_PER_FRAME, check_messages, lammps, nemd_vars, predict, predicted_decisions,
+    read_decisions, read_trace, require_ok, write_trace,
 )
 
 IRRELEVANT_RUN = 142   # mu 96.9 in runs.csv: phi_am 0.47, shear rate 0.035 (compressed start)
@@ -81,6 +81,7 @@ def test_irrelevant_run_halts_at_screening_frame_and_next_run_proceeds(halted):
     d = check_halted_at_screening_frame(run, decisions, trace)
     assert "halting the run (action halt)" in run.log
     assert f"fix forecast fc step {d.step} frame {d.frame}" in run.log
+    check_messages(run.log, decisions)
 
 
 def test_halt_decision_equals_predict_on_the_trace_it_saw(halted, simforecast_bin, model, tmp_path):
@@ -112,7 +113,8 @@ def test_advise_runs_to_the_end_and_reports(halted, venv, plugin, model, campaig
     assert int(float(r1["decision_step"])) >= d.step
     assert float(r1["verdict"]) == 1.0 and close(float(r1["vote"]), halt_vote(decisions))
     assert len([s for s, _ in trace if s <= NRUN]) == NRUN // STEPS_PER_FRAME
-    assert "the run would be halted, continuing (action advise)" in run.log
+    message = [m for m in check_messages(run.log, decisions) if int(m["step"]) == d.step]
+    assert message[0]["does"] == "the run goes on (action advise; action halt would end it here)"
 
 
 def halt_vote(decisions):
@@ -153,6 +155,7 @@ def test_relevant_run_forecast_equals_predict_and_after_stop_ends_it(
     run, decisions, trace = nemd(venv, plugin, model, campaign[RELEVANT_RUN], tmp_path,
                                  fcopts="after stop")
     d = check_forecast_matches_predict(run, decisions, trace, simforecast_bin, model, tmp_path)
+    check_messages(run.log, decisions)
     r2 = run.lines("FORECAST_RUN2")[0]
     assert int(r2["step"]) == d.step + NRUN2
 
@@ -212,11 +215,15 @@ def campaign_frames(wide_data, run_id, path, n=None):
 
 
 def replay(venv, plugin, model, workdir, frames, fcopts="message yes", np=1, restart_in=None,
-           restart_out=None, fcfile=None, N=STEPS_PER_FRAME):
+           restart_out=None, fcfile=None, N=STEPS_PER_FRAME, badstep=None):
+    """Replay the values of `frames` through fix forecast (replay/in.replay); badstep: the sample
+    on that step is NaN instead."""
     variables = dict(plugin=plugin, model=model, fcfile=fcfile or workdir / "decisions.txt",
                      frames=frames, fcopts=fcopts, N=N,
                      restart_in=restart_in or "unused", read=int(restart_in is not None),
                      restart_out=restart_out or "unused", write=int(restart_out is not None))
+    if badstep is not None:
+        variables["badstep"] = badstep
     return lammps(venv, workdir, REPLAY / "in.replay", variables, np=np)
 
 

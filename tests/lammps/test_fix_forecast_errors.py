@@ -77,9 +77,14 @@ CASES = {
     "keyword without value": ("fix fc all forecast 10 v_t {model} action", r"keyword 'action' needs a value"),
     "unknown keyword": (
         "fix fc all forecast 10 v_t {model} every 3",
-        r"Illegal fix forecast keyword 'every': expected action, after, file, message or check"),
+        r"Illegal fix forecast keyword 'every': expected action, after, nonfinite, file, message "
+        r"or check"),
     "bad action": ("fix fc all forecast 10 v_t {model} action stop", r"Illegal fix forecast action 'stop': expected halt or advise"),
     "bad after": ("fix fc all forecast 10 v_t {model} after halt", r"Illegal fix forecast after 'halt': expected continue or stop"),
+    "bad nonfinite": (
+        "fix fc all forecast 10 v_t {model} nonfinite hard",
+        r"Illegal fix forecast nonfinite 'hard': expected error, stop or continue"),
+    "nonfinite without value": ("fix fc all forecast 10 v_t {model} nonfinite", r"keyword 'nonfinite' needs a value"),
     "bad message": ("fix fc all forecast 10 v_t {model} message maybe", r"Expected boolean parameter instead of 'maybe'"),
     "unwritable file": (
         "fix fc all forecast 10 v_t {model} file /nonexistent/dir/decisions.txt",
@@ -91,10 +96,11 @@ CASES = {
     "NaN sample": (
         "variable bad equal ternary(step>=30,exp(1000)-exp(1000),1.0)\n"
         "fix fc all forecast 10 v_bad {model}",
-        r"Fix forecast fc: input v_bad is not a finite number on step 30 \(value -?nan\)"),
+        r"Fix forecast fc: input v_bad is not a finite number on step 30 \(value -?nan, frame 3\)\. "
+        r".*use 'nonfinite stop' or 'nonfinite continue' to let the input script go on"),
     "infinite sample": (
         "variable bad equal ternary(step>=50,exp(1000),1.0)\nfix fc all forecast 10 v_bad {model}",
-        r"Fix forecast fc: input v_bad is not a finite number on step 50 \(value inf\)"),
+        r"Fix forecast fc: input v_bad is not a finite number on step 50 \(value inf, frame 5\)"),
 }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import THRESHOLD, lammps, read_decisions, require_ok
+from conftest import THRESHOLD, check_messages, lammps, read_decisions, require_ok
 from test_fix_forecast import IRRELEVANT_RUN, NRUN, nemd
 
 
@@ -44,7 +44,9 @@ def test_advisory_stages_never_halt(venv, plugin, default_model, campaign, tmp_p
     irrelevant = [d for d in screens if d.verdict == "irrelevant"]
     assert irrelevant, f"expected an (advisory) irrelevant verdict on run {IRRELEVANT_RUN}: {screens}"
     assert all("advisory" in d.flags for d in irrelevant)
-    assert "the stage is advisory: no action" in run.log
+    messages = {int(m["step"]): m for m in check_messages(run.log, decisions)}
+    for d in irrelevant:
+        assert messages[d.step]["does"] == "the run goes on (an advisory verdict never halts)"
     # the run went on to its end
     r1 = run.lines("FORECAST_RUN1")[0]
     assert int(r1["step"]) == NRUN and float(r1["stop"]) == 0.0
@@ -82,7 +84,10 @@ def test_out_of_distribution_trace_is_refused(venv, plugin, model, tmp_path):
     assert all("ood" in d.flags for d in decisions), decisions
     assert all("halt" not in d.flags and not d.forecast for d in decisions), decisions
     assert all(d.verdict == "unsure" for d in decisions if d.screened), decisions
-    assert "outside the training distribution: no action" in run.log
+    for m in check_messages(run.log, decisions):
+        assert "the trace is outside the training distribution" in m["decided"]
+        assert m["does"] == ("the run goes on (the model does not act on a trace outside its "
+                             "training distribution)")
     r = run.lines("OOD_RUN")[0]
     # never halted, never forecast, ran to its end, and the vector says why
     assert int(r["step"]) == 2500 and float(r["stop"]) == 0.0
