@@ -23,6 +23,14 @@ where
         .collect()
 }
 
+/// A value, or `none` for an absent one.
+fn opt<T: std::str::FromStr>(v: &str) -> Option<T>
+where
+    T::Err: std::fmt::Debug,
+{
+    (v != "none").then(|| v.parse().unwrap())
+}
+
 fn apply(c: &mut TrainConfig, key: &str, v: &str) {
     match key {
         "preset" => {
@@ -49,8 +57,8 @@ fn apply(c: &mut TrainConfig, key: &str, v: &str) {
         "target" => c.target_precision = v.parse().unwrap(),
         "prior" => c.precision_prior = v.parse().unwrap(),
         "minh" => c.min_halts = v.parse().unwrap(),
-        "tol" => c.tolerance = v.parse().unwrap(),
-        "by" => c.forecast_deadline = v.parse().unwrap(),
+        "tol" => c.tolerance = opt(v),
+        "by" => c.forecast_deadline = opt(v),
         "level" => c.level = v.parse().unwrap(),
         "comp" => c.component_grid = list(v),
         "var" => {
@@ -63,15 +71,15 @@ fn apply(c: &mut TrainConfig, key: &str, v: &str) {
         "sw" => c.recipe.summary_weight = v.parse().unwrap(),
         "logt" => c.log_targets = v == "1",
         "mincut" => c.min_cut = v.parse().unwrap(),
-        "minscore" => c.min_score = v.parse().unwrap(),
-        "vfloor" => c.margin_vote_floor = v.parse().unwrap(),
+        "minscore" => c.min_score = opt(v),
+        "vfloor" => c.margin_vote_floor = opt(v),
         "halt" => c.halt_windows = list(v),
         "miss" => c.max_early_miss = v.parse().unwrap(),
         "score" => {
             c.screen_score = match v {
-                "vote" => simforecast_runtime::stage::ScreenScore::Vote,
-                "margin" => simforecast_runtime::stage::ScreenScore::Margin,
-                _ => simforecast_runtime::stage::ScreenScore::ScaledMargin,
+                "vote" => simforecast_runtime::stage::ScoreKind::Vote,
+                "margin" => simforecast_runtime::stage::ScoreKind::Margin,
+                _ => simforecast_runtime::stage::ScoreKind::ScaledMargin,
             }
         }
         "std" => c.recipe.standardize = v == "1",

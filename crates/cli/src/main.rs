@@ -11,7 +11,7 @@ use serde_json::json;
 
 use simforecast_runtime::knn::Weighting;
 use simforecast_runtime::model::{Direction, Model};
-use simforecast_runtime::stage::{ScreenScore, Verdict};
+use simforecast_runtime::stage::{ScoreKind, Verdict};
 use simforecast_train::protocol::{self, ConfigSummary};
 use simforecast_train::trace::{self, Column};
 use simforecast_train::{self as train, plots, Dataset, StageReport, TrainConfig};
@@ -190,9 +190,9 @@ impl ModelArgs {
         }
         if let Some(v) = self.screen_score {
             c.screen_score = match v {
-                ScoreArg::Vote => ScreenScore::Vote,
-                ScoreArg::Margin => ScreenScore::Margin,
-                ScoreArg::ScaledMargin => ScreenScore::ScaledMargin,
+                ScoreArg::Vote => ScoreKind::Vote,
+                ScoreArg::Margin => ScoreKind::Margin,
+                ScoreArg::ScaledMargin => ScoreKind::ScaledMargin,
             };
         }
         if let Some(v) = self.min_halts {
@@ -205,10 +205,10 @@ impl ModelArgs {
             c.level = v;
         }
         if let Some(v) = self.tolerance {
-            c.tolerance = v;
+            c.tolerance = Some(v);
         }
         if let Some(v) = self.forecast_by {
-            c.forecast_deadline = v;
+            c.forecast_deadline = (v > 0).then_some(v);
         }
         if let Some(v) = self.variance {
             c.recipe.components = simforecast_runtime::fpca::ComponentRule::VarianceFraction(v);
@@ -386,11 +386,8 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-/// A figure, or "n/a" when undefined ("none" for the never-reached cut, f64::MAX).
+/// A figure, or "n/a" when absent or undefined.
 fn fmt_opt(v: Option<f64>) -> String {
-    if v.is_some_and(|x| x >= f64::MAX) {
-        return "none".into();
-    }
     v.filter(|x| x.is_finite())
         .map_or("n/a".into(), |x| format!("{x:.3}"))
 }
@@ -520,11 +517,7 @@ fn cmd_evaluate(a: EvaluateArgs) -> AnyResult<()> {
             "forecast R2 mu-sigma {}  mu+sigma {}; {:.0}% interval covers {} of mu (mean width {})",
             fmt_opt(Some(m.r2[0])),
             fmt_opt(Some(m.r2[1])),
-            model
-                .stages
-                .iter()
-                .find_map(|s| s.forecast.as_ref().map(|f| f.level * 100.0))
-                .unwrap_or(f64::NAN),
+            model.card().decisions.level.map_or(f64::NAN, |l| l * 100.0),
             fmt_opt(Some(m.coverage)),
             fmt_opt(Some(m.interval_width))
         );
@@ -797,104 +790,12 @@ fn read_splits(path: &Path, ds: &Dataset) -> AnyResult<Vec<(Vec<usize>, Vec<usiz
 
 fn cmd_inspect(a: InspectArgs) -> AnyResult<()> {
     let model = load_model(&a.model)?;
+    let card = model.card();
     if a.json {
-        let stages: Vec<_> = model
-            .stages
-            .iter()
-            .map(|s| {
-                json!({
-                    "role": s.role.to_string(), "window": s.window(), "k": s.params.k,
-                    "power": s.params.power, "weighting": format!("{:?}", s.params.weighting),
-                    "knots": s.features.n_knots, "components": s.features.n_components,
-                    "features": s.features.dim(), "n_train": s.points.len(),
-                    "screen": s.screen, "forecast": s.forecast, "ood": s.ood,
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "format_version": simforecast_runtime::model::FORMAT_VERSION,
-                "metadata": model.meta, "stages": stages, "summary": model.describe(),
-            }))?
-        );
-        return Ok(());
-    }
-    let m = &model.meta;
-    println!("model file      {}", a.model.display());
-    println!(
-        "preset          {} (simforecast {}, format {})",
-        m.preset,
-        m.crate_version,
-        simforecast_runtime::model::FORMAT_VERSION
-    );
-    println!("created         {} (unix time)", m.created_unix);
-    println!(
-        "input           column '{}'{}, one frame every {} steps",
-        m.column,
-        m.units
-            .as_deref()
-            .map(|u| format!(" [{u}]"))
-            .unwrap_or_default(),
-        m.frame_spacing
-    );
-    println!(
-        "label           irrelevant when mu {} {} (mu over the last {} frames)",
-        if m.direction == Direction::Above {
-            ">"
-        } else {
-            "<"
-        },
-        m.threshold,
-        m.tail
-    );
-    println!(
-        "training set    {} traces, {} irrelevant, mean length {:.0} frames, sha256 {}",
-        m.n_traces,
-        m.n_irrelevant,
-        m.mean_trace_len,
-        &m.training_hash[..16]
-    );
-    println!("validation      {}-fold CV, seed {}", m.cv_folds, m.seed);
-    println!("stages:");
-    for (i, s) in model.stages.iter().enumerate() {
-        println!(
-            "  [{i}] {} at {} frames: {} knots, {} FPCA components, {} features; KNN k={} p={} {:?}; OOD if k-th distance > {}",
-            s.role, s.window(), s.features.n_knots, s.features.n_components, s.features.dim(),
-            s.params.k, s.params.power, s.params.weighting, fmt_opt(Some(s.ood.max_distance))
-        );
-        if let Some(c) = &s.screen {
-            if c.advisory {
-                // Training wrote why (not a halting window, or the target not reached).
-                let why = m
-                    .notes
-                    .get(i)
-                    .and_then(|n| n.split_once(": "))
-                    .map_or("advisory", |(_, w)| w);
-                println!("      ADVISORY (never halts): {why}");
-            } else {
-                let floor = if c.vote_floor > 0.0 {
-                    format!(" and vote >= {:.2}", c.vote_floor)
-                } else {
-                    String::new()
-                };
-                println!("      halts when {:?} score >= {:.3}{floor}: out-of-fold precision {} recall {} ({} halts); majority-vote F1 {:.3}", c.score, c.cut, fmt_opt(Some(c.cv_precision)), fmt_opt(Some(c.cv_recall)), c.cv_halts, c.cv_f1_majority);
-            }
-            if c.cv_early_share > 0.0 {
-                println!("      clears runs as relevant when {:?} score <= {:.3}: {:.0}% of runs out of fold, {:.1}% of them irrelevant", c.score, c.relevant_cut, 100.0 * c.cv_early_share, 100.0 * c.cv_early_miss);
-            }
-        }
-        if let Some(c) = &s.forecast {
-            println!(
-                "      forecast: out-of-fold R2 {:.3}/{:.3}; {:.0}% interval for mu ({} space) covers {:.3}, mean relative width {:.2}; early if width <= {}{}",
-                c.cv_r2[0], c.cv_r2[1], c.level * 100.0, if c.log_space { "log" } else { "linear" }, c.cv_coverage, c.cv_relative_width,
-                if c.tolerance >= f64::MAX { "never".into() } else { format!("{}", c.tolerance) },
-                if c.deadline { "; deadline: forecasts any cleared run still without one" } else { "" }
-            );
-        }
-    }
-    for n in &m.notes {
-        println!("note: {n}");
+        println!("{}", serde_json::to_string_pretty(&card)?);
+    } else {
+        println!("model file {}", a.model.display());
+        println!("{card}");
     }
     Ok(())
 }
@@ -957,9 +858,10 @@ fn cmd_predict(a: PredictArgs) -> AnyResult<()> {
                 }
                 Verdict::Unsure => "unsure, keep collecting".to_string(),
             };
+            let cut = s.cut.map_or("none".into(), |c| format!("{c:.3}"));
             println!(
-                "  frame {:>5} (step {step}): screen stage {}: vote {:.3}, score {:.3} (cut {:.3}): {what}",
-                e.frame, s.stage, s.vote, s.score, s.cut
+                "  frame {:>5} (step {step}): screen stage {}: vote {:.3}, score {:.3} (cut {cut}): {what}",
+                e.frame, s.stage, s.vote, s.score
             );
         }
         if let Some(f) = &e.forecast {

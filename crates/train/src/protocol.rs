@@ -13,7 +13,7 @@ use crate::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
 use simforecast_runtime::error::Result;
 use simforecast_runtime::model::Model;
 use simforecast_runtime::monitor::{Event, ForecastEvent, Monitor};
-use simforecast_runtime::stage::Verdict;
+use simforecast_runtime::stage::{Stage, Verdict};
 
 /// What happened to one trace when replayed through a model.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,26 +63,18 @@ pub fn replay(
         .unwrap_or(series.len() as u64)
         .min(series.len() as u64);
     let (mu, sigma) = crate::tail_stats(series, model.meta.tail).unwrap_or((f64::NAN, f64::NAN));
-    let direct_forecast = model
-        .stages
-        .iter()
-        .find(|s| s.forecast.as_ref().is_some_and(|f| f.deadline))
-        .or_else(|| {
-            model
-                .stages
-                .iter()
-                .rev()
-                .find(|s| s.role == simforecast_runtime::stage::Role::Forecast)
+    let forecasters = || {
+        model.stages.iter().filter_map(|s| match s {
+            Stage::Forecast(f) => Some(f),
+            Stage::Screen(_) => None,
         })
-        .filter(|s| s.window() <= series.len())
-        .and_then(|s| match s.evaluate(series) {
-            Ok(simforecast_runtime::stage::Outcome::Forecast {
-                mu_minus_sigma,
-                mu_plus_sigma,
-                ..
-            }) => Some([mu_minus_sigma, mu_plus_sigma]),
-            _ => None,
-        });
+    };
+    let direct_forecast = forecasters()
+        .find(|f| f.calibration.deadline)
+        .or_else(|| forecasters().next_back())
+        .filter(|f| f.window() <= series.len())
+        .and_then(|f| f.evaluate(series).ok())
+        .map(|o| [o.forecast.mu_minus_sigma, o.forecast.mu_plus_sigma]);
     let outcome = TraceOutcome {
         name: name.to_string(),
         frames: series.len(),
