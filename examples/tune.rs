@@ -139,7 +139,11 @@ fn main() {
             for o in outs {
                 let k = format!(
                     "{}{}",
-                    if o.irrelevant { "irr " } else { "rel " },
+                    if o.actual.is_some_and(|a| a.irrelevant) {
+                        "irr "
+                    } else {
+                        "rel "
+                    },
                     if let Some(h) = o.halt_frame {
                         format!("halt@{h}")
                     } else if let Some(f) = o.forecast_frame {
@@ -167,17 +171,21 @@ fn main() {
     let secs = t.elapsed().as_secs_f64() / repeats as f64;
     let fp: usize = s.confusion[0][1];
     let tp: usize = s.confusion[1][1];
+    // A mean over the repeats, "n/a" when no repeat defines it.
+    let m = |v: Option<protocol::MeanStd>, digits: usize| {
+        v.map_or("n/a".into(), |v| format!("{:.digits$}", v.mean))
+    };
     println!(
-        "{:5} P {:.3} R {:.3} F1 {:.3} | R2 {:.3}/{:.3} | cov {:.3} | frames {:6.1} saved {:4.1}x | TP {tp} FP {fp} | {:.2} s/train+eval | {}",
+        "{:5} P {} R {} F1 {} | R2 {}/{} | cov {} | frames {:>6} saved {:>4}x | TP {tp} FP {fp} | {:.2} s/train+eval | {}",
         args[0],
-        s.precision.mean,
-        s.recall.mean,
-        s.f1.mean,
-        s.r2_lower.mean,
-        s.r2_upper.mean,
-        s.coverage.mean,
-        s.mean_frames_to_decision.mean,
-        s.compute_saved.mean,
+        m(s.precision, 3),
+        m(s.recall, 3),
+        m(s.f1, 3),
+        m(s.r2_lower, 3),
+        m(s.r2_upper, 3),
+        m(s.coverage, 3),
+        m(s.mean_frames_to_decision, 1),
+        m(s.compute_saved, 1),
         secs,
         args[1..].join(" ")
     );

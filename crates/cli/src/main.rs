@@ -408,9 +408,10 @@ fn print_stage_reports(reports: &[StageReport]) {
         "R2 lo/hi"
     );
     for r in reports {
-        let r2 = r
-            .cv_r2
-            .map_or("".into(), |v| format!("{:.2}/{:.2}", v[0], v[1]));
+        let r2 = r.cv_r2.map_or("".into(), |v| {
+            let r2 = |x: Option<f64>| x.map_or("n/a".into(), |x| format!("{x:.2}"));
+            format!("{}/{}", r2(v[0]), r2(v[1]))
+        });
         println!(
             "{:>9} {:>6} {:>4} {:>3} {:>9} {:>5} {:>6} {:>6} {:>6} {:>6} {:>9}",
             r.role.to_string(),
@@ -509,17 +510,17 @@ fn cmd_evaluate(a: EvaluateArgs) -> AnyResult<()> {
         );
         println!(
             "halting precision {}  recall {}  F1 {}",
-            fmt_opt(Some(m.precision)),
-            fmt_opt(Some(m.recall)),
+            fmt_opt(m.precision),
+            fmt_opt(m.recall),
             fmt_opt(Some(m.f1))
         );
         println!(
             "forecast R2 mu-sigma {}  mu+sigma {}; {:.0}% interval covers {} of mu (mean width {})",
-            fmt_opt(Some(m.r2[0])),
-            fmt_opt(Some(m.r2[1])),
+            fmt_opt(m.r2[0]),
+            fmt_opt(m.r2[1]),
             model.card().decisions.level.map_or(f64::NAN, |l| l * 100.0),
-            fmt_opt(Some(m.coverage)),
-            fmt_opt(Some(m.interval_width))
+            fmt_opt(m.coverage),
+            fmt_opt(m.interval_width)
         );
         println!(
             "mean frames to decision {:.1}; compute saved {:.1}x; out of distribution: {}",
@@ -529,37 +530,31 @@ fn cmd_evaluate(a: EvaluateArgs) -> AnyResult<()> {
     Ok(())
 }
 
-/// JSON fields scripts rely on (`n`, `recall`, `precision`, `f1`, `r2`, ...); NaN becomes null.
+/// JSON fields scripts rely on (`n`, `recall`, `precision`, `f1`, `r2`, ...); absent is null.
 fn metrics_json(m: &protocol::Metrics) -> serde_json::Value {
-    let f = |x: f64| if x.is_finite() { json!(x) } else { json!(null) };
+    let f = |x: Option<f64>| json!(x.filter(|x| x.is_finite()));
     json!({
         "n": m.n,
         "n_irrelevant": m.n_irrelevant,
         "precision": f(m.precision),
         "recall": f(m.recall),
-        "f1": f(m.f1),
+        "f1": f(Some(m.f1)),
         "r2": [f(m.r2[0]), f(m.r2[1])],
         "r2_all_relevant": [f(m.r2_all[0]), f(m.r2_all[1])],
-        "forecast_share": f(m.forecast_share),
+        "forecast_share": f(Some(m.forecast_share)),
         "coverage": f(m.coverage),
         "interval_width": f(m.interval_width),
         "halts": m.halts,
         "false_halts": m.false_halts,
         "confusion": m.confusion,
-        "mean_frames_to_decision": f(m.mean_frames_to_decision),
-        "compute_saved": f(m.compute_saved),
+        "mean_frames_to_decision": f(Some(m.mean_frames_to_decision)),
+        "compute_saved": f(Some(m.compute_saved)),
         "ood": m.ood,
     })
 }
 
 fn summary_json(s: &ConfigSummary) -> serde_json::Value {
-    let ms = |m: &protocol::MeanStd| {
-        if m.n == 0 {
-            json!(null)
-        } else {
-            json!({"mean": m.mean, "std": m.std, "n": m.n})
-        }
-    };
+    let ms = |m: &Option<protocol::MeanStd>| json!(m);
     json!({
         "name": s.name,
         "precision": ms(&s.precision), "recall": ms(&s.recall), "f1": ms(&s.f1),
@@ -593,21 +588,25 @@ fn print_summary_table(rows: &[ConfigSummary]) {
         "bad halts"
     );
     for s in rows {
+        let cell = protocol::MeanStd::cell;
+        let mean = |m: Option<protocol::MeanStd>, digits: usize| {
+            m.map_or("n/a".into(), |m| format!("{:.digits$}", m.mean))
+        };
         println!(
-            "{:<12} {} {} {} {} {} {} {} {} {} {} {:>7.1}x {:>9.2}",
+            "{:<12} {} {} {} {} {} {} {} {} {} {} {:>7}x {:>9}",
             s.name,
-            s.precision,
-            s.recall,
-            s.f1,
-            s.r2_lower,
-            s.r2_upper,
-            s.r2_all_lower,
-            s.r2_all_upper,
-            s.coverage,
-            s.interval_width,
-            s.mean_frames_to_decision,
-            s.compute_saved.mean,
-            s.false_halts.mean
+            cell(s.precision),
+            cell(s.recall),
+            cell(s.f1),
+            cell(s.r2_lower),
+            cell(s.r2_upper),
+            cell(s.r2_all_lower),
+            cell(s.r2_all_upper),
+            cell(s.coverage),
+            cell(s.interval_width),
+            cell(s.mean_frames_to_decision),
+            mean(s.compute_saved, 1),
+            mean(s.false_halts, 2)
         );
     }
     println!(
@@ -683,7 +682,7 @@ fn cmd_protocol(mut a: ProtocolArgs) -> AnyResult<()> {
     for cfg in &configs {
         summaries.push(protocol::run_config(&ds, cfg, &splits, &tick)?);
     }
-    let baseline: Vec<(f64, f64, f64)> = splits
+    let baseline: Vec<(Option<f64>, Option<f64>, f64)> = splits
         .iter()
         .map(|(tr, te)| protocol::mean_rule(&ds, tr, te, 100.min(max_w)))
         .collect();
@@ -699,7 +698,7 @@ fn cmd_protocol(mut a: ProtocolArgs) -> AnyResult<()> {
     }
     pb.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
-    let base = protocol::MeanStd::of(baseline.iter().map(|b| b.2));
+    let base = protocol::MeanStd::of(baseline.iter().map(|b| Some(b.2)));
     let base_p = protocol::MeanStd::of(baseline.iter().map(|b| b.0));
     let base_r = protocol::MeanStd::of(baseline.iter().map(|b| b.1));
     if let Some(dir) = &a.plots {
@@ -727,7 +726,7 @@ fn cmd_protocol(mut a: ProtocolArgs) -> AnyResult<()> {
                 "threshold": ds.threshold, "repeats": splits.len(), "seconds": secs,
                 "mean_trace_len": ds.mean_len(&(0..ds.len()).collect::<Vec<_>>()),
                 "configs": summaries.iter().map(summary_json).collect::<Vec<_>>(),
-                "mean_rule": {"precision": base_p.mean, "recall": base_r.mean, "f1": base.mean},
+                "mean_rule": {"precision": base_p.map(|m| m.mean), "recall": base_r.map(|m| m.mean), "f1": base.map(|m| m.mean)},
                 "sweep": sweep.iter().map(|(w, s)| json!({"window": w, "summary": summary_json(s)})).collect::<Vec<_>>(),
             }))?
         );
@@ -744,7 +743,10 @@ fn cmd_protocol(mut a: ProtocolArgs) -> AnyResult<()> {
     println!("held-out metrics, mean ± std over repeats (precision/recall/F1 of halting; frames = mean frames to decision):");
     print_summary_table(&summaries);
     println!(
-        "one-line rule (halt when the mean of the first 100 frames exceeds an F1-tuned cut): precision {base_p}  recall {base_r}  F1 {base}"
+        "one-line rule (halt when the mean of the first 100 frames exceeds an F1-tuned cut): precision {}  recall {}  F1 {}",
+        protocol::MeanStd::cell(base_p),
+        protocol::MeanStd::cell(base_r),
+        protocol::MeanStd::cell(base)
     );
     if !sweep.is_empty() {
         println!(
@@ -840,7 +842,7 @@ fn cmd_predict(a: PredictArgs) -> AnyResult<()> {
                 "trace": t.name, "frames": t.values.len(), "events": ev,
                 "halt_frame": outcome.halt_frame, "forecast_frame": outcome.forecast_frame,
                 "forecast": outcome.forecast, "frames_used": outcome.frames_used,
-                "actual": {"mu": outcome.mu, "sigma": outcome.sigma, "irrelevant": outcome.irrelevant},
+                "actual": outcome.actual,
             }))?
         );
         return Ok(());
@@ -873,13 +875,13 @@ fn cmd_predict(a: PredictArgs) -> AnyResult<()> {
             );
         }
     }
-    if t.values.len() >= model.meta.tail {
+    if let Some(actual) = outcome.actual {
         println!(
             "  actual (last {} frames): mu {:.4}, sigma {:.4} -> {}",
             model.meta.tail,
-            outcome.mu,
-            outcome.sigma,
-            if outcome.irrelevant {
+            actual.mu,
+            actual.sigma,
+            if actual.irrelevant {
                 "irrelevant"
             } else {
                 "relevant"

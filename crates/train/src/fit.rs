@@ -37,8 +37,8 @@ pub struct StageReport {
     pub cv_recall: Option<f64>,
     pub cut: Option<f64>,
     pub advisory: Option<bool>,
-    /// Forecasting: out-of-fold R² and interval coverage.
-    pub cv_r2: Option<[f64; 2]>,
+    /// Forecasting: out-of-fold R² (None inside: undefined) and interval coverage.
+    pub cv_r2: Option<[Option<f64>; 2]>,
     pub cv_coverage: Option<f64>,
     /// The stage card's decisions on one line.
     pub verdict: String,

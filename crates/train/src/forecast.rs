@@ -9,7 +9,7 @@ use crate::config::TrainConfig;
 use crate::cv::{folds, grid_candidates, FoldNeighbours};
 use crate::dataset::Dataset;
 use crate::fit::fit_final;
-use crate::metrics::r2;
+use crate::metrics::{mean2, r2};
 
 /// The results (μ−σ, μ+σ, μ) of the given traces.
 fn targets(ds: &Dataset, idx: &[usize]) -> Vec<Target> {
@@ -48,13 +48,14 @@ pub(crate) fn fit_forecast(
     let values_all = targets(ds, &(0..ds.len()).collect::<Vec<_>>());
     let log_targets = cfg.log_targets && rel.iter().all(|&i| ds.mu[i] - ds.sigma[i] > 0.0);
     let (smoothing, candidates) = grid_candidates(ds, &rel, &folds, window, k_max, cfg)?;
-    let mut best: Option<(f64, usize, f64, usize, Weighting)> = None;
+    let mut best: Option<(Option<f64>, usize, f64, usize, Weighting)> = None;
     for (ci, cand) in candidates.iter().enumerate() {
         for (power, lists) in &cand.per_power {
             for &k in cfg.k_grid.iter().filter(|&&k| k <= k_max) {
                 for &w in &cfg.weightings {
                     let (y, p) = oof_regression(lists, &values_all, k, w, log_targets);
-                    let score = (r2(&y[0], &p[0]) + r2(&y[1], &p[1])) / 2.0;
+                    // R² is undefined for every candidate or for none (the truth is the same).
+                    let score = mean2(r2(&y[0], &p[0]), r2(&y[1], &p[1]));
                     if best.is_none_or(|b| score > b.0) {
                         best = Some((score, ci, *power, k, w));
                     }

@@ -269,16 +269,17 @@ fn screen_details(c: &ScreenCard) -> Vec<String> {
 }
 
 fn forecast_details(c: &ForecastCalibration) -> String {
+    let r2 = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}"));
     let mut s = format!(
-        "out-of-fold R2 {:.2}/{:.2} (mu-sigma/mu+sigma); {:.0}% interval for mu ({} space) covers {:.2}, mean relative width {:.2}",
-        c.cv_r2[0],
-        c.cv_r2[1],
+        "out-of-fold R2 {}/{} (mu-sigma/mu+sigma); {:.0}% interval for mu ({} space) covers {:.2}, mean relative width {:.2}",
+        r2(c.cv_r2[0]),
+        r2(c.cv_r2[1]),
         c.level * 100.0,
         if c.log_space { "log" } else { "linear" },
         c.cv_coverage,
         c.cv_relative_width
     );
-    if c.cv_r2[0].min(c.cv_r2[1]) < 0.3 {
+    if c.cv_r2.iter().any(|v| v.is_none_or(|v| v < 0.3)) {
         s.push_str(
             "; weak: the early frames say little about mu here, trust the interval, not the point forecast",
         );

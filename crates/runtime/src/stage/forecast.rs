@@ -26,8 +26,9 @@ pub struct ForecastCalibration {
     pub spread_floor: f64,
     /// t = ln when every training μ is positive, identity otherwise.
     pub log_space: bool,
-    /// Out-of-fold R² of μ−σ and μ+σ, and coverage and mean relative width of the interval.
-    pub cv_r2: [f64; 2],
+    /// Out-of-fold R² of μ−σ and μ+σ (None: the training values do not vary), and coverage and
+    /// mean relative width of the interval.
+    pub cv_r2: [Option<f64>; 2],
     pub cv_coverage: f64,
     pub cv_relative_width: f64,
     /// Forecast here when the relative interval width (high−low)/μ̂ is at most this (None: at
