@@ -1,7 +1,7 @@
 //! Choosing the cuts of a screening stage from out-of-fold scores: the halting cut at a target
 //! precision and the early-clearing cut at a tolerated miss rate.
 
-use simforecast_runtime::stage::{Clearing, Cut};
+use simforecast_runtime::stage::{Bound, Clearing, Cut};
 
 /// The halting cut chosen out of fold.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,9 +104,17 @@ impl CutRange {
     }
 
     /// The lowest cut the range allows, for messages (None: unbounded).
-    pub fn lowest(&self) -> Option<f64> {
-        match (self.above, self.floor) {
-            (Some(a), Some(f)) => Some(a.max(f)),
+    pub fn lowest(&self) -> Option<Bound> {
+        let above = self.above.map(|value| Bound {
+            value,
+            inclusive: false,
+        });
+        let floor = self.floor.map(|value| Bound {
+            value,
+            inclusive: true,
+        });
+        match (above, floor) {
+            (Some(a), Some(f)) => Some(if f.value > a.value { f } else { a }),
             (a, f) => a.or(f),
         }
     }
@@ -254,8 +262,14 @@ mod tests {
             choose_cut(&s, 0.95, 0.0, 1, CutRange::vote(0.95)),
             CutChoice::Best(None)
         );
-        assert_eq!(CutRange::vote(0.8).lowest(), Some(0.8));
-        assert_eq!(CutRange::vote(0.3).lowest(), Some(0.5));
+        let bound = |r: CutRange| r.lowest().map(|b| b.to_string());
+        assert_eq!(bound(CutRange::vote(0.8)).as_deref(), Some(">= 0.800"));
+        assert_eq!(bound(CutRange::vote(0.5)).as_deref(), Some("> 0.500"));
+        assert_eq!(bound(CutRange::vote(0.3)).as_deref(), Some("> 0.500"));
+        assert_eq!(
+            bound(CutRange::margin(Some(0.0))).as_deref(),
+            Some(">= 0.000")
+        );
         assert_eq!(CutRange::margin(None).lowest(), None);
     }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::knn::Weighting;
 use crate::model::{Direction, Metadata, Model, FORMAT_VERSION};
 use crate::stage::{
-    Clearing, Cut, ForecastCalibration, HaltTarget, Halting, Recipe, ScoreKind, Stage,
+    Bound, Clearing, Cut, ForecastCalibration, HaltTarget, Halting, Recipe, ScoreKind, Stage,
 };
 
 /// A model described: what it reads, how it labels runs, what it was trained on, what it
@@ -142,7 +142,7 @@ pub enum AdvisoryReason {
     /// Not among the halting windows of the training configuration.
     NotAHaltingWindow,
     /// No out-of-fold run scored within the range a cut may take.
-    NoCandidate { lowest_cut: Option<f64> },
+    NoCandidate { lowest_cut: Option<Bound> },
     /// The best cut's out-of-fold precision (counted with the prior) is below the target.
     LowPrecision { precision: f64, target: f64 },
     /// The precision target is reached, with fewer true out-of-fold halts than required.

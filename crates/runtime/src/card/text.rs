@@ -224,7 +224,7 @@ fn screen_details(c: &ScreenCard) -> Vec<String> {
                 AdvisoryReason::NoCandidate { lowest_cut } => format!(
                     "no out-of-fold run scored {}{}",
                     lowest_cut.map_or("high enough to halt".into(), |l| format!(
-                        "{} >= {l:.3}",
+                        "{} {l}",
                         c.score
                     )),
                     c.vote_floor

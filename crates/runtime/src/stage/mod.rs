@@ -19,8 +19,8 @@ pub use forecast::{
     Forecast, ForecastCalibration, ForecastOutcome, ForecastStage, Target,
 };
 pub use screen::{
-    margin_value, Clearing, Cut, HaltTarget, Halting, Margin, Score, ScoreKind, ScreenCalibration,
-    ScreenOutcome, ScreenStage,
+    margin_value, Bound, Clearing, Cut, HaltTarget, Halting, Margin, Score, ScoreKind,
+    ScreenCalibration, ScreenOutcome, ScreenStage,
 };
 
 /// What a stage is for.

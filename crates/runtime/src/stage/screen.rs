@@ -143,8 +143,23 @@ pub struct HaltTarget {
     pub prior: f64,
     /// Fewest true out-of-fold halts.
     pub min_halts: usize,
-    /// Lowest cut the score may take (votes: also above one half); None: any.
-    pub lowest_cut: Option<f64>,
+    /// Lowest cut the score may take; None: any.
+    pub lowest_cut: Option<Bound>,
+}
+
+/// A lower bound on cuts: `value` itself allowed (`inclusive`) or only what lies above it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bound {
+    pub value: f64,
+    pub inclusive: bool,
+}
+
+impl std::fmt::Display for Bound {
+    /// ">= 0.800" or "> 0.500".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = if self.inclusive { ">=" } else { ">" };
+        write!(f, "{op} {:.3}", self.value)
+    }
 }
 
 impl HaltTarget {
