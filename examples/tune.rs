@@ -23,6 +23,14 @@ where
         .collect()
 }
 
+/// A value, or `none` for an absent one.
+fn opt<T: std::str::FromStr>(v: &str) -> Option<T>
+where
+    T::Err: std::fmt::Debug,
+{
+    (v != "none").then(|| v.parse().unwrap())
+}
+
 fn apply(c: &mut TrainConfig, key: &str, v: &str) {
     match key {
         "preset" => {
@@ -49,8 +57,8 @@ fn apply(c: &mut TrainConfig, key: &str, v: &str) {
         "target" => c.target_precision = v.parse().unwrap(),
         "prior" => c.precision_prior = v.parse().unwrap(),
         "minh" => c.min_halts = v.parse().unwrap(),
-        "tol" => c.tolerance = v.parse().unwrap(),
-        "by" => c.forecast_deadline = v.parse().unwrap(),
+        "tol" => c.tolerance = opt(v),
+        "by" => c.forecast_deadline = opt(v),
         "level" => c.level = v.parse().unwrap(),
         "comp" => c.component_grid = list(v),
         "var" => {
@@ -63,15 +71,15 @@ fn apply(c: &mut TrainConfig, key: &str, v: &str) {
         "sw" => c.recipe.summary_weight = v.parse().unwrap(),
         "logt" => c.log_targets = v == "1",
         "mincut" => c.min_cut = v.parse().unwrap(),
-        "minscore" => c.min_score = v.parse().unwrap(),
-        "vfloor" => c.margin_vote_floor = v.parse().unwrap(),
+        "minscore" => c.min_score = opt(v),
+        "vfloor" => c.margin_vote_floor = opt(v),
         "halt" => c.halt_windows = list(v),
         "miss" => c.max_early_miss = v.parse().unwrap(),
         "score" => {
             c.screen_score = match v {
-                "vote" => simforecast_runtime::stage::ScreenScore::Vote,
-                "margin" => simforecast_runtime::stage::ScreenScore::Margin,
-                _ => simforecast_runtime::stage::ScreenScore::ScaledMargin,
+                "vote" => simforecast_runtime::stage::ScoreKind::Vote,
+                "margin" => simforecast_runtime::stage::ScoreKind::Margin,
+                _ => simforecast_runtime::stage::ScoreKind::ScaledMargin,
             }
         }
         "std" => c.recipe.standardize = v == "1",
@@ -125,7 +133,11 @@ fn main() {
             for o in outs {
                 let k = format!(
                     "{}{}",
-                    if o.irrelevant { "irr " } else { "rel " },
+                    if o.actual.is_some_and(|a| a.irrelevant) {
+                        "irr "
+                    } else {
+                        "rel "
+                    },
                     if let Some(h) = o.halt_frame {
                         format!("halt@{h}")
                     } else if let Some(f) = o.forecast_frame {
@@ -153,17 +165,21 @@ fn main() {
     let secs = t.elapsed().as_secs_f64() / repeats as f64;
     let fp: usize = s.confusion[0][1];
     let tp: usize = s.confusion[1][1];
+    // A mean over the repeats, "n/a" when no repeat defines it.
+    let m = |v: Option<protocol::MeanStd>, digits: usize| {
+        v.map_or("n/a".into(), |v| format!("{:.digits$}", v.mean))
+    };
     println!(
-        "{:5} P {:.3} R {:.3} F1 {:.3} | R2 {:.3}/{:.3} | cov {:.3} | frames {:6.1} saved {:4.1}x | TP {tp} FP {fp} | {:.2} s/train+eval | {}",
+        "{:5} P {} R {} F1 {} | R2 {}/{} | cov {} | frames {:>6} saved {:>4}x | TP {tp} FP {fp} | {:.2} s/train+eval | {}",
         args[0],
-        s.precision.mean,
-        s.recall.mean,
-        s.f1.mean,
-        s.r2_lower.mean,
-        s.r2_upper.mean,
-        s.coverage.mean,
-        s.mean_frames_to_decision.mean,
-        s.compute_saved.mean,
+        m(s.precision, 3),
+        m(s.recall, 3),
+        m(s.f1, 3),
+        m(s.r2_lower, 3),
+        m(s.r2_upper, 3),
+        m(s.coverage, 3),
+        m(s.mean_frames_to_decision, 1),
+        m(s.compute_saved, 1),
         secs,
         args[1..].join(" ")
     );

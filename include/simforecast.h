@@ -16,9 +16,11 @@
 #include <stdint.h>
 
 /**
- * Version of this C ABI; bumped on any incompatible change of the header.
+ * Version of this C ABI; bumped on any incompatible change of the header. Version 2: the state
+ * and verdict codes are enumerations (same names and values), `sf_event.cut` is NaN for a stage
+ * without a cut, and `sf_model_describe` returns the multi-line model card.
  */
-#define SF_ABI_VERSION 1
+#define SF_ABI_VERSION 2
 
 /**
  * Success.
@@ -66,26 +68,6 @@
 #define SF_ERR_PANIC 8
 
 /**
- * Monitor state: collecting frames, nothing decided yet.
- */
-#define SF_STATE_COLLECTING 0
-
-/**
- * Monitor state: screening finished, the run is worth finishing.
- */
-#define SF_STATE_SCREENED_RELEVANT 1
-
-/**
- * Monitor state: a screening stage called the run irrelevant.
- */
-#define SF_STATE_SCREENED_IRRELEVANT 2
-
-/**
- * Monitor state: the forecast is available.
- */
-#define SF_STATE_FORECAST_READY 3
-
-/**
  * Event flag: a screening stage decided on this push.
  */
 #define SF_EVENT_SCREEN 1
@@ -96,19 +78,58 @@
 #define SF_EVENT_FORECAST 2
 
 /**
- * Screening verdict: the run is worth finishing.
+ * Where the monitor stands.
  */
-#define SF_VERDICT_RELEVANT 0
+enum sf_state
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * Collecting frames, nothing decided yet.
+   */
+  SF_STATE_COLLECTING = 0,
+  /**
+   * Screening finished, the run is worth finishing.
+   */
+  SF_STATE_SCREENED_RELEVANT = 1,
+  /**
+   * A screening stage called the run irrelevant.
+   */
+  SF_STATE_SCREENED_IRRELEVANT = 2,
+  /**
+   * The forecast is available.
+   */
+  SF_STATE_FORECAST_READY = 3,
+};
+#ifndef __cplusplus
+typedef int32_t sf_state;
+#endif // __cplusplus
 
 /**
- * Screening verdict: the run's result will be past the threshold.
+ * What a screening stage says about a run.
  */
-#define SF_VERDICT_IRRELEVANT 1
-
-/**
- * Screening verdict: not confident at this window; keep collecting.
- */
-#define SF_VERDICT_UNSURE 2
+enum sf_verdict
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * The run is worth finishing.
+   */
+  SF_VERDICT_RELEVANT = 0,
+  /**
+   * The run's result will be past the threshold.
+   */
+  SF_VERDICT_IRRELEVANT = 1,
+  /**
+   * Not confident at this window; keep collecting.
+   */
+  SF_VERDICT_UNSURE = 2,
+};
+#ifndef __cplusplus
+typedef int32_t sf_verdict;
+#endif // __cplusplus
 
 /**
  * A trained model (opaque, immutable, shareable between monitors and threads).
@@ -121,7 +142,9 @@ typedef struct sf_model sf_model;
 typedef struct sf_monitor sf_monitor;
 
 /**
- * What was decided on one push. Fields that do not apply are NaN (doubles) or 0.
+ * What was decided on one push. Fields that do not apply are NaN (doubles) or 0: the screening
+ * fields without `SF_EVENT_SCREEN`, the forecast fields without `SF_EVENT_FORECAST`, and `cut`
+ * for a stage that has no cut (nothing reaches it: it never says irrelevant).
  */
 typedef struct sf_event {
   /**
@@ -137,7 +160,7 @@ typedef struct sf_event {
    */
   uint64_t frame;
   /**
-   * `SF_VERDICT_*` of the screening stage.
+   * `SF_VERDICT_*` (an `sf_verdict`) of the screening stage.
    */
   int32_t verdict;
   /**
@@ -162,7 +185,7 @@ typedef struct sf_event {
    */
   double score;
   /**
-   * The calibrated cut the score is compared with.
+   * The calibrated cut the score is compared with; NaN when the stage has none.
    */
   double cut;
   /**
@@ -240,7 +263,8 @@ int sf_model_frame_spacing(const struct sf_model *model, uint64_t *steps);
 int sf_model_max_window(const struct sf_model *model, uint64_t *frames);
 
 /**
- * A one-paragraph model card, owned by the model (valid until `sf_model_free`); NULL on error.
+ * The model card (several lines: the model, then one entry per stage), owned by the model
+ * (valid until `sf_model_free`); NULL on error.
  *
  * # Safety
  * `model` must be NULL or a live model.
@@ -274,7 +298,7 @@ void sf_monitor_free(struct sf_monitor *monitor);
 int sf_monitor_push(struct sf_monitor *monitor, double value, struct sf_event *out);
 
 /**
- * The monitor's state (`SF_STATE_*`).
+ * The monitor's state (`SF_STATE_*`, an `sf_state`).
  *
  * # Safety
  * `monitor` must be NULL or a live monitor; `state` NULL or writable.

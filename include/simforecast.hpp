@@ -24,7 +24,8 @@
  * infinite value (the monitor is then unchanged), or state saved with another model. A path that
  * is not valid UTF-8 throws std::invalid_argument from rust::Str before the library is called.
  *
- * Requires C++11 or later, and linking with the C++ runtime (the target does both).
+ * Requires C++11 or later, and linking with the C++ runtime (the target does both). The C header
+ * (simforecast.h) comes along: the codes below are its constants.
  */
 #ifndef SIMFORECAST_HPP
 #define SIMFORECAST_HPP
@@ -33,22 +34,24 @@
 
 #include "rust/cxx.h"
 #include "simforecast-cxx/src/lib.rs.h"
+#include "simforecast.h"
 
 namespace simforecast {
 
-/* Event::flags bits and Event::verdict / Monitor::state() values; the same numbers as the C
- * header's SF_EVENT_*, SF_VERDICT_* and SF_STATE_* (checked by the tests). */
-constexpr std::uint32_t EVENT_SCREEN = 1;
-constexpr std::uint32_t EVENT_FORECAST = 2;
+/* Event::flags bits and Event::verdict / Monitor::state() values: the C header's SF_EVENT_*,
+ * SF_VERDICT_* and SF_STATE_*, whose one definition is the runtime's (crates/runtime/src/codes.rs,
+ * generated into simforecast.h by cbindgen). */
+constexpr std::uint32_t EVENT_SCREEN = SF_EVENT_SCREEN;
+constexpr std::uint32_t EVENT_FORECAST = SF_EVENT_FORECAST;
 
-constexpr std::int32_t VERDICT_RELEVANT = 0;
-constexpr std::int32_t VERDICT_IRRELEVANT = 1;
-constexpr std::int32_t VERDICT_UNSURE = 2;
+constexpr std::int32_t VERDICT_RELEVANT = SF_VERDICT_RELEVANT;
+constexpr std::int32_t VERDICT_IRRELEVANT = SF_VERDICT_IRRELEVANT;
+constexpr std::int32_t VERDICT_UNSURE = SF_VERDICT_UNSURE;
 
-constexpr std::int32_t STATE_COLLECTING = 0;
-constexpr std::int32_t STATE_SCREENED_RELEVANT = 1;
-constexpr std::int32_t STATE_SCREENED_IRRELEVANT = 2;
-constexpr std::int32_t STATE_FORECAST_READY = 3;
+constexpr std::int32_t STATE_COLLECTING = SF_STATE_COLLECTING;
+constexpr std::int32_t STATE_SCREENED_RELEVANT = SF_STATE_SCREENED_RELEVANT;
+constexpr std::int32_t STATE_SCREENED_IRRELEVANT = SF_STATE_SCREENED_IRRELEVANT;
+constexpr std::int32_t STATE_FORECAST_READY = SF_STATE_FORECAST_READY;
 
 }  // namespace simforecast
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use simforecast::*;
 use simforecast_runtime::monitor::{Monitor, State};
-use simforecast_runtime::stage::Verdict;
+use simforecast_runtime::stage::{Stage, Verdict};
 use simforecast_train::protocol::replay;
 use simforecast_train::TrainConfig;
 
@@ -23,12 +23,13 @@ fn held_out_series() -> Vec<(String, Vec<f64>)> {
 fn streaming_equals_replay_and_decides_at_stage_windows() {
     let model = common::wide_model();
     let windows: Vec<u64> = model.stages.iter().map(|s| s.window() as u64).collect();
-    let deadline = TrainConfig::default_calibrated().forecast_deadline as u64;
-    assert!(deadline > 0);
+    let deadline = TrainConfig::default_calibrated()
+        .forecast_deadline
+        .expect("the default has a forecast deadline") as u64;
     for s in &model.stages {
-        if let Some(f) = &s.forecast {
+        if let Stage::Forecast(f) = s {
             assert_eq!(
-                f.deadline,
+                f.calibration.deadline,
                 s.window() as u64 >= deadline,
                 "stage at {}",
                 s.window()
@@ -276,7 +277,7 @@ fn c_abi_checks_every_pointer_and_reports_errors() {
         assert_eq!(sf_monitor_load_state(mon, buf.as_ptr(), buf.len()), SF_OK);
         let mut state = -1;
         assert_eq!(sf_monitor_state(mon, &mut state), SF_OK);
-        assert_ne!(state, SF_STATE_COLLECTING);
+        assert_ne!(state, State::Collecting as i32);
 
         sf_monitor_free(mon);
         sf_monitor_free(std::ptr::null_mut());

@@ -25,10 +25,17 @@
 #error "build with -DSF_EXPECTED_VERSION=\"<crate version>\""
 #endif
 
-/* sftest.c compares with the header's numbers; keep them in step. */
+/* sftest.c compares with the header's numbers; keep them in step. Since ABI 2 the states and
+ * verdicts are the enumerations sf_state and sf_verdict (int32_t), with the values of ABI 1. */
+_Static_assert(SF_ABI_VERSION == 2, "this test is written for ABI 2");
 _Static_assert(SF_EVENT_SCREEN == 1 && SF_EVENT_FORECAST == 2, "event flags");
 _Static_assert(SF_VERDICT_RELEVANT == 0 && SF_VERDICT_IRRELEVANT == 1 && SF_VERDICT_UNSURE == 2,
                "verdicts");
+_Static_assert(SF_STATE_COLLECTING == 0 && SF_STATE_SCREENED_RELEVANT == 1 &&
+                   SF_STATE_SCREENED_IRRELEVANT == 2 && SF_STATE_FORECAST_READY == 3,
+               "states");
+_Static_assert(sizeof(sf_state) == sizeof(int32_t) && sizeof(sf_verdict) == sizeof(int32_t),
+               "codes are int32_t");
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -218,6 +225,10 @@ static void test_model_queries(const sf_model *wide, const sf_model *paper, cons
     SFT_CHECK(sft_contains(card, "default preset") && sft_contains(card, "mu > 33.1") &&
                   sft_contains(card, "trained on 125 traces"),
               "model card: %s", card ? card : "(null)");
+    /* The card has a line per fact and an entry per stage, and no sentinel of an absent value. */
+    SFT_CHECK(sft_contains(card, "\nstages:\n  [0] screen at ") && sft_contains(card, "\nhalting    ") &&
+                  !sft_contains(card, "e+308") && !sft_contains(card, "1.79") && !sft_contains(card, "NaN"),
+              "model card: %s", card ? card : "(null)");
     SFT_CHECK(sft_contains(sf_model_describe(paper), "paper preset"), "paper card: %s",
               sf_model_describe(paper) ? sf_model_describe(paper) : "(null)");
 }
@@ -229,7 +240,7 @@ static void test_held_out(const sf_model *wide, const sf_model *paper, const sft
     uint64_t max_window[2] = {0, 0}, last_decision[2] = {0, 0};
     sf_model_max_window(wide, &max_window[0]);
     sf_model_max_window(paper, &max_window[1]);
-    size_t halts = 0, forecasts = 0, irrelevant = 0, relevant = 0, advisory = 0;
+    size_t halts = 0, forecasts = 0, irrelevant = 0, relevant = 0, advisory = 0, no_cut = 0;
     for (size_t i = 0; i < fx->n; ++i) {
         loaded c;
         if (load_case(&fx->cases[i], &c) != 0) {
@@ -272,6 +283,7 @@ static void test_held_out(const sf_model *wide, const sf_model *paper, const sft
                     irrelevant += d->verdict == SF_VERDICT_IRRELEVANT;
                     relevant += d->verdict == SF_VERDICT_RELEVANT;
                     advisory += d->advisory;
+                    no_cut += isnan(d->cut); /* a stage without a cut (predict: null) */
                 }
             }
             clear(&got);
@@ -286,9 +298,10 @@ static void test_held_out(const sf_model *wide, const sf_model *paper, const sft
               (unsigned long long)last_decision[0], (unsigned long long)last_decision[1],
               (unsigned long long)max_window[0], (unsigned long long)max_window[1]);
     /* The comparison covered every kind of decision. */
-    SFT_CHECK(halts > 0 && forecasts > 0 && irrelevant > 0 && relevant > 0 && advisory > 0,
-              "held-out decisions: %zu halts, %zu forecasts, %zu irrelevant, %zu relevant, %zu advisory",
-              halts, forecasts, irrelevant, relevant, advisory);
+    SFT_CHECK(halts > 0 && forecasts > 0 && irrelevant > 0 && relevant > 0 && advisory > 0 && no_cut > 0,
+              "held-out decisions: %zu halts, %zu forecasts, %zu irrelevant, %zu relevant, %zu advisory, "
+              "%zu without a cut",
+              halts, forecasts, irrelevant, relevant, advisory, no_cut);
     printf("held-out: %zu traces x 2 models: %zu halts, %zu forecasts, %zu irrelevant, %zu relevant "
            "(%zu advisory screening decisions)\n",
            fx->n, halts, forecasts, irrelevant, relevant, advisory);

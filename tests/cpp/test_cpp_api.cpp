@@ -270,8 +270,9 @@ void test_model(const Model &wide, const Model &paper, const sf_model *c_wide, c
           static_cast<unsigned long long>(wide.max_window()), static_cast<unsigned long long>(c_window));
     std::string card(wide.describe());
     CHECK(card == sf_model_describe(c_wide), "describe() differs from sf_model_describe()");
-    CHECK(sft_contains(card.c_str(), "default preset") && sft_contains(card.c_str(), "mu > 33.1"), "card: %s",
-          card.c_str());
+    CHECK(sft_contains(card.c_str(), "default preset") && sft_contains(card.c_str(), "mu > 33.1") &&
+              sft_contains(card.c_str(), "\nstages:\n  [0] screen at "),
+          "card: %s", card.c_str());
     CHECK(sft_contains(std::string(paper.describe()).c_str(), "paper preset"), "paper card");
 }
 

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use simforecast_runtime::fpca::ComponentRule;
 use simforecast_runtime::model::Direction;
-use simforecast_runtime::stage::ScreenScore;
+use simforecast_runtime::stage::ScoreKind;
 use simforecast_train::TrainConfig;
 
 #[derive(Parser)]
@@ -115,12 +115,12 @@ pub enum ScoreArg {
     ScaledMargin,
 }
 
-impl From<ScoreArg> for ScreenScore {
+impl From<ScoreArg> for ScoreKind {
     fn from(s: ScoreArg) -> Self {
         match s {
-            ScoreArg::Vote => ScreenScore::Vote,
-            ScoreArg::Margin => ScreenScore::Margin,
-            ScoreArg::ScaledMargin => ScreenScore::ScaledMargin,
+            ScoreArg::Vote => ScoreKind::Vote,
+            ScoreArg::Margin => ScoreKind::Margin,
+            ScoreArg::ScaledMargin => ScoreKind::ScaledMargin,
         }
     }
 }
@@ -250,10 +250,11 @@ impl RecipeArgs {
             c.max_early_miss = v;
         }
         if let Some(v) = self.tolerance {
-            c.tolerance = v;
+            c.tolerance = Some(v);
         }
         if let Some(v) = self.forecast_by {
-            c.forecast_deadline = v;
+            // 0 keeps its command-line meaning: the last forecasting window.
+            c.forecast_deadline = (v > 0).then_some(v);
         }
         if let Some(v) = self.variance {
             c.recipe.components = ComponentRule::VarianceFraction(v);
@@ -440,7 +441,7 @@ mod tests {
         let c = a.model.config();
         assert_eq!(c.preset, "paper");
         assert_eq!(c.screen_windows, [40, 80]);
-        assert_eq!(c.screen_score, ScreenScore::Margin);
+        assert_eq!(c.screen_score, ScoreKind::Margin);
         assert_eq!((c.folds, c.seed), (3, 7));
         let d = a.model.compared(Preset::Default);
         let mut want = TrainConfig::default_calibrated();

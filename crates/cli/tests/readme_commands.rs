@@ -312,13 +312,12 @@ fn check(
                 card["stages"].as_array().is_some_and(|s| !s.is_empty()),
                 "{model} has stages: {at}"
             );
-            let meta = &card["metadata"];
-            assert_eq!(meta["n_traces"].as_u64(), Some(n as u64), "{at}");
+            assert_eq!(card["training"]["traces"].as_u64(), Some(n as u64), "{at}");
             let threshold: f64 = option(&w, &["--threshold"]).unwrap().parse().unwrap();
-            assert_eq!(meta["threshold"].as_f64(), Some(threshold), "{at}");
+            assert_eq!(card["label"]["threshold"].as_f64(), Some(threshold), "{at}");
             let below = has(&w, "--below");
             let direction = if below { "Below" } else { "Above" };
-            assert_eq!(meta["direction"].as_str(), Some(direction), "{at}");
+            assert_eq!(card["label"]["direction"].as_str(), Some(direction), "{at}");
             if json {
                 assert_eq!(parsed()["n"].as_u64(), Some(n as u64), "{at}");
             } else {

@@ -18,7 +18,7 @@ mod bridge {
         flags: u32,
         stage: u32,
         frame: u64,
-        /// 0 relevant, 1 irrelevant, 2 unsure.
+        /// `VERDICT_*` of simforecast.hpp (the C header's `SF_VERDICT_*`).
         verdict: i32,
         halt: bool,
         advisory: bool,
@@ -47,14 +47,14 @@ mod bridge {
         fn frame_spacing(self: &Model) -> u64;
         /// Frames after which no stage is left.
         fn max_window(self: &Model) -> u64;
-        /// One-paragraph model card.
+        /// The model card (several lines), the same text as `sf_model_describe`.
         fn describe(self: &Model) -> String;
 
         /// A monitor sharing the model (the model may be destroyed first).
         fn new_monitor(model: &Model) -> Box<Monitor>;
         /// Appends one frame; throws on NaN/Inf (the monitor is unchanged).
         fn push(self: &mut Monitor, value: f64) -> Result<Event>;
-        /// 0 collecting, 1 screened relevant, 2 screened irrelevant, 3 forecast ready.
+        /// `STATE_*` of simforecast.hpp (the C header's `SF_STATE_*`).
         fn state(self: &Monitor) -> i32;
         fn frames(self: &Monitor) -> u64;
         /// The last decision (flags 0 when none yet).
@@ -89,7 +89,7 @@ impl Model {
         self.0.max_window() as u64
     }
     fn describe(&self) -> String {
-        self.0.describe()
+        self.0.card().to_string()
     }
 }
 
@@ -126,7 +126,7 @@ impl Monitor {
         Ok(to_cxx(e.as_ref()))
     }
     fn state(&self) -> i32 {
-        self.0.state().code()
+        self.0.state() as i32
     }
     fn frames(&self) -> u64 {
         self.0.frames()

@@ -1,8 +1,11 @@
-//! The crate-wide error type. Every message names the thing that was wrong and why.
+//! The crate-wide error type: one variant per kind of failure a caller may handle differently.
+//! Every message names the thing that was wrong and why.
 
 use thiserror::Error;
 
-/// Errors returned by the library; the C ABI turns them into status codes plus a message.
+use crate::model::ModelFileError;
+
+/// Errors returned by the library; the C ABI maps each variant to one status code.
 #[derive(Debug, Error)]
 pub enum Error {
     /// An argument was outside its valid domain (message says which and why).
@@ -11,10 +14,17 @@ pub enum Error {
     /// A sample was NaN or infinite.
     #[error("non-finite sample {value} at frame {frame}")]
     NonFinite { frame: usize, value: f64 },
+    /// A model file could not be read or used (missing, foreign, truncated, corrupted, wrong
+    /// version).
+    #[error(transparent)]
+    ModelFile(#[from] ModelFileError),
+    /// Saved monitor state that does not belong to this model, or corrupted state bytes.
+    #[error("monitor state: {0}")]
+    State(String),
     /// A numerical step failed (singular matrix, no variance, ...).
     #[error("numerical failure: {0}")]
     Numerical(String),
-    /// An I/O failure.
+    /// An I/O failure other than reading a model file.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

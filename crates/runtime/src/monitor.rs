@@ -23,27 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::stage::{Outcome, Role, Verdict};
+use crate::stage::{ForecastOutcome, Role, ScreenOutcome, Stage};
 
-/// Where the monitor stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum State {
-    Collecting,
-    ScreenedRelevant,
-    ScreenedIrrelevant,
-    ForecastReady,
-}
-
-impl State {
-    pub fn code(self) -> i32 {
-        match self {
-            State::Collecting => 0,
-            State::ScreenedRelevant => 1,
-            State::ScreenedIrrelevant => 2,
-            State::ForecastReady => 3,
-        }
-    }
-}
+pub use crate::codes::{State, Verdict};
 
 /// A screening decision.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,7 +36,8 @@ pub struct ScreenEvent {
     pub vote: f64,
     /// The stage's calibrated score, compared with `cut`.
     pub score: f64,
-    pub cut: f64,
+    /// The stage's cut (None: it has none, nothing reaches it).
+    pub cut: Option<f64>,
     pub halt: bool,
     pub advisory: bool,
     pub ood: bool,
@@ -94,6 +77,12 @@ impl Event {
     }
 }
 
+/// A stage's outcome, with the forecasting stage's deadline flag.
+enum Outcome {
+    Screen(ScreenOutcome),
+    Forecast(ForecastOutcome, bool),
+}
+
 /// The serialisable part of a monitor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Progress {
@@ -106,7 +95,8 @@ struct Progress {
     last_event: Option<Event>,
 }
 
-const STATE_MAGIC: [u8; 8] = *b"SFMONST\x01";
+// Version 2: events carry an optional cut.
+const STATE_MAGIC: [u8; 8] = *b"SFMONST\x02";
 
 /// A monitor over one trace.
 #[derive(Clone, Debug)]
@@ -122,7 +112,7 @@ pub struct Monitor {
 impl Monitor {
     pub fn new(model: Arc<Model>) -> Self {
         let fingerprint = model.fingerprint();
-        let last_of = |role| model.stages.iter().rposition(|s| s.role == role);
+        let last_of = |role| model.stages.iter().rposition(|s| s.role() == role);
         let last_screen = last_of(Role::Screen);
         let last_forecast = last_of(Role::Forecast);
         let capacity = model.max_window();
@@ -196,13 +186,22 @@ impl Monitor {
                 break;
             }
             let index = self.progress.next_stage;
-            let outcome = stage.evaluate(&self.progress.buffer)?;
+            // Evaluated before anything changes, so an error leaves the monitor as it was.
+            let outcome = match stage {
+                Stage::Screen(s) => Outcome::Screen(s.evaluate(&self.progress.buffer)?),
+                Stage::Forecast(f) => {
+                    Outcome::Forecast(f.evaluate(&self.progress.buffer)?, f.calibration.deadline)
+                }
+            };
             self.progress.next_stage += 1;
             let ev = event.get_or_insert_with(|| Event {
                 frame: self.progress.frames,
                 ..Event::default()
             });
-            self.apply(index, outcome, ev);
+            match outcome {
+                Outcome::Screen(o) => self.apply_screen(index, o, ev),
+                Outcome::Forecast(o, deadline) => self.apply_forecast(index, o, deadline, ev),
+            }
         }
         let event = event.filter(|e| !e.is_empty());
         if let Some(e) = &event {
@@ -211,98 +210,90 @@ impl Monitor {
         Ok(event)
     }
 
-    fn apply(&mut self, index: usize, outcome: Outcome, ev: &mut Event) {
+    fn apply_screen(&mut self, index: usize, outcome: ScreenOutcome, ev: &mut Event) {
         let p = &mut self.progress;
-        match outcome {
-            Outcome::Screen {
-                vote,
-                score,
-                cut,
-                confident_irrelevant,
-                confident_relevant,
-                advisory,
-                ood,
-            } => {
-                // Once a halt was called, later screening adds nothing.
-                if p.halted {
-                    return;
-                }
-                let last = Some(index) == self.last_screen;
-                // At the last screening stage a run the stage cannot halt is cleared only if most
-                // of its neighbours are relevant; otherwise it is reported as probably irrelevant
-                // (advisory) and gets no forecast: the model does not know, the run goes on.
-                let leans_irrelevant = crate::knn::majority(vote);
-                let verdict = if confident_irrelevant {
-                    Verdict::Irrelevant
-                } else if confident_relevant || (last && !ood && !leans_irrelevant) {
-                    Verdict::Relevant
-                } else if last && !ood {
-                    Verdict::Irrelevant
-                } else {
-                    Verdict::Unsure
-                };
-                let advisory =
-                    advisory || (verdict == Verdict::Irrelevant && !confident_irrelevant);
-                match verdict {
-                    // An advisory verdict is information only: the run goes on as if unscreened.
-                    Verdict::Irrelevant if !advisory => p.state = State::ScreenedIrrelevant,
-                    Verdict::Relevant if p.state == State::Collecting => {
-                        p.state = State::ScreenedRelevant;
-                    }
-                    _ => {}
-                }
-                let halt = confident_irrelevant && !advisory;
-                p.halted |= halt;
-                ev.screen = Some(ScreenEvent {
-                    stage: index,
-                    verdict,
-                    vote,
-                    score,
-                    cut,
-                    halt,
-                    advisory,
-                    ood,
-                });
-            }
-            Outcome::Forecast {
-                mu_minus_sigma,
-                mu_plus_sigma,
-                mu_hat,
-                mu_low,
-                mu_high,
-                level,
-                confident,
-                ood,
-            } => {
-                // Forecasting stages learn from relevant runs only, so their forecast means nothing
-                // for a run screened irrelevant, or before screening cleared it (or ended).
-                if p.forecast_done || p.state == State::ScreenedIrrelevant {
-                    return;
-                }
-                let screened = p.state == State::ScreenedRelevant || self.last_screen.is_none();
-                let last = Some(index) == self.last_forecast;
-                let deadline = self.model.stages[index]
-                    .forecast
-                    .as_ref()
-                    .is_some_and(|c| c.deadline);
-                if !(screened && (confident || last || deadline)) {
-                    return;
-                }
-                p.forecast_done = true;
-                p.state = State::ForecastReady;
-                ev.forecast = Some(ForecastEvent {
-                    stage: index,
-                    mu_minus_sigma,
-                    mu_plus_sigma,
-                    mu_hat,
-                    mu_low,
-                    mu_high,
-                    level,
-                    confident,
-                    ood,
-                });
-            }
+        let ScreenOutcome {
+            vote,
+            score,
+            cut,
+            confident_irrelevant,
+            confident_relevant,
+            advisory,
+            ood,
+        } = outcome;
+        // Once a halt was called, later screening adds nothing.
+        if p.halted {
+            return;
         }
+        let last = Some(index) == self.last_screen;
+        // At the last screening stage a run the stage cannot halt is cleared only if most of its
+        // neighbours are relevant; otherwise it is reported as probably irrelevant (advisory) and
+        // gets no forecast: the model does not know, the run goes on.
+        let leans_irrelevant = crate::knn::majority(vote);
+        let verdict = if confident_irrelevant {
+            Verdict::Irrelevant
+        } else if confident_relevant || (last && !ood && !leans_irrelevant) {
+            Verdict::Relevant
+        } else if last && !ood {
+            Verdict::Irrelevant
+        } else {
+            Verdict::Unsure
+        };
+        let advisory = advisory || (verdict == Verdict::Irrelevant && !confident_irrelevant);
+        match verdict {
+            // An advisory verdict is information only: the run goes on as if unscreened.
+            Verdict::Irrelevant if !advisory => p.state = State::ScreenedIrrelevant,
+            Verdict::Relevant if p.state == State::Collecting => {
+                p.state = State::ScreenedRelevant;
+            }
+            _ => {}
+        }
+        let halt = confident_irrelevant && !advisory;
+        p.halted |= halt;
+        ev.screen = Some(ScreenEvent {
+            stage: index,
+            verdict,
+            vote,
+            score,
+            cut,
+            halt,
+            advisory,
+            ood,
+        });
+    }
+
+    fn apply_forecast(
+        &mut self,
+        index: usize,
+        outcome: ForecastOutcome,
+        deadline: bool,
+        ev: &mut Event,
+    ) {
+        let p = &mut self.progress;
+        // Forecasting stages learn from relevant runs only, so their forecast means nothing for a
+        // run screened irrelevant, or before screening cleared it (or ended).
+        if p.forecast_done || p.state == State::ScreenedIrrelevant {
+            return;
+        }
+        let screened = p.state == State::ScreenedRelevant || self.last_screen.is_none();
+        let last = Some(index) == self.last_forecast;
+        if !(screened && (outcome.confident || last || deadline)) {
+            return;
+        }
+        p.forecast_done = true;
+        p.state = State::ForecastReady;
+        let f = outcome.forecast;
+        ev.forecast = Some(ForecastEvent {
+            stage: index,
+            mu_minus_sigma: f.mu_minus_sigma,
+            mu_plus_sigma: f.mu_plus_sigma,
+            mu_hat: f.mu_hat,
+            mu_low: f.mu_low,
+            mu_high: f.mu_high,
+            level: outcome.level,
+            confident: outcome.confident,
+            ood: outcome.ood,
+        });
     }
 
     /// Streams a recorded trace through a fresh monitor frame by frame, exactly as the fix sees a
@@ -333,7 +324,7 @@ impl Monitor {
 
     /// Restores progress saved by [`Monitor::save_state`] for the same model.
     pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
-        let bad = |why: &str| Err(Error::InvalidArgument(format!("monitor state: {why}")));
+        let bad = |why: &str| Err(Error::State(why.into()));
         if bytes.len() < 12 || bytes[..8] != STATE_MAGIC {
             return bad("not a simforecast monitor state (wrong magic or too short)");
         }
@@ -342,7 +333,7 @@ impl Monitor {
             return bad("it was saved with a different model");
         }
         let mut progress: Progress = crate::model::decode_state(&bytes[12..])
-            .map_err(|e| Error::InvalidArgument(format!("monitor state: corrupted ({e})")))?;
+            .map_err(|e| Error::State(format!("corrupted ({e})")))?;
         let capacity = self.model.max_window();
         let consistent = progress.next_stage <= self.model.stages.len()
             && progress.buffer.len() <= capacity

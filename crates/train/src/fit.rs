@@ -4,10 +4,13 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use simforecast_runtime::card::{HaltingCard, StageCard, StageKind};
 use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::knn::{PointSet, Weighting};
 use simforecast_runtime::model::{Metadata, Model};
-use simforecast_runtime::stage::{FeatureMap, KnnParams, OodGuard, Recipe, Role, Smoothing, Stage};
+use simforecast_runtime::stage::{
+    FeatureMap, KnnParams, Neighbourhood, OodGuard, Recipe, Role, Smoothing, Stage,
+};
 
 use crate::config::TrainConfig;
 use crate::cv::features_of;
@@ -15,7 +18,8 @@ use crate::dataset::Dataset;
 use crate::forecast::fit_forecast;
 use crate::screen::fit_screen;
 
-/// Per-stage figures from cross-validation, for reports.
+/// Per-stage figures from cross-validation, for reports (a row of a table; the stage's
+/// [`StageCard`] says the same in words, as `verdict`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StageReport {
     pub role: Role,
@@ -26,16 +30,58 @@ pub struct StageReport {
     pub n_components: usize,
     pub n_features: usize,
     pub n_train: usize,
-    /// Screening: out-of-fold F1 of the majority vote and calibrated precision/recall.
+    /// Screening: out-of-fold F1 of the majority vote, and precision/recall at the stage's cut
+    /// (None when it has none).
     pub cv_f1_majority: Option<f64>,
     pub cv_precision: Option<f64>,
     pub cv_recall: Option<f64>,
     pub cut: Option<f64>,
     pub advisory: Option<bool>,
-    /// Forecasting: out-of-fold R² and interval coverage.
-    pub cv_r2: Option<[f64; 2]>,
+    /// Forecasting: out-of-fold R² (None inside: undefined) and interval coverage.
+    pub cv_r2: Option<[Option<f64>; 2]>,
     pub cv_coverage: Option<f64>,
+    /// The stage card's decisions on one line.
     pub verdict: String,
+}
+
+impl StageReport {
+    /// The report of stage `index` of a model.
+    pub fn new(index: usize, stage: &Stage) -> Self {
+        let card = StageCard::new(index, stage);
+        let (mut f1, mut cut, mut advisory, mut r2, mut coverage) = (None, None, None, None, None);
+        match &card.kind {
+            StageKind::Screen(c) => {
+                f1 = Some(c.cv_f1_majority);
+                advisory = Some(!matches!(c.halting, HaltingCard::Halts { .. }));
+                cut = match &c.halting {
+                    HaltingCard::Halts { cut, .. } => Some(*cut),
+                    HaltingCard::Advisory { best_cut, .. } => *best_cut,
+                };
+            }
+            StageKind::Forecast(c) => {
+                r2 = Some(c.cv_r2);
+                coverage = Some(c.cv_coverage);
+            }
+        }
+        Self {
+            role: stage.role(),
+            window: card.window,
+            k: card.k,
+            power: card.power,
+            weighting: card.weighting,
+            n_components: card.components,
+            n_features: card.features,
+            n_train: card.training_traces,
+            cv_f1_majority: f1,
+            cv_precision: cut.map(|c| c.cv_precision),
+            cv_recall: cut.map(|c| c.cv_recall),
+            cut: cut.map(|c| c.value),
+            advisory,
+            cv_r2: r2,
+            cv_coverage: coverage,
+            verdict: card.verdict(),
+        }
+    }
 }
 
 /// The stage's final feature map, training points, KNN parameters and OOD guard, fitted on all
@@ -50,7 +96,7 @@ pub(crate) fn fit_final(
     power: f64,
     weighting: Weighting,
     cfg: &TrainConfig,
-) -> Result<(FeatureMap, PointSet, KnnParams, OodGuard)> {
+) -> Result<Neighbourhood> {
     let fm = FeatureMap::fit_smoothed(smoothing, &ds.windows(idx, smoothing.window), recipe)?;
     let points = PointSet::new(features_of(ds, idx, &fm), fm.dim())?;
     let params = KnnParams {
@@ -59,16 +105,19 @@ pub(crate) fn fit_final(
         weighting,
     };
     let ood = ood_guard(&points, &params, cfg.ood_quantile);
-    Ok((fm, points, params, ood))
+    Ok(Neighbourhood {
+        features: fm,
+        params,
+        points,
+        ood,
+    })
 }
 
-/// The OOD threshold: a quantile of the training points' leave-one-out k-th neighbour distance.
-fn ood_guard(points: &PointSet, params: &KnnParams, quantile: f64) -> OodGuard {
+/// The OOD threshold: a quantile of the training points' leave-one-out k-th neighbour distance
+/// (None, no guard, at quantile 1 or with too few points to tell).
+fn ood_guard(points: &PointSet, params: &KnnParams, quantile: f64) -> Option<OodGuard> {
     if quantile >= 1.0 || points.len() < 3 {
-        return OodGuard {
-            quantile: 1.0,
-            max_distance: f64::MAX,
-        };
+        return None;
     }
     let k = params.k.min(points.len() - 1);
     let mut d: Vec<f64> = (0..points.len())
@@ -82,10 +131,10 @@ fn ood_guard(points: &PointSet, params: &KnnParams, quantile: f64) -> OodGuard {
         .collect();
     d.sort_by(f64::total_cmp);
     let pos = ((quantile * d.len() as f64).ceil() as usize).clamp(1, d.len()) - 1;
-    OodGuard {
+    Some(OodGuard {
         quantile,
         max_distance: d[pos],
-    }
+    })
 }
 
 /// Trains a model on the traces `train_idx` of `ds`.
@@ -111,17 +160,17 @@ pub fn fit_model(
         .collect();
     jobs.sort_by_key(|&(r, w)| (w, r == Role::Forecast));
     jobs.dedup();
-    let fitted: Vec<(Stage, StageReport)> = jobs
+    let stages: Vec<Stage> = jobs
         .par_iter()
         .map(|&(role, w)| match role {
             Role::Screen => fit_screen(ds, train_idx, w, cfg),
             Role::Forecast => fit_forecast(ds, train_idx, w, cfg),
         })
         .collect::<Result<_>>()?;
-    let (stages, reports): (Vec<Stage>, Vec<StageReport>) = fitted.into_iter().unzip();
-    let notes = reports
+    let reports = stages
         .iter()
-        .map(|r| format!("{} stage at {} frames: {}", r.role, r.window, r.verdict))
+        .enumerate()
+        .map(|(i, s)| StageReport::new(i, s))
         .collect();
     let meta = Metadata {
         crate_version: env!("CARGO_PKG_VERSION").into(),
@@ -140,9 +189,9 @@ pub fn fit_model(
         mean_trace_len: ds.mean_len(train_idx),
         preset: cfg.preset.clone(),
         recipe: cfg.recipe.clone(),
+        component_grid: cfg.component_grid.clone(),
         cv_folds: cfg.folds,
         seed: cfg.seed,
-        notes,
     };
     let model = Model { meta, stages };
     model.validate()?;

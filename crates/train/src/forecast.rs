@@ -3,18 +3,22 @@
 
 use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::knn::Weighting;
-use simforecast_runtime::stage::{self, ForecastCalibration, Role, Stage, Targets};
+use simforecast_runtime::stage::{self, ForecastCalibration, ForecastStage, Stage, Target};
 
 use crate::config::TrainConfig;
 use crate::cv::{folds, grid_candidates, FoldNeighbours};
 use crate::dataset::Dataset;
-use crate::fit::{fit_final, StageReport};
-use crate::metrics::r2;
+use crate::fit::fit_final;
+use crate::metrics::{mean2, r2};
 
-/// Row-major (μ−σ, μ+σ, μ) targets of the given traces.
-fn value_targets(ds: &Dataset, idx: &[usize]) -> Vec<f64> {
+/// The results (μ−σ, μ+σ, μ) of the given traces.
+fn targets(ds: &Dataset, idx: &[usize]) -> Vec<Target> {
     idx.iter()
-        .flat_map(|&i| [ds.mu[i] - ds.sigma[i], ds.mu[i] + ds.sigma[i], ds.mu[i]])
+        .map(|&i| Target {
+            mu_minus_sigma: ds.mu[i] - ds.sigma[i],
+            mu_plus_sigma: ds.mu[i] + ds.sigma[i],
+            mu: ds.mu[i],
+        })
         .collect()
 }
 
@@ -24,7 +28,7 @@ pub(crate) fn fit_forecast(
     train_idx: &[usize],
     window: usize,
     cfg: &TrainConfig,
-) -> Result<(Stage, StageReport)> {
+) -> Result<Stage> {
     let rel: Vec<usize> = train_idx
         .iter()
         .copied()
@@ -41,16 +45,17 @@ pub(crate) fn fit_forecast(
     let k_max = (*cfg.k_grid.iter().max().unwrap())
         .min(rel.len() - rel.len() / cfg.folds - 1)
         .max(1);
-    let values_all = value_targets(ds, &(0..ds.len()).collect::<Vec<_>>());
+    let values_all = targets(ds, &(0..ds.len()).collect::<Vec<_>>());
     let log_targets = cfg.log_targets && rel.iter().all(|&i| ds.mu[i] - ds.sigma[i] > 0.0);
     let (smoothing, candidates) = grid_candidates(ds, &rel, &folds, window, k_max, cfg)?;
-    let mut best: Option<(f64, usize, f64, usize, Weighting)> = None;
+    let mut best: Option<(Option<f64>, usize, f64, usize, Weighting)> = None;
     for (ci, cand) in candidates.iter().enumerate() {
         for (power, lists) in &cand.per_power {
             for &k in cfg.k_grid.iter().filter(|&&k| k <= k_max) {
                 for &w in &cfg.weightings {
                     let (y, p) = oof_regression(lists, &values_all, k, w, log_targets);
-                    let score = (r2(&y[0], &p[0]) + r2(&y[1], &p[1])) / 2.0;
+                    // R² is undefined for every candidate or for none (the truth is the same).
+                    let score = mean2(r2(&y[0], &p[0]), r2(&y[1], &p[1]));
                     if best.is_none_or(|b| score > b.0) {
                         best = Some((score, ci, *power, k, w));
                     }
@@ -110,17 +115,11 @@ pub(crate) fn fit_forecast(
         / n as f64;
 
     let recipe = candidates[ci].recipe.clone();
-    let (fm, points, params, ood) =
-        fit_final(ds, &rel, &smoothing, &recipe, k, power, weighting, cfg)?;
-    let n_components = fm.n_components;
-    let stage = Stage {
-        role: Role::Forecast,
-        features: fm,
-        params,
-        points,
-        targets: Targets::Values(value_targets(ds, &rel)),
-        screen: None,
-        forecast: Some(ForecastCalibration {
+    let neighbourhood = fit_final(ds, &rel, &smoothing, &recipe, k, power, weighting, cfg)?;
+    Ok(Stage::Forecast(ForecastStage {
+        neighbourhood,
+        targets: targets(ds, &rel),
+        calibration: ForecastCalibration {
             level: cfg.level,
             quantile,
             spread_floor,
@@ -129,58 +128,16 @@ pub(crate) fn fit_forecast(
             cv_coverage: covered,
             cv_relative_width: rel_width,
             tolerance: cfg.tolerance,
-            deadline: cfg.forecast_deadline > 0 && window >= cfg.forecast_deadline,
+            deadline: cfg.forecast_deadline.is_some_and(|d| window >= d),
             log_targets,
-        }),
-        ood,
-    };
-    let verdict = if cv_r2[0].min(cv_r2[1]) < 0.3 {
-        format!(
-            "weak: out-of-fold R2 {:.2}/{:.2}; the early frames say little about mu here, trust the interval, not the point forecast",
-            cv_r2[0], cv_r2[1]
-        )
-    } else {
-        format!(
-            "out-of-fold R2 {:.2}/{:.2}, {:.0}% interval covers {:.2}, mean relative width {:.2}",
-            cv_r2[0],
-            cv_r2[1],
-            cfg.level * 100.0,
-            covered,
-            rel_width
-        )
-    };
-    // validate() makes the deadline one of the forecasting windows: this stage is the first
-    // with the deadline flag.
-    let verdict = if cfg.forecast_deadline == window {
-        format!("{verdict}; forecast deadline: every run cleared by now is forecast here")
-    } else {
-        verdict
-    };
-    let report = StageReport {
-        role: Role::Forecast,
-        window,
-        k: params.k,
-        power,
-        weighting,
-        n_components,
-        n_features: stage.features.dim(),
-        n_train: rel.len(),
-        cv_f1_majority: None,
-        cv_precision: None,
-        cv_recall: None,
-        cut: None,
-        advisory: None,
-        cv_r2: Some(cv_r2),
-        cv_coverage: Some(covered),
-        verdict,
-    };
-    Ok((stage, report))
+        },
+    }))
 }
 
 /// Out-of-fold (truth, prediction) of μ−σ and μ+σ.
 fn oof_regression(
     lists: &[FoldNeighbours],
-    values_all: &[f64],
+    values_all: &[Target],
     k: usize,
     w: Weighting,
     log: bool,
@@ -190,10 +147,11 @@ fn oof_regression(
     for f in lists {
         for (&i, nb) in f.val.iter().zip(&f.lists) {
             let pred = stage::regress_targets(&nb[..k.min(nb.len())], values_all, w, log);
-            for o in 0..2 {
-                y[o].push(values_all[3 * i + o]);
-                p[o].push(pred[o]);
-            }
+            let truth = &values_all[i];
+            y[0].push(truth.mu_minus_sigma);
+            y[1].push(truth.mu_plus_sigma);
+            p[0].push(pred[0]);
+            p[1].push(pred[1]);
         }
     }
     (y, p)

@@ -18,4 +18,4 @@ pub mod trace;
 pub use config::{Selection, TrainConfig};
 pub use dataset::{tail_stats, Dataset};
 pub use fit::{fit_model, StageReport};
-pub use metrics::{average_precision, prf, r2};
+pub use metrics::{average_precision, mean2, prf, r2};

@@ -1,7 +1,8 @@
 //! Scores of predictions against truth: precision/recall/F1, average precision, R².
 
-/// Precision, recall, F1 of halting `predicted` against `actual`.
-pub fn prf(predicted: &[bool], actual: &[bool]) -> (f64, f64, f64) {
+/// Precision, recall, F1 of halting `predicted` against `actual`: precision is None when nothing
+/// was predicted, recall None when nothing was actual; F1 is 0 without a true positive.
+pub fn prf(predicted: &[bool], actual: &[bool]) -> (Option<f64>, Option<f64>, f64) {
     let tp = predicted
         .iter()
         .zip(actual)
@@ -17,20 +18,11 @@ pub fn prf(predicted: &[bool], actual: &[bool]) -> (f64, f64, f64) {
         .zip(actual)
         .filter(|(p, a)| !**p && **a)
         .count() as f64;
-    let precision = if tp + fp > 0.0 {
-        tp / (tp + fp)
-    } else {
-        f64::NAN
-    };
-    let recall = if tp + fneg > 0.0 {
-        tp / (tp + fneg)
-    } else {
-        f64::NAN
-    };
-    let f1 = if tp > 0.0 {
-        2.0 * precision * recall / (precision + recall)
-    } else {
-        0.0
+    let precision = (tp + fp > 0.0).then(|| tp / (tp + fp));
+    let recall = (tp + fneg > 0.0).then(|| tp / (tp + fneg));
+    let f1 = match (precision, recall) {
+        (Some(p), Some(r)) if tp > 0.0 => 2.0 * p * r / (p + r),
+        _ => 0.0,
     };
     (precision, recall, f1)
 }
@@ -64,13 +56,35 @@ pub fn average_precision(scored: &[(f64, bool)]) -> f64 {
     ap
 }
 
-/// R² of predictions.
-pub fn r2(y: &[f64], pred: &[f64]) -> f64 {
+/// R² of predictions; None when the truth does not vary (nothing to explain).
+pub fn r2(y: &[f64], pred: &[f64]) -> Option<f64> {
     let mean = y.iter().sum::<f64>() / y.len() as f64;
     let ss_tot: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
     let ss_res: f64 = y.iter().zip(pred).map(|(a, b)| (a - b).powi(2)).sum();
-    if ss_tot == 0.0 {
-        return f64::NAN;
+    (ss_tot != 0.0).then(|| 1.0 - ss_res / ss_tot)
+}
+
+/// The mean of two figures, when both are defined.
+pub fn mean2(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    a.zip(b).map(|(a, b)| (a + b) / 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{mean2, prf, r2};
+
+    #[test]
+    fn undefined_figures_are_none() {
+        // Nothing halted: no precision; nothing irrelevant: no recall; F1 is 0 either way.
+        assert_eq!(prf(&[false, false], &[true, false]), (None, Some(0.0), 0.0));
+        assert_eq!(prf(&[true, false], &[false, false]), (Some(0.0), None, 0.0));
+        let (p, r, f1) = prf(&[true, true, false], &[true, false, true]);
+        assert_eq!((p, r), (Some(0.5), Some(0.5)));
+        assert!((f1 - 0.5).abs() < 1e-12);
+        // A truth without spread has no R².
+        assert_eq!(r2(&[2.0, 2.0], &[1.0, 3.0]), None);
+        assert_eq!(r2(&[1.0, 3.0], &[1.0, 3.0]), Some(1.0));
+        assert_eq!(mean2(Some(0.2), None), None);
+        assert_eq!(mean2(Some(0.2), Some(0.4)), Some(0.30000000000000004));
     }
-    1.0 - ss_res / ss_tot
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::protocol::ConfigSummary;
+use crate::protocol::{ConfigSummary, MeanStd};
 use simforecast_runtime::error::{Error, Result};
 
 fn plot_err<E: std::fmt::Display>(e: E) -> Error {
@@ -30,20 +30,19 @@ pub fn window_sweep(path: &Path, title: &str, sweep: &[(usize, ConfigSummary)]) 
         .y_desc("held-out metric (mean over repeats)")
         .draw()
         .map_err(plot_err)?;
-    type Metric = fn(&ConfigSummary) -> f64;
+    type Metric = fn(&ConfigSummary) -> Option<MeanStd>;
     let series: [(&str, RGBColor, Metric); 5] = [
-        ("F1 (screening)", BLUE, |s| s.f1.mean),
-        ("precision of halting", GREEN, |s| s.precision.mean),
-        ("recall", CYAN, |s| s.recall.mean),
-        ("R² μ−σ", RED, |s| s.r2_lower.mean),
-        ("R² μ+σ", MAGENTA, |s| s.r2_upper.mean),
+        ("F1 (screening)", BLUE, |s| s.f1),
+        ("precision of halting", GREEN, |s| s.precision),
+        ("recall", CYAN, |s| s.recall),
+        ("R² μ−σ", RED, |s| s.r2_lower),
+        ("R² μ+σ", MAGENTA, |s| s.r2_upper),
     ];
     for (name, color, f) in series {
+        // Windows where the figure is undefined in every repeat have no point.
         let pts: Vec<(f64, f64)> = sweep
             .iter()
-            .map(|(w, s)| (*w as f64, f(s)))
-            .filter(|p| p.1.is_finite())
-            .map(|(x, y)| (x, y.max(-0.2)))
+            .filter_map(|(w, s)| f(s).map(|m| (*w as f64, m.mean.max(-0.2))))
             .collect();
         chart
             .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))

@@ -13,16 +13,23 @@ use crate::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
 use simforecast_runtime::error::Result;
 use simforecast_runtime::model::{Direction, Model};
 use simforecast_runtime::monitor::{Event, ForecastEvent, Monitor};
-use simforecast_runtime::stage::Verdict;
+use simforecast_runtime::stage::{Stage, Verdict};
+
+/// A trace's actual result: μ and σ over the model's tail, and its label.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Actual {
+    pub mu: f64,
+    pub sigma: f64,
+    pub irrelevant: bool,
+}
 
 /// What happened to one trace when replayed through a model.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TraceOutcome {
     pub name: String,
     pub frames: usize,
-    pub mu: f64,
-    pub sigma: f64,
-    pub irrelevant: bool,
+    /// None when the trace is shorter than the model's tail.
+    pub actual: Option<Actual>,
     /// Frame at which the run would be halted.
     pub halt_frame: Option<u64>,
     /// Some screening stage called it irrelevant (halting or advisory).
@@ -62,33 +69,27 @@ pub fn replay(
         .or(fc.as_ref().map(|f| f.0))
         .unwrap_or(series.len() as u64)
         .min(series.len() as u64);
-    let (mu, sigma) = crate::tail_stats(series, model.meta.tail).unwrap_or((f64::NAN, f64::NAN));
-    let direct_forecast = model
-        .stages
-        .iter()
-        .find(|s| s.forecast.as_ref().is_some_and(|f| f.deadline))
-        .or_else(|| {
-            model
-                .stages
-                .iter()
-                .rev()
-                .find(|s| s.role == simforecast_runtime::stage::Role::Forecast)
-        })
-        .filter(|s| s.window() <= series.len())
-        .and_then(|s| match s.evaluate(series) {
-            Ok(simforecast_runtime::stage::Outcome::Forecast {
-                mu_minus_sigma,
-                mu_plus_sigma,
-                ..
-            }) => Some([mu_minus_sigma, mu_plus_sigma]),
-            _ => None,
-        });
-    let outcome = TraceOutcome {
-        name: name.to_string(),
-        frames: series.len(),
+    let actual = crate::tail_stats(series, model.meta.tail).map(|(mu, sigma)| Actual {
         mu,
         sigma,
         irrelevant: model.meta.direction.is_irrelevant(mu, model.meta.threshold),
+    });
+    let forecasters = || {
+        model.stages.iter().filter_map(|s| match s {
+            Stage::Forecast(f) => Some(f),
+            Stage::Screen(_) => None,
+        })
+    };
+    let direct_forecast = forecasters()
+        .find(|f| f.calibration.deadline)
+        .or_else(|| forecasters().next_back())
+        .filter(|f| f.window() <= series.len())
+        .and_then(|f| f.evaluate(series).ok())
+        .map(|o| [o.forecast.mu_minus_sigma, o.forecast.mu_plus_sigma]);
+    let outcome = TraceOutcome {
+        name: name.to_string(),
+        frames: series.len(),
+        actual,
         halt_frame,
         flagged,
         ood,
@@ -108,22 +109,24 @@ pub struct Metrics {
     /// Runs the model would halt, and how many of those were relevant (the worst error).
     pub halts: usize,
     pub false_halts: usize,
-    /// Halting precision, recall and F1 (positive class = irrelevant). NaN when undefined.
-    pub precision: f64,
-    pub recall: f64,
+    /// Halting precision, recall (None when nothing was halted, or nothing was irrelevant) and
+    /// F1 (positive class = irrelevant).
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
     pub f1: f64,
     /// Confusion matrix of halting: [[TN, FP], [FN, TP]] (rows = truth relevant/irrelevant).
     pub confusion: [[usize; 2]; 2],
-    /// R² of μ−σ and μ+σ over the relevant runs.
-    pub r2: [f64; 2],
+    /// R² of μ−σ and μ+σ over the relevant runs forecast (None: no such run, or no spread).
+    pub r2: [Option<f64>; 2],
     /// R² of the deadline (else last) forecasting stage applied to every relevant run (the
     /// paper's metric).
-    pub r2_all: [f64; 2],
+    pub r2_all: [Option<f64>; 2],
     /// Relevant runs that got a forecast.
     pub forecast_share: f64,
-    /// Fraction of relevant runs whose μ lies in the forecast interval, and its mean width.
-    pub coverage: f64,
-    pub interval_width: f64,
+    /// Fraction of relevant runs forecast whose μ lies in the interval, and its mean width
+    /// (None: no relevant run was forecast).
+    pub coverage: Option<f64>,
+    pub interval_width: Option<f64>,
     pub mean_frames_to_decision: f64,
     /// Frames of the full runs / frames simulated with the fix.
     pub compute_saved: f64,
@@ -143,59 +146,56 @@ pub fn evaluate(
     Ok((metrics(&outcomes), outcomes))
 }
 
+/// Held-out metrics of replayed traces (those shorter than the model's tail count only for
+/// compute).
 pub fn metrics(outcomes: &[TraceOutcome]) -> Metrics {
-    let pred: Vec<bool> = outcomes.iter().map(|o| o.halt_frame.is_some()).collect();
-    let act: Vec<bool> = outcomes.iter().map(|o| o.irrelevant).collect();
+    let scored: Vec<(&TraceOutcome, Actual)> = outcomes
+        .iter()
+        .filter_map(|o| o.actual.map(|a| (o, a)))
+        .collect();
+    let pred: Vec<bool> = scored.iter().map(|(o, _)| o.halt_frame.is_some()).collect();
+    let act: Vec<bool> = scored.iter().map(|(_, a)| a.irrelevant).collect();
     let (precision, recall, f1) = prf(&pred, &act);
     let mut confusion = [[0usize; 2]; 2];
     for (p, a) in pred.iter().zip(&act) {
         confusion[*a as usize][*p as usize] += 1;
     }
-    let rel: Vec<&TraceOutcome> = outcomes
+    let relevant: Vec<&(&TraceOutcome, Actual)> =
+        scored.iter().filter(|(_, a)| !a.irrelevant).collect();
+    // Relevant runs with their forecast.
+    let forecast: Vec<(Actual, &ForecastEvent)> = relevant
         .iter()
-        .filter(|o| !o.irrelevant && o.forecast.is_some())
+        .filter_map(|(o, a)| o.forecast.as_ref().map(|f| (*a, f)))
         .collect();
-    let mut r2v = [f64::NAN; 2];
-    let (mut coverage, mut width) = (f64::NAN, f64::NAN);
-    if !rel.is_empty() {
-        let f = |o: &&TraceOutcome| o.forecast.clone().unwrap();
-        let y0: Vec<f64> = rel.iter().map(|o| o.mu - o.sigma).collect();
-        let y1: Vec<f64> = rel.iter().map(|o| o.mu + o.sigma).collect();
-        let p0: Vec<f64> = rel.iter().map(|o| f(o).mu_minus_sigma).collect();
-        let p1: Vec<f64> = rel.iter().map(|o| f(o).mu_plus_sigma).collect();
-        r2v = [r2(&y0, &p0), r2(&y1, &p1)];
-        coverage = rel
-            .iter()
-            .filter(|o| {
-                let fc = f(o);
-                fc.mu_low <= o.mu && o.mu <= fc.mu_high
-            })
-            .count() as f64
-            / rel.len() as f64;
-        width = rel
-            .iter()
-            .map(|o| {
-                let fc = f(o);
-                fc.mu_high - fc.mu_low
-            })
-            .sum::<f64>()
-            / rel.len() as f64;
-    }
-    let all_rel: Vec<&TraceOutcome> = outcomes.iter().filter(|o| !o.irrelevant).collect();
-    let direct: Vec<(&TraceOutcome, [f64; 2])> = all_rel
-        .iter()
-        .filter_map(|o| o.direct_forecast.map(|d| (*o, d)))
-        .collect();
-    let r2_all = if direct.is_empty() {
-        [f64::NAN; 2]
-    } else {
-        let y0: Vec<f64> = direct.iter().map(|(o, _)| o.mu - o.sigma).collect();
-        let y1: Vec<f64> = direct.iter().map(|(o, _)| o.mu + o.sigma).collect();
-        let p0: Vec<f64> = direct.iter().map(|(_, d)| d[0]).collect();
-        let p1: Vec<f64> = direct.iter().map(|(_, d)| d[1]).collect();
+    let r2_of = |pairs: &[(Actual, [f64; 2])]| -> [Option<f64>; 2] {
+        if pairs.is_empty() {
+            return [None, None];
+        }
+        let y0: Vec<f64> = pairs.iter().map(|(a, _)| a.mu - a.sigma).collect();
+        let y1: Vec<f64> = pairs.iter().map(|(a, _)| a.mu + a.sigma).collect();
+        let p0: Vec<f64> = pairs.iter().map(|(_, p)| p[0]).collect();
+        let p1: Vec<f64> = pairs.iter().map(|(_, p)| p[1]).collect();
         [r2(&y0, &p0), r2(&y1, &p1)]
     };
-    let forecast_share = rel.len() as f64 / all_rel.len().max(1) as f64;
+    let forecast_pairs: Vec<(Actual, [f64; 2])> = forecast
+        .iter()
+        .map(|(a, f)| (*a, [f.mu_minus_sigma, f.mu_plus_sigma]))
+        .collect();
+    let n_forecast = forecast.len() as f64;
+    let (coverage, width) = if forecast.is_empty() {
+        (None, None)
+    } else {
+        let covered = forecast
+            .iter()
+            .filter(|(a, f)| f.mu_low <= a.mu && a.mu <= f.mu_high)
+            .count() as f64;
+        let width: f64 = forecast.iter().map(|(_, f)| f.mu_high - f.mu_low).sum();
+        (Some(covered / n_forecast), Some(width / n_forecast))
+    };
+    let direct: Vec<(Actual, [f64; 2])> = relevant
+        .iter()
+        .filter_map(|(o, a)| o.direct_forecast.map(|d| (*a, d)))
+        .collect();
     let used: f64 = outcomes.iter().map(|o| o.frames_used as f64).sum();
     let full: f64 = outcomes.iter().map(|o| o.frames as f64).sum();
     Metrics {
@@ -207,9 +207,9 @@ pub fn metrics(outcomes: &[TraceOutcome]) -> Metrics {
         recall,
         f1,
         confusion,
-        r2: r2v,
-        r2_all,
-        forecast_share,
+        r2: r2_of(&forecast_pairs),
+        r2_all: r2_of(&direct),
+        forecast_share: n_forecast / relevant.len().max(1) as f64,
         coverage,
         interval_width: width,
         mean_frames_to_decision: used / outcomes.len().max(1) as f64,
@@ -236,42 +236,44 @@ pub fn split(ds: &Dataset, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<us
     (train, test)
 }
 
-/// Mean and standard deviation over repeats, ignoring undefined (NaN) values.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+/// Mean and standard deviation over the repeats where a figure is defined.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeanStd {
     pub mean: f64,
     pub std: f64,
-    /// Repeats where the value was defined.
+    /// Repeats where the value was defined (at least one).
     pub n: usize,
 }
 
 impl MeanStd {
-    pub fn of(values: impl IntoIterator<Item = f64>) -> Self {
-        let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+    /// None when no repeat defines the figure.
+    pub fn of(values: impl IntoIterator<Item = Option<f64>>) -> Option<Self> {
+        let v: Vec<f64> = values
+            .into_iter()
+            .flatten()
+            .filter(|x| x.is_finite())
+            .collect();
         if v.is_empty() {
-            return Self {
-                mean: f64::NAN,
-                std: f64::NAN,
-                n: 0,
-            };
+            return None;
         }
         let mean = v.iter().sum::<f64>() / v.len() as f64;
         let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
-        Self {
+        Some(Self {
             mean,
             std,
             n: v.len(),
-        }
+        })
+    }
+
+    /// A table cell: "mean ± std", or "n/a" when undefined in every repeat.
+    pub fn cell(m: Option<Self>) -> String {
+        m.map_or(format!("{:^14}", "n/a"), |m| m.to_string())
     }
 }
 
 impl std::fmt::Display for MeanStd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.n == 0 {
-            write!(f, "   n/a      ")
-        } else {
-            write!(f, "{:6.3} ± {:5.3}", self.mean, self.std)
-        }
+        write!(f, "{:6.3} ± {:5.3}", self.mean, self.std)
     }
 }
 
@@ -279,21 +281,22 @@ impl std::fmt::Display for MeanStd {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ConfigSummary {
     pub name: String,
-    pub precision: MeanStd,
-    pub recall: MeanStd,
-    pub f1: MeanStd,
-    pub r2_lower: MeanStd,
-    pub r2_upper: MeanStd,
+    /// Each figure over the repeats that define it (None: none does).
+    pub precision: Option<MeanStd>,
+    pub recall: Option<MeanStd>,
+    pub f1: Option<MeanStd>,
+    pub r2_lower: Option<MeanStd>,
+    pub r2_upper: Option<MeanStd>,
     /// R² of the deadline (else last) forecasting stage on every relevant run (the paper's metric).
-    pub r2_all_lower: MeanStd,
-    pub r2_all_upper: MeanStd,
-    pub forecast_share: MeanStd,
-    pub coverage: MeanStd,
-    pub interval_width: MeanStd,
-    pub halts: MeanStd,
-    pub false_halts: MeanStd,
-    pub mean_frames_to_decision: MeanStd,
-    pub compute_saved: MeanStd,
+    pub r2_all_lower: Option<MeanStd>,
+    pub r2_all_upper: Option<MeanStd>,
+    pub forecast_share: Option<MeanStd>,
+    pub coverage: Option<MeanStd>,
+    pub interval_width: Option<MeanStd>,
+    pub halts: Option<MeanStd>,
+    pub false_halts: Option<MeanStd>,
+    pub mean_frames_to_decision: Option<MeanStd>,
+    pub compute_saved: Option<MeanStd>,
     /// Summed confusion matrix over repeats.
     pub confusion: [[usize; 2]; 2],
     pub repeats: Vec<Metrics>,
@@ -307,7 +310,7 @@ pub fn summarise(
     name: &str,
     runs: Vec<(Metrics, Vec<StageReport>, Vec<TraceOutcome>)>,
 ) -> ConfigSummary {
-    let m = |f: &dyn Fn(&Metrics) -> f64| MeanStd::of(runs.iter().map(|r| f(&r.0)));
+    let m = |f: &dyn Fn(&Metrics) -> Option<f64>| MeanStd::of(runs.iter().map(|r| f(&r.0)));
     let mut confusion = [[0usize; 2]; 2];
     for r in &runs {
         for (row, add) in confusion.iter_mut().zip(&r.0.confusion) {
@@ -320,16 +323,14 @@ pub fn summarise(
         .first()
         .map(|r| {
             r.2.iter()
-                .filter(|o| !o.irrelevant)
-                .filter_map(|o| {
-                    o.forecast.as_ref().map(|f| {
-                        [
-                            o.mu - o.sigma,
-                            f.mu_minus_sigma,
-                            o.mu + o.sigma,
-                            f.mu_plus_sigma,
-                        ]
-                    })
+                .filter_map(|o| o.actual.filter(|a| !a.irrelevant).zip(o.forecast.as_ref()))
+                .map(|(a, f)| {
+                    [
+                        a.mu - a.sigma,
+                        f.mu_minus_sigma,
+                        a.mu + a.sigma,
+                        f.mu_plus_sigma,
+                    ]
                 })
                 .collect()
         })
@@ -338,18 +339,18 @@ pub fn summarise(
         name: name.to_string(),
         precision: m(&|x| x.precision),
         recall: m(&|x| x.recall),
-        f1: m(&|x| x.f1),
+        f1: m(&|x| Some(x.f1)),
         r2_lower: m(&|x| x.r2[0]),
         r2_upper: m(&|x| x.r2[1]),
         r2_all_lower: m(&|x| x.r2_all[0]),
         r2_all_upper: m(&|x| x.r2_all[1]),
-        forecast_share: m(&|x| x.forecast_share),
+        forecast_share: m(&|x| Some(x.forecast_share)),
         coverage: m(&|x| x.coverage),
         interval_width: m(&|x| x.interval_width),
-        halts: m(&|x| x.halts as f64),
-        false_halts: m(&|x| x.false_halts as f64),
-        mean_frames_to_decision: m(&|x| x.mean_frames_to_decision),
-        compute_saved: m(&|x| x.compute_saved),
+        halts: m(&|x| Some(x.halts as f64)),
+        false_halts: m(&|x| Some(x.false_halts as f64)),
+        mean_frames_to_decision: m(&|x| Some(x.mean_frames_to_decision)),
+        compute_saved: m(&|x| Some(x.compute_saved)),
         confusion,
         stages: runs.iter().map(|r| r.1.clone()).collect(),
         repeats: runs.into_iter().map(|r| r.0).collect(),
@@ -383,7 +384,12 @@ pub fn run_config(
 /// The one-line baseline: halt when the mean of the first `window` frames lies past a cut on the
 /// irrelevant side (above it, or below it for `--below` campaigns), the cut tuned for F1 on the
 /// training split. Returns held-out (precision, recall, F1).
-pub fn mean_rule(ds: &Dataset, train: &[usize], test: &[usize], window: usize) -> (f64, f64, f64) {
+pub fn mean_rule(
+    ds: &Dataset,
+    train: &[usize],
+    test: &[usize],
+    window: usize,
+) -> (Option<f64>, Option<f64>, f64) {
     // Signed so that "larger" always means "further on the irrelevant side".
     let side = match ds.direction {
         Direction::Above => 1.0,
@@ -393,15 +399,19 @@ pub fn mean_rule(ds: &Dataset, train: &[usize], test: &[usize], window: usize) -
     let mut cuts: Vec<f64> = train.iter().map(|&i| score(i)).collect();
     cuts.sort_by(f64::total_cmp);
     let act: Vec<bool> = train.iter().map(|&i| ds.irrelevant[i]).collect();
-    let mut best = (f64::NEG_INFINITY, f64::INFINITY);
+    // (F1, cut) of the best cut; None without training traces (then nothing halts).
+    let mut best: Option<(f64, f64)> = None;
     for &c in &cuts {
         let pred: Vec<bool> = train.iter().map(|&i| score(i) >= c).collect();
         let f1 = prf(&pred, &act).2;
-        if f1 > best.0 {
-            best = (f1, c);
+        if best.is_none_or(|b| f1 > b.0) {
+            best = Some((f1, c));
         }
     }
-    let pred: Vec<bool> = test.iter().map(|&i| score(i) >= best.1).collect();
+    let pred: Vec<bool> = test
+        .iter()
+        .map(|&i| best.is_some_and(|b| score(i) >= b.1))
+        .collect();
     let act: Vec<bool> = test.iter().map(|&i| ds.irrelevant[i]).collect();
     prf(&pred, &act)
 }
@@ -425,7 +435,7 @@ mod tests {
         for direction in [Direction::Above, Direction::Below] {
             let ds = levels(direction);
             let (p, r, f1) = mean_rule(&ds, &all, &all, 5);
-            assert_eq!((p, r, f1), (1.0, 1.0, 1.0), "{direction:?}");
+            assert_eq!((p, r, f1), (Some(1.0), Some(1.0), 1.0), "{direction:?}");
         }
     }
 }

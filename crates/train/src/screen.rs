@@ -4,30 +4,32 @@
 use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::knn::{self, Weighting};
 use simforecast_runtime::model::Direction;
-use simforecast_runtime::stage::{self, Role, ScreenCalibration, ScreenScore, Stage, Targets};
+use simforecast_runtime::stage::{
+    self, HaltTarget, Halting, Margin, Score, ScoreKind, ScreenCalibration, ScreenStage, Stage,
+};
 
-use crate::calibration::{choose_cut, choose_relevant_cut, CutRange};
+use crate::calibration::{choose_cut, choose_relevant_cut, CutChoice, CutRange};
 use crate::config::{Selection, TrainConfig};
 use crate::cv::{folds, grid_candidates, oof_votes, FoldNeighbours};
 use crate::dataset::Dataset;
-use crate::fit::{fit_final, StageReport};
+use crate::fit::fit_final;
 use crate::metrics::{average_precision, prf};
 
-/// How margin scores are made: t(μ) of every dataset trace, t(threshold), sign.
+/// How margin scores are made: t(μ) of every dataset trace, t(threshold), direction.
 struct MarginSpace {
-    score: ScreenScore,
+    scaled: bool,
     t_all: Vec<f64>,
     t_threshold: f64,
-    sign: f64,
+    direction: Direction,
     log_space: bool,
 }
 
 impl MarginSpace {
-    fn new(ds: &Dataset, train_idx: &[usize], score: ScreenScore) -> Self {
+    fn new(ds: &Dataset, train_idx: &[usize], scaled: bool) -> Self {
         // ln μ when it is defined for every training run and the threshold: μ spans decades.
         let log_space = ds.threshold > 0.0 && train_idx.iter().all(|&i| ds.mu[i] > 0.0);
         Self {
-            score,
+            scaled,
             t_all: ds
                 .mu
                 .iter()
@@ -40,10 +42,7 @@ impl MarginSpace {
                 })
                 .collect(),
             t_threshold: stage::to_space(ds.threshold, log_space),
-            sign: match ds.direction {
-                Direction::Above => 1.0,
-                Direction::Below => -1.0,
-            },
+            direction: ds.direction,
             log_space,
         }
     }
@@ -73,15 +72,16 @@ impl MarginSpace {
         let scores = cs
             .iter()
             .map(|&(i, c, s)| {
-                let v = stage::margin_score(self.score, self.sign, c, s, self.t_threshold, floor);
+                let v =
+                    stage::margin_value(self.scaled, self.direction, c, s, self.t_threshold, floor);
                 (i, v)
             })
             .collect();
         let resid = cs
             .iter()
             .map(|&(i, c, s)| {
-                let r = self.sign * (c - self.t_all[i]);
-                if self.score == ScreenScore::ScaledMargin {
+                let r = self.direction.sign() * (c - self.t_all[i]);
+                if self.scaled {
                     r / (s + floor)
                 } else {
                     r
@@ -98,7 +98,7 @@ pub(crate) fn fit_screen(
     train_idx: &[usize],
     window: usize,
     cfg: &TrainConfig,
-) -> Result<(Stage, StageReport)> {
+) -> Result<Stage> {
     let n_pos = train_idx.iter().filter(|&&i| ds.irrelevant[i]).count();
     if n_pos < 2 || n_pos + 2 > train_idx.len() {
         return Err(Error::InvalidArgument(format!(
@@ -114,8 +114,8 @@ pub(crate) fn fit_screen(
     );
     let k_max = *cfg.k_grid.iter().max().unwrap();
     let (smoothing, candidates) = grid_candidates(ds, train_idx, &folds, window, k_max, cfg)?;
-    let margin = (cfg.screen_score != ScreenScore::Vote)
-        .then(|| MarginSpace::new(ds, train_idx, cfg.screen_score));
+    let margin = (cfg.screen_score != ScoreKind::Vote)
+        .then(|| MarginSpace::new(ds, train_idx, cfg.screen_score == ScoreKind::ScaledMargin));
     // Out-of-fold (index, score), spread floor and residuals of one grid point.
     let score_of = |lists: &[FoldNeighbours], k: usize, w: Weighting| match &margin {
         None => (oof_votes(lists, &ds.irrelevant, k, w), 0.0, Vec::new()),
@@ -171,24 +171,14 @@ pub(crate) fn fit_screen(
         None => CutRange::vote(cfg.min_cut),
         Some(_) => CutRange::margin(cfg.min_score),
     };
-    // With a vote floor, runs below it cannot halt: they enter the halting cut below any score.
-    let vote_floor = if margin.is_some() {
-        cfg.margin_vote_floor
-    } else {
-        0.0
-    };
-    let halt_scored: Vec<(f64, bool)> = scored
+    // With a vote floor, runs below it cannot halt: they take no part in the halting cut.
+    let vote_floor = margin.as_ref().and(cfg.margin_vote_floor);
+    let halt_scored: Vec<(Option<f64>, bool)> = scored
         .iter()
         .zip(&votes)
-        .map(|(&(v, y), &(_, vote))| {
-            if vote_floor > 0.0 && vote < vote_floor {
-                (f64::NEG_INFINITY, y)
-            } else {
-                (v, y)
-            }
-        })
+        .map(|(&(v, y), &(_, vote))| (vote_floor.is_none_or(|f| vote >= f).then_some(v), y))
         .collect();
-    let (cut, cv_precision, cv_recall, cv_halts, reached) = choose_cut(
+    let choice = choose_cut(
         &halt_scored,
         cfg.target_precision,
         cfg.precision_prior,
@@ -196,119 +186,53 @@ pub(crate) fn fit_screen(
         range,
     );
     let may_halt = cfg.halt_windows.is_empty() || cfg.halt_windows.contains(&window);
-    let advisory = !reached || !may_halt;
-    let (relevant_cut, cv_early_share, cv_early_miss) =
-        choose_relevant_cut(&scored, cfg.max_early_miss, range);
-    // The one-sided coverage the cut stands for: share of runs whose residual is within it.
-    let cv_level = if resid.is_empty() {
-        f64::NAN
-    } else {
-        resid.iter().filter(|&&r| r <= cut).count() as f64 / resid.len() as f64
+    let halting = match choice {
+        _ if !may_halt => Halting::NotAHaltingWindow(choice.cut()),
+        CutChoice::Reached(cut) => Halting::Halts(cut),
+        CutChoice::Best(cut) => Halting::BelowTarget(cut),
     };
+    let clearing = choose_relevant_cut(&scored, cfg.max_early_miss, range);
 
-    let (fm, points, params, ood) =
-        fit_final(ds, train_idx, &smoothing, &recipe, k, power, weighting, cfg)?;
+    let neighbourhood = fit_final(ds, train_idx, &smoothing, &recipe, k, power, weighting, cfg)?;
     let labels: Vec<bool> = train_idx.iter().map(|&i| ds.irrelevant[i]).collect();
-    let n_components = fm.n_components;
-    let stage = Stage {
-        role: Role::Screen,
-        features: fm,
-        params,
-        points,
-        targets: Targets::Labels(labels),
-        screen: Some(ScreenCalibration {
-            score: cfg.screen_score,
-            cut,
-            target_precision: cfg.target_precision,
-            cv_precision,
-            cv_recall,
-            cv_halts,
-            cv_f1_majority: f1_majority,
-            advisory,
-            relevant_cut,
-            cv_early_share,
-            cv_early_miss,
-            train_t: margin
-                .as_ref()
-                .map(|m| train_idx.iter().map(|&i| m.t_all[i]).collect())
-                .unwrap_or_default(),
-            t_threshold: margin.as_ref().map_or(0.0, |m| m.t_threshold),
-            sign: margin.as_ref().map_or(1.0, |m| m.sign),
-            spread_floor,
-            log_space: margin.as_ref().is_some_and(|m| m.log_space),
-            cv_level,
-            vote_floor,
-        }),
-        forecast: None,
-        ood,
-    };
-    let score_name = match cfg.screen_score {
-        ScreenScore::Vote => "vote",
-        ScreenScore::Margin => "margin",
-        ScreenScore::ScaledMargin => "scaled margin",
-    };
-    // What limits the cut, in words (an unbounded floor is not shown).
-    let mut cut_limits = String::new();
-    let lowest = range.floor.max(range.above);
-    if lowest > f64::MIN {
-        cut_limits.push_str(&format!(" >= {lowest:.2}"));
-    }
-    if vote_floor > 0.0 {
-        cut_limits.push_str(&format!(" with vote >= {vote_floor:.2}"));
-    }
-    let mut verdict = if !may_halt {
-        "not a halting window: logs its verdict, never halts".to_string()
-    } else if advisory {
-        format!(
-            "advisory: no {score_name} cut{} reaches halting precision {:.2} with {} true halts out of fold ({}); this stage logs, never halts",
-            cut_limits,
-            cfg.target_precision,
-            cfg.min_halts,
-            if cv_precision.is_finite() {
-                format!("best precision {cv_precision:.2} at recall {cv_recall:.2}")
+    let score = match margin {
+        None => Score::Vote,
+        Some(m) => {
+            // The one-sided coverage the cut stands for: share of runs whose residual is within.
+            let cv_level = halting.cut().map(|cut| {
+                resid.iter().filter(|&&r| r <= cut.value).count() as f64 / resid.len() as f64
+            });
+            let fitted = Margin {
+                train_t: train_idx.iter().map(|&i| m.t_all[i]).collect(),
+                t_threshold: m.t_threshold,
+                direction: m.direction,
+                spread_floor,
+                log_space: m.log_space,
+                vote_floor,
+                cv_level,
+            };
+            if m.scaled {
+                Score::ScaledMargin(fitted)
             } else {
-                "no out-of-fold run scored high enough to halt".to_string()
+                Score::Margin(fitted)
             }
-        )
-    } else {
-        format!(
-            "halts at {score_name} >= {cut:.3}{}{}: out-of-fold precision {cv_precision:.2}, recall {cv_recall:.2} ({cv_halts} halts)",
-            if vote_floor > 0.0 {
-                format!(" and vote >= {vote_floor:.2}")
-            } else {
-                String::new()
+        }
+    };
+    let stage = Stage::Screen(ScreenStage {
+        neighbourhood,
+        labels,
+        calibration: ScreenCalibration {
+            score,
+            halting,
+            target: HaltTarget {
+                precision: cfg.target_precision,
+                prior: cfg.precision_prior,
+                min_halts: cfg.min_halts,
+                lowest_cut: range.lowest(),
             },
-            if cv_level.is_finite() {
-                format!(" (one-sided bound at level {cv_level:.3})")
-            } else {
-                String::new()
-            }
-        )
-    };
-    if relevant_cut > range.never {
-        verdict.push_str(&format!(
-            "; clears runs as relevant at {score_name} <= {relevant_cut:.3} ({:.0}% of runs out of fold, {:.1}% of them irrelevant)",
-            100.0 * cv_early_share,
-            100.0 * cv_early_miss
-        ));
-    }
-    let report = StageReport {
-        role: Role::Screen,
-        window,
-        k: params.k,
-        power,
-        weighting,
-        n_components,
-        n_features: stage.features.dim(),
-        n_train: train_idx.len(),
-        cv_f1_majority: Some(f1_majority),
-        cv_precision: Some(cv_precision),
-        cv_recall: Some(cv_recall),
-        cut: Some(cut),
-        advisory: Some(advisory),
-        cv_r2: None,
-        cv_coverage: None,
-        verdict,
-    };
-    Ok((stage, report))
+            clearing,
+            cv_f1_majority: f1_majority,
+        },
+    });
+    Ok(stage)
 }

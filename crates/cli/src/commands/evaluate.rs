@@ -16,7 +16,7 @@ pub fn run(a: EvaluateArgs) -> AnyResult<()> {
     let idx: Vec<usize> = (0..ds.len()).collect();
     let (m, _) = protocol::evaluate(&model, &ds, &idx)?;
     if a.json {
-        // serde_json writes the undefined (NaN) figures as null.
+        // Absent figures are written as null.
         return report::print_json(&m);
     }
     println!(
@@ -25,21 +25,18 @@ pub fn run(a: EvaluateArgs) -> AnyResult<()> {
     );
     println!(
         "halting precision {}  recall {}  F1 {}",
-        fmt3(m.precision),
-        fmt3(m.recall),
+        fixed(m.precision, 3),
+        fixed(m.recall, 3),
         fmt3(m.f1)
     );
-    let level = model
-        .stages
-        .iter()
-        .find_map(|s| s.forecast.as_ref().map(|f| f.level * 100.0));
+    let level = model.card().decisions.level.map(|l| l * 100.0);
     println!(
         "forecast R2 mu-sigma {}  mu+sigma {}; {}% interval covers {} of mu (mean width {})",
-        fmt3(m.r2[0]),
-        fmt3(m.r2[1]),
+        fixed(m.r2[0], 3),
+        fixed(m.r2[1], 3),
         fixed(level, 0),
-        fmt3(m.coverage),
-        fmt3(m.interval_width)
+        fixed(m.coverage, 3),
+        fixed(m.interval_width, 3)
     );
     println!(
         "mean frames to decision {}; compute saved {}x; out of distribution: {}",

@@ -7,7 +7,7 @@ use serde::Serialize;
 use simforecast_runtime::model::Model;
 use simforecast_runtime::monitor::{Event, ForecastEvent, ScreenEvent};
 use simforecast_runtime::stage::Verdict;
-use simforecast_train::protocol::{self, TraceOutcome};
+use simforecast_train::protocol::{self, Actual, TraceOutcome};
 use simforecast_train::trace::Trace;
 
 use crate::args::PredictArgs;
@@ -25,7 +25,8 @@ struct Replay<'a> {
     forecast_frame: Option<u64>,
     forecast: &'a Option<ForecastEvent>,
     frames_used: u64,
-    actual: Actual,
+    /// The trace's own result; null when it is shorter than the model's tail.
+    actual: Option<Actual>,
 }
 
 #[derive(Serialize)]
@@ -36,14 +37,6 @@ struct EventJson<'a> {
     screen: &'a Option<ScreenEvent>,
     forecast: &'a Option<ForecastEvent>,
     halt: bool,
-}
-
-/// The trace's own result (null when it is shorter than the tail).
-#[derive(Serialize)]
-struct Actual {
-    mu: f64,
-    sigma: f64,
-    irrelevant: bool,
 }
 
 pub fn run(a: PredictArgs) -> AnyResult<()> {
@@ -68,11 +61,7 @@ pub fn run(a: PredictArgs) -> AnyResult<()> {
             forecast_frame: outcome.forecast_frame,
             forecast: &outcome.forecast,
             frames_used: outcome.frames_used,
-            actual: Actual {
-                mu: outcome.mu,
-                sigma: outcome.sigma,
-                irrelevant: outcome.irrelevant,
-            },
+            actual: outcome.actual,
         });
     }
     print_text(&model, &t, &events, &outcome);
@@ -107,7 +96,7 @@ fn print_text(model: &Model, t: &Trace, events: &[Event], outcome: &TraceOutcome
                 s.stage,
                 fmt3(s.vote),
                 fmt3(s.score),
-                fmt3(s.cut)
+                fixed(s.cut, 3)
             );
         }
         if let Some(f) = &e.forecast {
@@ -127,13 +116,13 @@ fn print_text(model: &Model, t: &Trace, events: &[Event], outcome: &TraceOutcome
             );
         }
     }
-    if t.values.len() >= model.meta.tail {
+    if let Some(actual) = outcome.actual {
         println!(
             "  actual (last {} frames): mu {}, sigma {} -> {}",
             model.meta.tail,
-            fixed(Some(outcome.mu), 4),
-            fixed(Some(outcome.sigma), 4),
-            if outcome.irrelevant {
+            fixed(Some(actual.mu), 4),
+            fixed(Some(actual.sigma), 4),
+            if actual.irrelevant {
                 "irrelevant"
             } else {
                 "relevant"

@@ -41,9 +41,9 @@ struct Report<'a> {
 /// The one-line rule's mean precision, recall and F1 over the splits.
 #[derive(Serialize)]
 struct MeanRule {
-    precision: f64,
-    recall: f64,
-    f1: f64,
+    precision: Option<f64>,
+    recall: Option<f64>,
+    f1: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -79,7 +79,7 @@ struct SummaryJson<'a> {
 
 impl<'a> From<&'a ConfigSummary> for SummaryJson<'a> {
     fn from(s: &'a ConfigSummary) -> Self {
-        let f = |m: &'a MeanStd| (m.n > 0).then_some(m);
+        let f = |m: &'a Option<MeanStd>| m.as_ref();
         Self {
             name: &s.name,
             precision: f(&s.precision),
@@ -141,7 +141,7 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
         .iter()
         .map(|cfg| protocol::run_config(&ds, cfg, &splits, &tick))
         .collect::<Result<Vec<_>, _>>()?;
-    let baseline: Vec<(f64, f64, f64)> = splits
+    let baseline: Vec<(Option<f64>, Option<f64>, f64)> = splits
         .iter()
         .map(|(tr, te)| protocol::mean_rule(&ds, tr, te, 100.min(max_w)))
         .collect();
@@ -156,7 +156,7 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
     }
     pb.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
-    let base_f1 = MeanStd::of(baseline.iter().map(|b| b.2));
+    let base_f1 = MeanStd::of(baseline.iter().map(|b| Some(b.2)));
     let base_p = MeanStd::of(baseline.iter().map(|b| b.0));
     let base_r = MeanStd::of(baseline.iter().map(|b| b.1));
     if let Some(dir) = &a.plots {
@@ -173,9 +173,9 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
             mean_trace_len: ds.mean_len(&(0..ds.len()).collect::<Vec<_>>()),
             configs: summaries.iter().map(SummaryJson::from).collect(),
             mean_rule: MeanRule {
-                precision: base_p.mean,
-                recall: base_r.mean,
-                f1: base_f1.mean,
+                precision: base_p.map(|m| m.mean),
+                recall: base_r.map(|m| m.mean),
+                f1: base_f1.map(|m| m.mean),
             },
             sweep: sweep
                 .iter()
@@ -195,7 +195,7 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
     println!("held-out metrics, mean ± std over repeats (precision/recall/F1 of halting; frames = mean frames to decision):");
     print_summary_table(&summaries);
     println!(
-        "one-line rule (halt when the mean of the first 100 frames exceeds an F1-tuned cut): precision {}  recall {}  F1 {}",
+        "one-line rule (halt when the mean of the first 100 frames lies past an F1-tuned cut): precision {}  recall {}  F1 {}",
         report::mean_std(&base_p),
         report::mean_std(&base_r),
         report::mean_std(&base_f1)

@@ -12,7 +12,6 @@
 
 mod codec;
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -22,7 +21,8 @@ use crate::error::Error;
 use crate::stage::{Recipe, Role, Stage};
 
 pub const MAGIC: [u8; 8] = *b"SIMFCST\0";
-pub const FORMAT_VERSION: u32 = 3;
+/// Version 4: stages as an enum of their kinds, absent values as options, no notes.
+pub const FORMAT_VERSION: u32 = 4;
 const HEADER_LEN: usize = 20;
 
 /// Which side of the threshold is bad.
@@ -39,6 +39,23 @@ impl Direction {
         match self {
             Direction::Above => mu > threshold,
             Direction::Below => mu < threshold,
+        }
+    }
+
+    /// +1 when irrelevant means above the threshold, −1 below: the sign that makes a distance
+    /// beyond the threshold positive on the irrelevant side.
+    pub fn sign(self) -> f64 {
+        match self {
+            Direction::Above => 1.0,
+            Direction::Below => -1.0,
+        }
+    }
+
+    /// The comparison a run's μ must pass to be irrelevant (">" or "<").
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Direction::Above => ">",
+            Direction::Below => "<",
         }
     }
 }
@@ -66,10 +83,11 @@ pub struct Metadata {
     /// Name of the recipe preset ("paper", "default", ...) and the recipe itself.
     pub preset: String,
     pub recipe: Recipe,
+    /// FPCA component counts cross-validated per stage instead of the recipe's rule (empty:
+    /// the rule).
+    pub component_grid: Vec<usize>,
     pub cv_folds: usize,
     pub seed: u64,
-    /// Plain-language findings of training ("stage at 100 frames is advisory: ...").
-    pub notes: Vec<String>,
 }
 
 /// A trained model: stages sorted by window (screening first at equal windows).
@@ -139,7 +157,7 @@ impl Model {
             s.validate()?;
         }
         let ordered = self.stages.windows(2).all(|p| {
-            let key = |s: &Stage| (s.window(), s.role == Role::Forecast);
+            let key = |s: &Stage| (s.window(), s.role() == Role::Forecast);
             key(&p[0]) < key(&p[1])
         });
         if !ordered {
@@ -277,68 +295,5 @@ impl Model {
     /// A checksum of the model's contents, to tie saved monitor states to their model.
     pub fn fingerprint(&self) -> u32 {
         crc32fast::hash(&codec::encode(self).expect("a model always serialises"))
-    }
-
-    /// A short human-readable model card.
-    pub fn describe(&self) -> String {
-        let m = &self.meta;
-        let mut s = String::new();
-        let dir = match m.direction {
-            Direction::Above => ">",
-            Direction::Below => "<",
-        };
-        let _ = write!(
-            s,
-            "simforecast model ({} preset, simforecast {}): input '{}'{}, one frame every {} steps; \
-             irrelevant when mu {dir} {} over the last {} frames; trained on {} traces ({} irrelevant, mean length {:.0} frames). Stages:",
-            m.preset,
-            m.crate_version,
-            m.column,
-            m.units.as_deref().map(|u| format!(" [{u}]")).unwrap_or_default(),
-            m.frame_spacing,
-            m.threshold,
-            m.tail,
-            m.n_traces,
-            m.n_irrelevant,
-            m.mean_trace_len
-        );
-        for st in &self.stages {
-            let _ = write!(
-                s,
-                " {}@{} (k={}, p={}, {} features",
-                st.role,
-                st.window(),
-                st.params.k,
-                st.params.power,
-                st.features.dim()
-            );
-            if let Some(c) = &st.screen {
-                if c.advisory {
-                    let _ = write!(
-                        s,
-                        ", advisory: CV precision {:.2} < {:.2}",
-                        c.cv_precision, c.target_precision
-                    );
-                } else {
-                    let _ = write!(
-                        s,
-                        ", halts at vote >= {:.2}, CV precision {:.2} recall {:.2}",
-                        c.cut, c.cv_precision, c.cv_recall
-                    );
-                }
-            }
-            if let Some(c) = &st.forecast {
-                let _ = write!(
-                    s,
-                    ", CV R2 {:.2}/{:.2}, {:.0}% interval coverage {:.2}",
-                    c.cv_r2[0],
-                    c.cv_r2[1],
-                    c.level * 100.0,
-                    c.cv_coverage
-                );
-            }
-            s.push(')');
-        }
-        s
     }
 }

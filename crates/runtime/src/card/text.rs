@@ -1,0 +1,295 @@
+//! The card as text for people: one fact per line, absent values said in words.
+
+use std::fmt::{self, Display, Formatter};
+
+use crate::fpca::ComponentRule;
+use crate::knn::Weighting;
+use crate::stage::{Cut, ForecastCalibration, ScoreKind};
+
+use super::{AdvisoryReason, HaltingCard, ModelCard, ScreenCard, StageCard, StageKind};
+
+/// "600", "600 or 800", "100, 150 or 200".
+fn windows(w: &[usize]) -> String {
+    match w {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(usize::to_string).collect();
+            format!("{} or {last}", init.join(", "))
+        }
+    }
+}
+
+impl Display for ModelCard {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "simforecast model: {} preset, trained by simforecast {} (model format {}), created {}",
+            self.preset, self.simforecast_version, self.format_version, self.created
+        )?;
+        let i = &self.input;
+        let units = i.units.as_deref().map(|u| format!(" [{u}]"));
+        writeln!(
+            f,
+            "input      column '{}'{}, one frame every {} steps",
+            i.column,
+            units.unwrap_or_default(),
+            i.frame_spacing
+        )?;
+        let l = &self.label;
+        writeln!(
+            f,
+            "label      irrelevant when mu {} {} (mu over the last {} frames)",
+            l.direction.symbol(),
+            l.threshold,
+            l.tail
+        )?;
+        let t = &self.training;
+        writeln!(
+            f,
+            "training   trained on {} traces ({} irrelevant), mean length {:.0} frames; {}-fold CV, seed {}; sha256 {}",
+            t.traces,
+            t.irrelevant,
+            t.mean_length,
+            t.cv_folds,
+            t.seed,
+            t.sha256.get(..16).unwrap_or(&t.sha256)
+        )?;
+        let r = &self.recipe;
+        let penalty = if r.penalty == 0.0 {
+            "none".to_string()
+        } else {
+            format!("{:e}", r.penalty)
+        };
+        let components = match (self.component_grid.as_slice(), r.components) {
+            ([], ComponentRule::VarianceFraction(v)) => {
+                format!("as many as explain {:.0}% of the variance", v * 100.0)
+            }
+            ([], ComponentRule::Count(n)) => n.to_string(),
+            (grid, _) => {
+                let grid: Vec<String> = grid.iter().map(usize::to_string).collect();
+                format!(
+                    "chosen per stage by cross-validation among {}",
+                    grid.join(", ")
+                )
+            }
+        };
+        writeln!(
+            f,
+            "features   B-spline knots at {} x the window, roughness penalty {penalty}; FPCA components: {components}{}{}",
+            r.knot_ratio,
+            if r.summaries { "; window and tail means" } else { "" },
+            if r.standardize { "; standardized" } else { "" }
+        )?;
+        let d = &self.decisions;
+        let n_screens = self
+            .stages
+            .iter()
+            .filter(|s| matches!(s.kind, StageKind::Screen(_)))
+            .count();
+        match (d.halting_windows.as_slice(), d.last_screen) {
+            (_, None) => writeln!(f, "halting    no screening stage: never halts")?,
+            ([], Some(_)) => writeln!(
+                f,
+                "halting    never halts: every screening stage is advisory (see the stages)"
+            )?,
+            (w, Some(_)) => writeln!(
+                f,
+                "halting    halts irrelevant runs at {} frames{}",
+                windows(w),
+                if w.len() < n_screens {
+                    "; the other screening stages never halt"
+                } else {
+                    ""
+                }
+            )?,
+        }
+        match (d.first_clearing, d.last_screen) {
+            (_, None) => writeln!(f, "clearing   no screening: every run counts as cleared")?,
+            (first, Some(last)) => {
+                let early = first
+                    .filter(|&w| w < last)
+                    .map(|w| format!("from {w} frames at each stage's clearing cut; "))
+                    .unwrap_or_default();
+                writeln!(
+                    f,
+                    "clearing   {early}at {last} frames the last screening stage clears a run it does not halt when most of its neighbours are relevant"
+                )?;
+            }
+        }
+        match (d.forecast_by, d.level) {
+            (Some(by), Some(level)) => {
+                let early = match d.tolerance {
+                    Some(t) => format!(
+                        "at the first forecasting stage whose interval's relative width is at most {t}"
+                    ),
+                    None => "at the first forecasting stage once cleared, at any width".into(),
+                };
+                writeln!(
+                    f,
+                    "forecast   a cleared run is forecast {early}, by {by} frames at the latest; {:.0}% interval for mu",
+                    level * 100.0
+                )?;
+            }
+            _ => writeln!(f, "forecast   no forecasting stage")?,
+        }
+        write!(f, "stages:")?;
+        for s in &self.stages {
+            write!(f, "\n{s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for StageCard {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let (role, score) = match &self.kind {
+            StageKind::Screen(c) => ("screen", format!("{}, ", score_of(c))),
+            StageKind::Forecast(_) => ("forecast", String::new()),
+        };
+        let ood = match self.ood_max_distance {
+            Some(d) => format!("out of distribution beyond neighbour distance {d:.3}"),
+            None => "no out-of-distribution guard".into(),
+        };
+        write!(
+            f,
+            "  [{}] {role} at {} frames: {score}k={} p={} {}, {} features ({} FPCA components, {} knots), {} training traces; {ood}",
+            self.index,
+            self.window,
+            self.k,
+            self.power,
+            match self.weighting {
+                Weighting::Uniform => "uniform",
+                Weighting::Distance => "distance-weighted",
+            },
+            self.features,
+            self.components,
+            self.knots,
+            self.training_traces,
+        )?;
+        for line in self.details() {
+            write!(f, "\n      {line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// "vote", "scaled margin of ln mu", "margin of mu".
+fn score_of(c: &ScreenCard) -> String {
+    match c.log_space {
+        None => c.score.to_string(),
+        Some(log) => format!("{} of {}", c.score, if log { "ln mu" } else { "mu" }),
+    }
+}
+
+/// "scaled margin >= 0.189 and vote >= 0.80".
+fn at_cut(score: ScoreKind, cut: &Cut, vote_floor: Option<f64>) -> String {
+    let floor = vote_floor
+        .map(|v| format!(" and vote >= {v:.2}"))
+        .unwrap_or_default();
+    format!("{score} >= {:.3}{floor}", cut.value)
+}
+
+impl StageCard {
+    /// What the stage decides, as a line each (halting, clearing; or the forecast's figures).
+    pub fn details(&self) -> Vec<String> {
+        match &self.kind {
+            StageKind::Screen(c) => screen_details(c),
+            StageKind::Forecast(c) => vec![forecast_details(c)],
+        }
+    }
+
+    /// The details on one line.
+    pub fn verdict(&self) -> String {
+        self.details().join("; ")
+    }
+}
+
+fn screen_details(c: &ScreenCard) -> Vec<String> {
+    let mut out = Vec::new();
+    out.push(match &c.halting {
+        HaltingCard::Halts { cut, cv_level } => format!(
+            "halts at {}: out-of-fold precision {:.2}, recall {:.2} ({} halts){}",
+            at_cut(c.score, cut, c.vote_floor),
+            cut.cv_precision,
+            cut.cv_recall,
+            cut.cv_halts,
+            cv_level
+                .map(|l| format!("; one-sided bound at level {l:.3}"))
+                .unwrap_or_default()
+        ),
+        HaltingCard::Advisory { reason, best_cut } => {
+            let why = match reason {
+                AdvisoryReason::NotAHaltingWindow => "not a halting window".to_string(),
+                AdvisoryReason::NoCandidate { lowest_cut } => format!(
+                    "no out-of-fold run scored {}{}",
+                    lowest_cut.map_or("high enough to halt".into(), |l| format!(
+                        "{} {l}",
+                        c.score
+                    )),
+                    c.vote_floor
+                        .map(|v| format!(" with vote >= {v:.2}"))
+                        .unwrap_or_default()
+                ),
+                AdvisoryReason::LowPrecision { precision, target } => format!(
+                    "out-of-fold precision {precision:.2} where {target:.2} is required"
+                ),
+                AdvisoryReason::TooFewHalts {
+                    true_halts,
+                    required,
+                } => format!(
+                    "{true_halts} true out-of-fold halts where {required} are required"
+                ),
+            };
+            let best = best_cut
+                .map(|cut| {
+                    format!(
+                        " (best cut {}: precision {:.2}, recall {:.2}, {} true of {} halts; its irrelevant verdicts are advisory)",
+                        at_cut(c.score, &cut, c.vote_floor),
+                        cut.cv_precision,
+                        cut.cv_recall,
+                        cut.cv_true_halts,
+                        cut.cv_halts
+                    )
+                })
+                .unwrap_or_default();
+            format!("advisory, never halts: {why}{best}")
+        }
+    });
+    if let Some(cl) = &c.clearing {
+        out.push(format!(
+            "clears runs as relevant at {} <= {:.3} ({:.0}% of runs out of fold, {:.1}% of them irrelevant)",
+            c.score,
+            cl.cut,
+            100.0 * cl.cv_share,
+            100.0 * cl.cv_miss
+        ));
+    }
+    out
+}
+
+fn forecast_details(c: &ForecastCalibration) -> String {
+    let r2 = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}"));
+    let mut s = format!(
+        "out-of-fold R2 {}/{} (mu-sigma/mu+sigma); {:.0}% interval for mu ({} space) covers {:.2}, mean relative width {:.2}",
+        r2(c.cv_r2[0]),
+        r2(c.cv_r2[1]),
+        c.level * 100.0,
+        if c.log_space { "log" } else { "linear" },
+        c.cv_coverage,
+        c.cv_relative_width
+    );
+    if c.cv_r2.iter().any(|v| v.is_none_or(|v| v < 0.3)) {
+        s.push_str(
+            "; weak: the early frames say little about mu here, trust the interval, not the point forecast",
+        );
+    }
+    s.push_str(&match c.tolerance {
+        Some(t) => format!("; forecasts early when the relative width is at most {t}"),
+        None => "; forecasts at any width".into(),
+    });
+    if c.deadline {
+        s.push_str("; at or past the deadline: forecasts any cleared run still without one");
+    }
+    s
+}

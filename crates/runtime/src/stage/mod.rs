@@ -1,0 +1,213 @@
+//! One decision point of a model: a window of frames, the features of its samples
+//! ([`features`]), a KNN over the training traces and an out-of-distribution guard (the
+//! [`Neighbourhood`] every stage has), and what the stage decides from its neighbours: a
+//! [`ScreenStage`] screens runs ([`screen`]), a [`ForecastStage`] forecasts them ([`forecast`]).
+
+pub mod features;
+pub mod forecast;
+pub mod screen;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::knn::{self, Neighbour, PointSet, Weighting};
+
+pub use crate::codes::Verdict;
+pub use features::{FeatureMap, Recipe, Smoothing};
+pub use forecast::{
+    forecast_from_neighbours, from_space, neighbour_centre_spread, regress_targets, to_space,
+    Forecast, ForecastCalibration, ForecastOutcome, ForecastStage, Target,
+};
+pub use screen::{
+    margin_value, Bound, Clearing, Cut, HaltTarget, Halting, Margin, Score, ScoreKind,
+    ScreenCalibration, ScreenOutcome, ScreenStage,
+};
+
+/// What a stage is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Classify relevant / irrelevant; may halt the run.
+    Screen,
+    /// Regress μ−σ and μ+σ (and an interval for μ) for relevant runs.
+    Forecast,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Screen => "screen",
+            Role::Forecast => "forecast",
+        })
+    }
+}
+
+/// KNN hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnnParams {
+    pub k: usize,
+    pub power: f64,
+    pub weighting: Weighting,
+}
+
+/// Out-of-distribution guard: the k-th neighbour distance of a query against a quantile of the
+/// training traces' own (leave-one-out) k-th neighbour distances.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OodGuard {
+    pub quantile: f64,
+    pub max_distance: f64,
+}
+
+/// What every stage has: the window's feature map, the training traces as points in feature
+/// space, the KNN parameters, and the out-of-distribution guard (None: every trace is in).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Neighbourhood {
+    pub features: FeatureMap,
+    pub params: KnnParams,
+    pub points: PointSet,
+    pub ood: Option<OodGuard>,
+}
+
+impl Neighbourhood {
+    pub fn window(&self) -> usize {
+        self.features.window
+    }
+
+    /// The k nearest training traces of the first `window` samples of `x`.
+    pub fn neighbours(&self, x: &[f64]) -> Result<Vec<Neighbour>> {
+        let window = self.window();
+        if x.len() < window {
+            return Err(Error::InvalidArgument(format!(
+                "stage needs {window} frames, got {}",
+                x.len()
+            )));
+        }
+        if let Some((frame, &value)) = x[..window].iter().enumerate().find(|(_, v)| !v.is_finite())
+        {
+            return Err(Error::NonFinite { frame, value });
+        }
+        let f = self.features.apply(x);
+        Ok(self
+            .points
+            .nearest(&f, self.params.k, self.params.power, None))
+    }
+
+    /// True when the k-th neighbour is further than the guard allows.
+    pub fn is_ood(&self, nb: &[Neighbour]) -> bool {
+        self.ood
+            .is_some_and(|g| nb.last().is_some_and(|n| n.distance > g.max_distance))
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let fm = &self.features;
+        if fm.window == 0 || fm.matrix.ncols() != fm.window || fm.offset.len() != fm.dim() {
+            return Err(format!(
+                "feature map shape {:?} does not fit window {}",
+                fm.matrix.shape(),
+                fm.window
+            ));
+        }
+        let finite = fm
+            .matrix
+            .iter()
+            .chain(fm.offset.iter())
+            .all(|v| v.is_finite());
+        if fm.dim() == 0 || !finite {
+            return Err("feature map is empty or not finite".into());
+        }
+        self.points.check().map_err(|e| e.to_string())?;
+        if self.points.dim() != fm.dim() || self.points.is_empty() {
+            return Err("training points do not match its features".into());
+        }
+        if self.params.k == 0 || self.params.k > self.points.len() {
+            return Err(format!(
+                "k = {} with {} training traces",
+                self.params.k,
+                self.points.len()
+            ));
+        }
+        knn::check_power(self.params.power).map_err(|e| e.to_string())?;
+        if let Some(g) = self.ood {
+            if g.max_distance.is_nan() || g.max_distance < 0.0 {
+                return Err("OOD threshold is not a distance".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a stage says about one trace.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Outcome {
+    Screen(ScreenOutcome),
+    Forecast(ForecastOutcome),
+}
+
+/// A fitted stage, of one of the two kinds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Stage {
+    Screen(ScreenStage),
+    Forecast(ForecastStage),
+}
+
+impl Stage {
+    pub fn role(&self) -> Role {
+        match self {
+            Stage::Screen(_) => Role::Screen,
+            Stage::Forecast(_) => Role::Forecast,
+        }
+    }
+
+    pub fn neighbourhood(&self) -> &Neighbourhood {
+        match self {
+            Stage::Screen(s) => &s.neighbourhood,
+            Stage::Forecast(f) => &f.neighbourhood,
+        }
+    }
+
+    pub fn window(&self) -> usize {
+        self.neighbourhood().window()
+    }
+
+    /// Evaluates the stage on the first `window` samples of `x`.
+    pub fn evaluate(&self, x: &[f64]) -> Result<Outcome> {
+        Ok(match self {
+            Stage::Screen(s) => Outcome::Screen(s.evaluate(x)?),
+            Stage::Forecast(f) => Outcome::Forecast(f.evaluate(x)?),
+        })
+    }
+
+    /// Checks internal consistency (after deserialisation, where a bad file could lie).
+    pub fn validate(&self) -> Result<()> {
+        let own = match self {
+            Stage::Screen(s) => s.validate(),
+            Stage::Forecast(f) => f.validate(),
+        };
+        self.neighbourhood()
+            .validate()
+            .and(own)
+            .map_err(|why| Error::InvalidArgument(format!("{} stage: {why}", self.role())))
+    }
+}
+
+/// The neighbours re-indexed by their position, to weight values listed in neighbour order.
+fn by_position(nb: &[Neighbour]) -> Vec<Neighbour> {
+    nb.iter()
+        .enumerate()
+        .map(|(i, n)| Neighbour {
+            index: i,
+            distance: n.distance,
+        })
+        .collect()
+}
+
+/// Weighted mean and (unweighted) spread of per-neighbour values `t` (in neighbour order).
+pub fn centre_spread(
+    t: impl Iterator<Item = f64>,
+    nb: &[Neighbour],
+    weighting: Weighting,
+) -> (f64, f64) {
+    let t: Vec<f64> = t.collect();
+    let mean = knn::regress(&by_position(nb), &t, 1, weighting)[0];
+    let var = t.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / t.len() as f64;
+    (mean, var.sqrt())
+}

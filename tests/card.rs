@@ -1,0 +1,237 @@
+//! The model card of real models: what a person reads (`Display`) and a script parses
+//! (`Serialize`) say the same, for every score kind and every reason a stage cannot halt, with
+//! absent values in words and dates in ISO 8601.
+
+mod common;
+
+use std::ffi::CStr;
+
+use simforecast_runtime::card::{AdvisoryReason, HaltingCard, ModelCard, StageKind};
+use simforecast_runtime::model::Model;
+use simforecast_runtime::stage::{Halting, ScoreKind, Stage};
+use simforecast_train::{self as train, TrainConfig};
+
+fn even_traces() -> Vec<usize> {
+    (0..common::wide_dataset().len())
+        .filter(|i| i % 2 == 0)
+        .collect()
+}
+
+fn train_with(cfg: &TrainConfig) -> Model {
+    train::fit_model(common::wide_dataset(), &even_traces(), cfg)
+        .unwrap()
+        .0
+}
+
+/// What no card may print: sentinels of absent values.
+fn assert_no_sentinels(text: &str) {
+    for bad in ["1.79", "e308", "NaN", "inf", "-1.000"] {
+        assert!(!text.contains(bad), "card shows '{bad}':\n{text}");
+    }
+}
+
+fn screen_cards(card: &ModelCard) -> Vec<(usize, HaltingCard)> {
+    card.stages
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StageKind::Screen(c) => Some((s.window, c.halting.clone())),
+            StageKind::Forecast(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn default_card_says_where_it_halts_with_its_scaled_margin() {
+    let model = common::wide_model();
+    let card = model.card();
+    let text = card.to_string();
+    assert_no_sentinels(&text);
+    assert!(
+        text.starts_with("simforecast model: default preset"),
+        "{text}"
+    );
+    assert!(text.contains("irrelevant when mu > 33.1"), "{text}");
+    assert!(text.contains("trained on 125 traces"), "{text}");
+    // ISO 8601 UTC creation date.
+    let created = text
+        .split("created ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    assert_eq!(created.len(), 20, "{created}");
+    assert!(
+        created.ends_with('Z') && &created[10..11] == "T",
+        "{created}"
+    );
+    // The halting stages are the configured ones, scored by the scaled margin (not "vote").
+    let halting = card.decisions.halting_windows.clone();
+    assert!(!halting.is_empty());
+    assert!(
+        halting.iter().all(|w| [600, 800].contains(w)),
+        "{halting:?}"
+    );
+    for (window, h) in screen_cards(&card) {
+        match h {
+            HaltingCard::Halts { cut, cv_level } => {
+                assert!(halting.contains(&window));
+                assert!(cv_level.is_some(), "a margin cut stands for a level");
+                assert!(
+                    text.contains(&format!(
+                        "halts at scaled margin >= {:.3} and vote >= 0.80",
+                        cut.value
+                    )),
+                    "{text}"
+                );
+            }
+            HaltingCard::Advisory { reason, .. } => {
+                assert!(!halting.contains(&window));
+                if ![600, 800].contains(&window) {
+                    assert_eq!(reason, AdvisoryReason::NotAHaltingWindow);
+                }
+            }
+        }
+    }
+    assert!(!text.contains("halts at vote"), "{text}");
+    assert_eq!(card.decisions.forecast_by, Some(200));
+    assert_eq!(card.decisions.tolerance, Some(2.5));
+    assert!(text.contains("by 200 frames at the latest"), "{text}");
+    // One entry per stage, numbered as the monitor's events number them.
+    for (i, s) in model.stages.iter().enumerate() {
+        assert!(
+            text.contains(&format!("[{i}] {} at {} frames", s.role(), s.window())),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn paper_card_shows_absent_values_as_words() {
+    let model = train_with(&TrainConfig::paper());
+    let text = model.card().to_string();
+    assert_no_sentinels(&text);
+    assert!(text.contains("paper preset"), "{text}");
+    assert!(text.contains("halts at vote >= "), "{text}");
+    // No tolerance (any width), no OOD guard, no clearing cut before the last screening stage.
+    assert!(text.contains("at any width"), "{text}");
+    assert!(text.contains("no out-of-distribution guard"), "{text}");
+    assert!(!text.contains("clears runs as relevant at"), "{text}");
+    let json = serde_json::to_value(model.card()).unwrap();
+    assert_eq!(json["decisions"]["tolerance"], serde_json::Value::Null);
+    assert_eq!(
+        json["stages"][0]["ood_max_distance"],
+        serde_json::Value::Null
+    );
+    assert_eq!(json["stages"][0]["role"], "screen");
+    assert_eq!(json["stages"][0]["score"], "Vote");
+    assert_eq!(json["stages"][0]["halting"]["kind"], "halts");
+    assert_eq!(json["stages"][1]["role"], "forecast");
+    assert_eq!(json["stages"][1]["tolerance"], serde_json::Value::Null);
+}
+
+#[test]
+fn too_few_true_halts_is_said_with_numbers() {
+    // As tests/lammps/test_trust.py: more true halts required than the traces hold (with
+    // votes, so that some cut reaches the precision target).
+    let cfg = TrainConfig {
+        screen_windows: vec![100, 200],
+        forecast_windows: vec![200],
+        halt_windows: vec![200],
+        forecast_deadline: None,
+        min_halts: 1000,
+        target_precision: 0.6,
+        ..TrainConfig::eager()
+    };
+    let model = train_with(&cfg);
+    let card = model.card();
+    let text = card.to_string();
+    assert_no_sentinels(&text);
+    assert!(card.decisions.halting_windows.is_empty());
+    assert!(
+        text.contains("never halts: every screening stage is advisory"),
+        "{text}"
+    );
+    assert!(!text.contains("halts at"), "{text}");
+    let (_, h) = screen_cards(&card)
+        .into_iter()
+        .find(|(w, _)| *w == 200)
+        .unwrap();
+    let HaltingCard::Advisory {
+        reason:
+            AdvisoryReason::TooFewHalts {
+                true_halts,
+                required,
+            },
+        best_cut: Some(best),
+    } = h
+    else {
+        panic!("expected too few halts at 200 frames: {h:?}");
+    };
+    assert_eq!(required, 1000);
+    assert_eq!(true_halts, best.cv_true_halts);
+    assert!(
+        text.contains(&format!(
+            "advisory, never halts: {true_halts} true out-of-fold halts where 1000 are required"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_stage_without_a_cut_says_so() {
+    // Votes may not cut below 0.99: hardly any out-of-fold run scores that high at 50 frames.
+    let cfg = TrainConfig {
+        screen_windows: vec![50],
+        forecast_windows: vec![100],
+        halt_windows: vec![],
+        forecast_deadline: None,
+        min_cut: 0.999,
+        k_grid: vec![28],
+        weightings: vec![simforecast_runtime::knn::Weighting::Uniform],
+        ..TrainConfig::eager()
+    };
+    let model = train_with(&cfg);
+    let Stage::Screen(s) = &model.stages[0] else {
+        panic!("stage 0 screens")
+    };
+    assert_eq!(s.calibration.score.kind(), ScoreKind::Vote);
+    let text = model.card().to_string();
+    assert_no_sentinels(&text);
+    match s.calibration.halting {
+        Halting::BelowTarget(None) => {
+            assert!(
+                text.contains("advisory, never halts: no out-of-fold run scored vote >= 0.999"),
+                "{text}"
+            );
+        }
+        other => panic!("expected no cut with votes of 28 neighbours >= 0.999: {other:?}"),
+    }
+}
+
+#[test]
+fn train_reports_and_the_c_abi_use_the_card() {
+    let model = common::wide_model();
+    let card = model.card();
+    let (_, reports) = train::fit_model(
+        common::wide_dataset(),
+        &even_traces(),
+        &TrainConfig::default_calibrated(),
+    )
+    .unwrap();
+    for (r, s) in reports.iter().zip(&card.stages) {
+        assert_eq!(r.verdict, s.verdict());
+        assert!(card.to_string().contains(&s.details()[0]));
+    }
+    let path = std::env::temp_dir().join(format!("sf-card-{}.sfm", std::process::id()));
+    model.save(&path).unwrap();
+    let cpath = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    unsafe {
+        let m = simforecast::sf_model_load(cpath.as_ptr());
+        assert!(!m.is_null());
+        let described = CStr::from_ptr(simforecast::sf_model_describe(m));
+        assert_eq!(described.to_str().unwrap(), card.to_string());
+        simforecast::sf_model_free(m);
+    }
+    std::fs::remove_file(path).unwrap();
+}
