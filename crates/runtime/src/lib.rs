@@ -4,6 +4,7 @@
 //! reading and writing model files, no training, no parsing of LAMMPS output.
 
 pub mod basis;
+pub mod convergence;
 pub mod error;
 pub mod fpca;
 pub mod knn;
