@@ -7,11 +7,10 @@
 //! memory is fixed at construction whatever the run's length.
 //!
 //! At a decision point ([`Convergence::check`]), on the block means:
-//! - the end of equilibration t0 is chosen among block boundaries in the first half of the run,
-//!   either by the largest number of effective samples after it (pymbar's
-//!   `detect_equilibration`, Chodera 2016) or by MSER (White 1997), never discarding more than
-//!   half the frames: an estimate from the last few blocks only is what both criteria are known
-//!   to be fooled into;
+//! - the end of equilibration t0 is chosen among block boundaries, either by the largest number
+//!   of effective samples after it (pymbar's `detect_equilibration`, Chodera 2016) or by MSER
+//!   (White 1997), by default never discarding more than half the frames: an estimate from the
+//!   last few blocks only is what both criteria are known to be fooled into;
 //! - the statistical inefficiency g of the frames after t0 combines the blocking variance of the
 //!   block means with Geyer's initial monotone sequence over their autocovariances (as in the
 //!   `red` package), so it holds whether the blocks are shorter or longer than the correlation
@@ -49,6 +48,10 @@ pub struct ConvergenceParams {
     pub level: f64,
     /// No run is declared converged before this many frames.
     pub min_frames: u64,
+    /// Largest share of the frames seen that t0 may discard, in (0, 1]. 0.5 by default: with
+    /// more, both criteria can pick a t0 near the end and decide from a short flat stretch
+    /// (pymbar itself allows up to all but the last frames).
+    pub max_discard: f64,
     /// Fewest blocks after t0 from which g is estimated (at least 8).
     pub min_blocks: usize,
     /// Blocks the buffer holds before pairing them (even, at least 4 · `min_blocks`).
@@ -64,6 +67,7 @@ impl Default for ConvergenceParams {
             drift_tolerance: 0.125,
             level: 0.9,
             min_frames: 0,
+            max_discard: 0.5,
             min_blocks: 16,
             capacity: 256,
             equilibration: Equilibration::MaxEffectiveSamples,
@@ -108,6 +112,12 @@ impl ConvergenceParams {
             return bad(format!(
                 "level must be a coverage strictly between 0 and 1, got {}",
                 self.level
+            ));
+        }
+        if !(self.max_discard > 0.0 && self.max_discard <= 1.0) {
+            return bad(format!(
+                "max_discard must be a share of the frames in (0, 1], got {}",
+                self.max_discard
             ));
         }
         if self.min_blocks < 8 {
@@ -362,10 +372,12 @@ impl Convergence {
         }
     }
 
-    /// The latest candidate t0 (in blocks): at most half the blocks, at least `min_blocks` left.
+    /// The latest candidate t0 (in blocks): at most `max_discard` of the blocks, at least
+    /// `min_blocks` left.
     fn last_candidate(&self) -> usize {
+        let p = &self.params.params;
         let k = self.sums.len();
-        (k / 2).min(k - self.params.params.min_blocks)
+        ((k as f64 * p.max_discard).floor() as usize).min(k - p.min_blocks)
     }
 
     /// Fills `means` and `suffix` (suffix[i] = Σ means[i..]).
@@ -547,7 +559,7 @@ pub fn normal_quantile(p: f64) -> f64 {
         -3.969683028665376e1,
         2.209460984245205e2,
         -2.759285104469687e2,
-        1.383577518672690e2,
+        1.38357751867269e2,
         -3.066479806614716e1,
         2.506628277459239,
     ];
@@ -640,7 +652,7 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_refused_naming_the_parameter() {
-        let cases: [(ConvergenceParams, &str); 6] = [
+        let cases: [(ConvergenceParams, &str); 7] = [
             (
                 ConvergenceParams {
                     tolerance: 0.0,
@@ -675,6 +687,13 @@ mod tests {
                     ..Default::default()
                 },
                 "min_blocks",
+            ),
+            (
+                ConvergenceParams {
+                    max_discard: 0.0,
+                    ..Default::default()
+                },
+                "max_discard",
             ),
             (
                 ConvergenceParams {
