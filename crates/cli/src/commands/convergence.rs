@@ -68,7 +68,7 @@ struct Report<'a> {
     median_tail_drift: f64,
     /// At `min_frames`.
     headline: &'a Row,
-    /// The share of stops within ±t of μ a trustworthy rule reaches at least.
+    /// The least share of stops within ±t of μ that does not refute the interval's level.
     required_within: Option<f64>,
     trust: Trust,
     verdict: String,
@@ -137,7 +137,8 @@ pub fn run(a: ConvergenceArgs) -> AnyResult<()> {
     let stops: Vec<RunStop> = headline_runs.iter().map(run_stop).collect();
     let required = required_within(headline, a.level);
     let trust = judge(headline, &rows, a.level);
-    let verdict = verdict_line(headline, trust, required, &a);
+    let tail_drift = median_tail_drift(&c, a.data.tail);
+    let verdict = verdict_line(headline, trust, required, tail_drift, &a);
     let report = Report {
         runs: c.names.len(),
         tolerance: a.tolerance,
@@ -151,7 +152,7 @@ pub fn run(a: ConvergenceArgs) -> AnyResult<()> {
             crate::args::EquilibrationArg::Mser => "mser",
         },
         max_discard: a.max_discard,
-        median_tail_drift: median_tail_drift(&c, a.data.tail),
+        median_tail_drift: tail_drift,
         headline,
         required_within: required,
         trust,
@@ -235,11 +236,26 @@ fn run_stop(r: &RunReport) -> RunStop {
     }
 }
 
-/// The share of stops within ±t a rule honest at `level` reaches, less its binomial noise (one
-/// sided, 95 %): with 250 stops at 90 %, 0.869.
+/// The smallest share of stops within ±t that an interval honest at `level` would not be refuted
+/// by: the least k / n with P(X ≤ k) ≥ 5 % for X ~ Binomial(n, level), n the stops (exact, so it
+/// holds for 12 stops as for 2500). None below `FEWEST_STOPS` stops.
 fn required_within(row: &Row, level: f64) -> Option<f64> {
     let n = row.savings.banked;
-    (n >= FEWEST_STOPS).then(|| level - 1.645 * (level * (1.0 - level) / n as f64).sqrt())
+    if n < FEWEST_STOPS {
+        return None;
+    }
+    // ln P(X = k), from k = 0 up; the terms that underflow are negligible.
+    let mut ln_pmf = n as f64 * (1.0 - level).ln();
+    let odds = (level / (1.0 - level)).ln();
+    let mut cdf = 0.0;
+    for k in 0..=n {
+        cdf += ln_pmf.exp();
+        if cdf >= 0.05 {
+            return Some(k as f64 / n as f64);
+        }
+        ln_pmf += ((n - k) as f64 / (k + 1) as f64).ln() + odds;
+    }
+    Some(1.0)
 }
 
 fn trustworthy(row: &Row, level: f64) -> bool {
@@ -272,7 +288,13 @@ fn pct(x: Option<f64>) -> String {
     x.map_or(report::NONE.into(), |v| format!("{:.0} %", v * 100.0))
 }
 
-fn verdict_line(row: &Row, trust: Trust, required: Option<f64>, a: &ConvergenceArgs) -> String {
+fn verdict_line(
+    row: &Row,
+    trust: Trust,
+    required: Option<f64>,
+    tail_drift: f64,
+    a: &ConvergenceArgs,
+) -> String {
     let t = format!("±{:.0} %", a.tolerance * 100.0);
     let saved = format!("{:.1}x", row.savings.saved_ratio);
     let within = pct(row.savings.within_tolerance);
@@ -296,11 +318,12 @@ fn verdict_line(row: &Row, trust: Trust, required: Option<f64>, a: &ConvergenceA
             };
             format!(
                 "own statistics stop runs for {saved} but only {within} of the estimates are \
-                 within {t} of mu (an honest {:.0} % interval gives at least {}): this campaign \
-                 drifts longer than its runs look converged; do not stop on own statistics \
-                 here{from}",
+                 within {t} of mu (an honest {:.0} % interval gives at least {}): runs here look \
+                 converged long before they are (mu's own two halves still differ by {} %, \
+                 median); do not stop on own statistics here{from}",
                 a.level * 100.0,
-                pct(required)
+                pct(required),
+                sig3(tail_drift * 100.0)
             )
         }
         Trust::NoStops => format!(
@@ -393,4 +416,40 @@ fn print_text(r: &Report) {
         sig3(r.median_tail_drift * 100.0)
     );
     println!("verdict: {}", r.verdict);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(banked: usize) -> Row {
+        let runs: Vec<RunStop> = (0..banked)
+            .map(|_| RunStop {
+                stop: Stop::Estimate {
+                    frame: 10,
+                    lo: 0.9,
+                    hi: 1.1,
+                },
+                len: 100,
+                mu: 1.0,
+            })
+            .collect();
+        Row {
+            min_frames: 0,
+            stopped: banked,
+            savings: savings::savings(&runs, 0.25).unwrap(),
+        }
+    }
+
+    #[test]
+    fn required_share_is_the_exact_binomial_five_per_cent_point() {
+        // Binomial(12, 0.9): P(X ≤ 8) = 0.026, P(X ≤ 9) = 0.111.
+        assert_eq!(required_within(&row(12), 0.9), Some(9.0 / 12.0));
+        // Binomial(250, 0.9): mean 225, sd 4.74; the 5 % point is 217.
+        assert_eq!(required_within(&row(250), 0.9), Some(217.0 / 250.0));
+        assert_eq!(required_within(&row(9), 0.9), None);
+        // 5000 stops: (0.1)^5000 underflows, the sum still finds the point near 0.893.
+        let r = required_within(&row(5000), 0.9).unwrap();
+        assert!((r - 0.893).abs() < 0.001, "{r}");
+    }
 }
