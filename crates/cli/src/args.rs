@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use simforecast_runtime::convergence::Equilibration;
 use simforecast_runtime::fpca::ComponentRule;
 use simforecast_runtime::model::Direction;
 use simforecast_runtime::stage::ScoreKind;
@@ -45,6 +46,9 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Replay one trace frame by frame and show what the LAMMPS fix would decide, and when.
     Predict(PredictArgs),
+    /// No model: stop each run where its own statistics say its mean is known within tolerance,
+    /// and check those stops against the runs' ends (is this campaign safe to stop that way?).
+    Convergence(ConvergenceArgs),
 }
 
 #[derive(Args, Clone)]
@@ -371,6 +375,55 @@ pub struct PredictArgs {
     /// Column to read (default: the model's).
     #[arg(long)]
     pub column: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum EquilibrationArg {
+    /// The start that leaves the most effective samples (pymbar's detect_equilibration).
+    MaxEss,
+    /// The start that minimises the marginal standard error of the block means (MSER).
+    Mser,
+}
+
+impl From<EquilibrationArg> for Equilibration {
+    fn from(e: EquilibrationArg) -> Self {
+        match e {
+            EquilibrationArg::MaxEss => Equilibration::MaxEffectiveSamples,
+            EquilibrationArg::Mser => Equilibration::Mser,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ConvergenceArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Largest relative half-width of the interval for mu at which a run stops (0.25 = ±25 %).
+    #[arg(long, default_value_t = 0.25)]
+    pub tolerance: f64,
+    /// Never stop a run before this many frames.
+    #[arg(long, default_value_t = 0)]
+    pub min_frames: usize,
+    /// Frames between two checks of a run.
+    #[arg(long, default_value_t = 50)]
+    pub every: usize,
+    /// Largest relative difference of the means of the two halves of the frames after
+    /// equilibration.
+    #[arg(long, default_value_t = 0.125)]
+    pub drift: f64,
+    /// Nominal coverage of the interval for mu.
+    #[arg(long, default_value_t = 0.9)]
+    pub level: f64,
+    /// How the end of equilibration is chosen.
+    #[arg(long, value_enum, default_value = "max-ess")]
+    pub equilibration: EquilibrationArg,
+    /// Largest share of the frames seen that equilibration may discard (1 = as pymbar, which
+    /// may keep only the last few frames).
+    #[arg(long, default_value_t = 0.5)]
+    pub max_discard: f64,
+    /// Print everything as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -70,6 +70,22 @@ pub fn load(req: &Request) -> AnyResult<Dataset> {
     Ok(ds)
 }
 
+/// The traces of `inputs` without a label (`convergence` needs no threshold): at least `tail`
+/// frames each, what was skipped or set aside reported as by `load`.
+pub fn load_unlabelled(inputs: &[String], column: &str, tail: usize) -> AnyResult<TraceSet> {
+    let set = trace::load_traces(inputs, &Column::from_str(column)?, tail)?;
+    report_skipped(&set);
+    report_rejected(&set, tail);
+    let n = set.traces.len();
+    eprintln!(
+        "read {} from {n} trace{} ({})",
+        set.column,
+        if n == 1 { "" } else { "s" },
+        inputs.join(", ")
+    );
+    Ok(set)
+}
+
 /// `load` for a model, which also refuses traces sampled at another frame spacing.
 pub fn load_for_model(
     model: &Model,

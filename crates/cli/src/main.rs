@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Protocol(a) => commands::protocol::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Predict(a) => commands::predict::run(a),
+        Command::Convergence(a) => commands::convergence::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ pub mod forecast;
 pub mod metrics;
 pub mod plots;
 pub mod protocol;
+pub mod savings;
 pub mod screen;
 pub mod trace;
 

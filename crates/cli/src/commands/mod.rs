@@ -1,5 +1,6 @@
 //! One module per command; each has `run(args)`.
 
+pub mod convergence;
 pub mod evaluate;
 pub mod inspect;
 pub mod predict;
