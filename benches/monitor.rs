@@ -12,6 +12,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use simforecast_runtime::model::{Direction, Model};
+use simforecast_runtime::convergence::{Convergence, ConvergenceParams, Equilibration};
 use simforecast_runtime::monitor::Monitor;
 use simforecast_train::trace::{self, Column};
 use simforecast_train::{self as train, Dataset, TrainConfig};
@@ -127,9 +128,42 @@ fn bench(c: &mut Criterion) {
     });
 }
 
+/// The model-free convergence estimator on a recorded trace: one push, and one decision at the
+/// trace's full length (equilibration search, statistical inefficiency, interval), for both
+/// equilibration rules.
+fn bench_convergence(c: &mut Criterion) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/nemd-wide-public/traces");
+    let set = trace::load_traces(&[dir.to_string()], &Column::Auto, 1000).unwrap();
+    let trace = &set.traces[0].values;
+    for rule in [Equilibration::MaxEffectiveSamples, Equilibration::Mser] {
+        let params = ConvergenceParams {
+            equilibration: rule,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let mut conv = Convergence::new(params.clone());
+        c.bench_function(&format!("convergence push ({rule:?})"), |b| {
+            let mut i = 0;
+            b.iter(|| {
+                conv.push(black_box(trace[i % trace.len()])).unwrap();
+                i += 1;
+            })
+        });
+        let mut full = Convergence::new(params);
+        for &v in trace {
+            full.push(v).unwrap();
+        }
+        c.bench_function(
+            &format!("convergence decision at {} frames ({rule:?})", trace.len()),
+            |b| b.iter(|| black_box(full.check())),
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = bench
+    targets = bench, bench_convergence
 }
 criterion_main!(benches);
