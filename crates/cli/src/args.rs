@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use simforecast_runtime::convergence::Equilibration;
-use simforecast_runtime::fpca::ComponentRule;
 use simforecast_runtime::model::Direction;
 use simforecast_runtime::stage::ScoreKind;
-use simforecast_train::TrainConfig;
+use simforecast_train::{Deadline, Overrides, TrainParams};
 
 #[derive(Parser)]
 #[command(
@@ -101,13 +100,13 @@ pub enum Preset {
     Eager,
 }
 
-impl Preset {
-    pub fn config(self) -> TrainConfig {
-        match self {
-            Preset::Default => TrainConfig::default_calibrated(),
-            Preset::Paper => TrainConfig::paper(),
-            Preset::Fixed => TrainConfig::fixed_windows(),
-            Preset::Eager => TrainConfig::eager(),
+impl From<Preset> for simforecast_train::Preset {
+    fn from(p: Preset) -> Self {
+        match p {
+            Preset::Default => Self::Default,
+            Preset::Paper => Self::Paper,
+            Preset::Fixed => Self::Fixed,
+            Preset::Eager => Self::Eager,
         }
     }
 }
@@ -206,76 +205,45 @@ pub struct SharedArgs {
 
 impl ModelArgs {
     /// The preset with every option given on the command line.
-    pub fn config(&self) -> TrainConfig {
-        let mut c = self.preset.config();
-        self.recipe.apply(&mut c);
-        self.shared.apply(&mut c);
-        c
+    pub fn params(&self) -> TrainParams {
+        TrainParams {
+            preset: self.preset.into(),
+            overrides: self.overrides(),
+        }
     }
 
     /// Another preset with only the shared options: what `protocol --compare` runs.
-    pub fn compared(&self, preset: Preset) -> TrainConfig {
-        let mut c = preset.config();
-        self.shared.apply(&mut c);
-        c
+    pub fn compared(&self, preset: Preset) -> TrainParams {
+        TrainParams {
+            preset: preset.into(),
+            overrides: self.overrides().shared(),
+        }
     }
-}
 
-impl RecipeArgs {
-    fn apply(&self, c: &mut TrainConfig) {
-        if let Some(v) = &self.screen_windows {
-            c.screen_windows = v.clone();
-        }
-        if let Some(v) = &self.forecast_windows {
-            c.forecast_windows = v.clone();
-        }
-        if let Some(v) = &self.k_grid {
-            c.k_grid = v.clone();
-        }
-        if let Some(v) = &self.powers {
-            c.power_grid = v.clone();
-        }
-        if let Some(v) = self.target_precision {
-            c.target_precision = v;
-        }
-        if let Some(v) = &self.halt_windows {
-            c.halt_windows = v.clone();
-        }
-        if let Some(v) = self.min_cut {
-            c.min_cut = v;
-        }
-        if let Some(v) = self.screen_score {
-            c.screen_score = v.into();
-        }
-        if let Some(v) = self.min_halts {
-            c.min_halts = v;
-        }
-        if let Some(v) = self.early_miss {
-            c.max_early_miss = v;
-        }
-        if let Some(v) = self.tolerance {
-            c.tolerance = Some(v);
-        }
-        if let Some(v) = self.forecast_by {
+    fn overrides(&self) -> Overrides {
+        let r = &self.recipe;
+        Overrides {
+            screen_windows: r.screen_windows.clone(),
+            forecast_windows: r.forecast_windows.clone(),
+            halt_windows: r.halt_windows.clone(),
             // 0 keeps its command-line meaning: the last forecasting window.
-            c.forecast_deadline = (v > 0).then_some(v);
+            forecast_deadline: r.forecast_by.map(|w| match w {
+                0 => Deadline::LastWindow,
+                w => Deadline::By(w),
+            }),
+            k_grid: r.k_grid.clone(),
+            power_grid: r.powers.clone(),
+            target_precision: r.target_precision,
+            min_cut: r.min_cut,
+            min_halts: r.min_halts,
+            screen_score: r.screen_score.map(ScoreKind::from),
+            max_early_miss: r.early_miss,
+            tolerance: r.tolerance,
+            variance: r.variance,
+            folds: self.shared.folds,
+            level: self.shared.level,
+            seed: Some(self.shared.seed),
         }
-        if let Some(v) = self.variance {
-            c.recipe.components = ComponentRule::VarianceFraction(v);
-            c.component_grid.clear();
-        }
-    }
-}
-
-impl SharedArgs {
-    fn apply(&self, c: &mut TrainConfig) {
-        if let Some(v) = self.folds {
-            c.folds = v;
-        }
-        if let Some(v) = self.level {
-            c.level = v;
-        }
-        c.seed = self.seed;
     }
 }
 
@@ -491,13 +459,13 @@ mod tests {
             "--seed",
             "7",
         ]);
-        let c = a.model.config();
+        let (c, _) = a.model.params().check(1000).unwrap();
         assert_eq!(c.preset, "paper");
         assert_eq!(c.screen_windows, [40, 80]);
         assert_eq!(c.screen_score, ScoreKind::Margin);
         assert_eq!((c.folds, c.seed), (3, 7));
-        let d = a.model.compared(Preset::Default);
-        let mut want = TrainConfig::default_calibrated();
+        let (d, _) = a.model.compared(Preset::Default).check(1000).unwrap();
+        let mut want = simforecast_train::TrainConfig::default_calibrated();
         want.folds = 3;
         want.seed = 7;
         assert!(d == want, "a compared preset takes the shared options only");

@@ -62,7 +62,27 @@ pub fn model_column(model: &Model, column: Option<&str>) -> AnyResult<Column> {
 /// stderr, never silently dropped; one line on stderr says what was read.
 pub fn load(req: &Request) -> AnyResult<Dataset> {
     let min_len = req.min_len.max(req.tail);
-    let set = trace::load_traces(req.inputs, &req.column, min_len)?;
+    let set = trace::load_traces(req.inputs, &req.column, min_len).map_err(|e| {
+        // Every trace too short: say which options decide the length a trace needs.
+        let hint = match &e {
+            trace::TraceError::NoUsable { summary, .. } if summary.contains("too short") => {
+                format!(
+                    "\n  a run's result is mu and sigma of its last --tail {} frames, so a trace needs \
+                     at least that many{}; for shorter runs pass --tail N (the stages' windows \
+                     follow the traces' length unless --screen-windows, --forecast-windows, \
+                     --halt-windows or --forecast-by set them)",
+                    req.tail,
+                    if min_len > req.tail {
+                        format!(" (and {min_len} for the windows asked for)")
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+            _ => String::new(),
+        };
+        format!("{e}{hint}")
+    })?;
     report_skipped(&set);
     report_rejected(&set, min_len);
     let ds = Dataset::from_traces(set, req.threshold, req.direction, req.tail)?;
@@ -84,6 +104,11 @@ pub fn load_unlabelled(inputs: &[String], column: &str, tail: usize) -> AnyResul
         inputs.join(", ")
     );
     Ok(set)
+}
+
+/// Frames of the shortest trace of `ds` (the windows a model may use stay below it).
+pub fn shortest(ds: &Dataset) -> usize {
+    ds.series.iter().map(Vec::len).min().unwrap_or(0)
 }
 
 /// `load` for a model, which also refuses traces sampled at another frame spacing.

@@ -112,9 +112,6 @@ pub fn print_stage_reports(reports: &[StageReport]) {
             r2
         );
     }
-    for r in reports {
-        println!("  {} @ {}: {}", r.role, r.window, r.verdict);
-    }
 }
 
 /// One row per configuration: held-out metrics, mean ± std over the repeats.

@@ -1,7 +1,9 @@
 //! simforecast's training side: reading LAMMPS output ([`trace`]), labelled datasets
-//! ([`dataset`]), configuration and presets ([`config`]), cross-validation ([`cv`]), cut
+//! ([`dataset`]), configuration and presets ([`config`]), what a user asks for and its check
+//! against the traces ([`params`]), cross-validation ([`cv`]), cut
 //! calibration ([`calibration`]), metrics, the two stage fitters ([`screen`], [`forecast`]), the
-//! model fit ([`fit`]), held-out evaluation and the paper's protocol ([`protocol`]), and plots.
+//! model fit ([`fit`]), held-out evaluation and the paper's protocol ([`protocol`]), honest
+//! accounting of compute saved ([`savings`]), and plots.
 
 pub mod calibration;
 pub mod config;
@@ -10,6 +12,7 @@ pub mod dataset;
 pub mod fit;
 pub mod forecast;
 pub mod metrics;
+pub mod params;
 pub mod plots;
 pub mod protocol;
 pub mod savings;
@@ -20,3 +23,4 @@ pub use config::{Selection, TrainConfig};
 pub use dataset::{tail_stats, Dataset};
 pub use fit::{fit_model, StageReport};
 pub use metrics::{average_precision, mean2, prf, r2};
+pub use params::{Adapted, Deadline, Overrides, Preset, TrainParams};

@@ -104,9 +104,16 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
     if a.no_sweep {
         a.sweep.clear();
     }
-    let mut configs = vec![a.model.config()];
+    let sweep_max = a.sweep.iter().copied().max().unwrap_or(0);
+    let ds = data::load(&Request::from_args(&a.data, &a.label, sweep_max)?)?;
+    let shortest = data::shortest(&ds);
+    let (first, adapted) = a.model.params().check(shortest)?;
+    if !adapted.is_empty() {
+        eprintln!("simforecast: the shortest trace has {shortest} frames: {adapted}");
+    }
+    let mut configs = vec![first];
     for p in &a.compare {
-        let c = a.model.compared(*p);
+        let (c, _) = a.model.compared(*p).check(shortest)?;
         if !configs.contains(&c) {
             configs.push(c);
         }
@@ -117,7 +124,6 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
         .chain(a.sweep.iter().copied())
         .max()
         .unwrap_or(0);
-    let ds = data::load(&Request::from_args(&a.data, &a.label, max_w)?)?;
     let seed = a.model.shared.seed;
     let splits: Vec<Split> = match &a.splits {
         Some(path) => read_splits(path, &ds)?,

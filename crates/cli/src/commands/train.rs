@@ -24,8 +24,14 @@ struct Summary<'a> {
 }
 
 pub fn run(a: TrainArgs) -> AnyResult<()> {
-    let cfg = a.model.config();
-    let ds = data::load(&Request::from_args(&a.data, &a.label, cfg.max_window())?)?;
+    let ds = data::load(&Request::from_args(&a.data, &a.label, 0)?)?;
+    let (cfg, adapted) = a.model.params().check(data::shortest(&ds))?;
+    if !adapted.is_empty() {
+        eprintln!(
+            "simforecast: the shortest trace has {} frames: {adapted}",
+            data::shortest(&ds)
+        );
+    }
     let idx: Vec<usize> = (0..ds.len()).collect();
     let start = Instant::now();
     let (mut model, reports) = train::fit_model(&ds, &idx, &cfg)?;
@@ -49,6 +55,8 @@ pub fn run(a: TrainArgs) -> AnyResult<()> {
         cfg.folds
     );
     report::print_stage_reports(&reports);
+    // The card, as `inspect` prints it and the LAMMPS fix logs it, ends with the verdict.
+    println!("{}", model.card());
     println!("model written to {}", a.output.display());
     Ok(())
 }

@@ -133,11 +133,76 @@ impl Display for ModelCard {
             }
             _ => writeln!(f, "forecast   no forecasting stage")?,
         }
+        writeln!(f, "verdict    {}", self.verdict())?;
         write!(f, "stages:")?;
         for s in &self.stages {
             write!(f, "\n{s}")?;
         }
         Ok(())
+    }
+}
+
+impl ModelCard {
+    /// The plain answer: will it halt, from which frame, how safely; what does it forecast, by
+    /// when, how well. From the stages' own out-of-fold figures.
+    pub fn verdict(&self) -> String {
+        let first_halt = self.stages.iter().find_map(|s| match &s.kind {
+            StageKind::Screen(ScreenCard {
+                halting: HaltingCard::Halts { cut, .. },
+                ..
+            }) => Some((s.window, cut)),
+            _ => None,
+        });
+        let halts = match first_halt {
+            Some((window, cut)) => format!(
+                "halts irrelevant runs from {window} frames on (out-of-fold precision {:.2}, recall {:.2} there)",
+                cut.cv_precision, cut.cv_recall
+            ),
+            None => match self.blocking_reason() {
+                Some(why) => format!("never halts: {why}"),
+                None => "never halts (no screening stage may halt)".into(),
+            },
+        };
+        // The stage that forecasts every run still without a forecast (the deadline's).
+        let deadline = self.stages.iter().find_map(|s| match &s.kind {
+            StageKind::Forecast(c) if Some(s.window) == self.decisions.forecast_by => {
+                Some((s.window, c))
+            }
+            _ => None,
+        });
+        let forecasts = match deadline {
+            Some((w, c)) => {
+                let r2 = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}"));
+                format!(
+                    "forecasts every cleared run by {w} frames (out-of-fold R2 {}/{}; its {:.0}% interval covers {:.2} of mu, mean relative width {:.2}, i.e. mu within about ±{:.0}%)",
+                    r2(c.cv_r2[0]),
+                    r2(c.cv_r2[1]),
+                    c.level * 100.0,
+                    c.cv_coverage,
+                    c.cv_relative_width,
+                    50.0 * c.cv_relative_width
+                )
+            }
+            None => "makes no forecast".into(),
+        };
+        format!("it {halts}; it {forecasts}")
+    }
+
+    /// Why the stages at the halting windows cannot halt: the latest one's reason.
+    fn blocking_reason(&self) -> Option<String> {
+        self.stages.iter().rev().find_map(|s| match &s.kind {
+            StageKind::Screen(c) => match &c.halting {
+                HaltingCard::Advisory { reason, .. }
+                    if !matches!(reason, AdvisoryReason::NotAHaltingWindow) =>
+                {
+                    let why = screen_details(c).remove(0);
+                    let why = why.trim_start_matches("advisory, never halts: ");
+                    Some(format!("at {} frames, {why}", s.window))
+                }
+                _ => None,
+            },
+            StageKind::Forecast(_) => None,
+        })
     }
 }
 
