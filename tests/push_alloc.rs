@@ -1,6 +1,7 @@
 //! A push costs no allocation between stage windows, through the Rust API and through the C ABI
 //! (whose error bookkeeping runs on every call): a counting global allocator watches each push
-//! of held-out traces into a real model.
+//! of held-out traces into a real model. The same holds for the model-free convergence
+//! estimator's push, check and reset.
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use simforecast::*;
+use simforecast_runtime::convergence::{Convergence, ConvergenceParams, Equilibration};
 use simforecast_runtime::monitor::Monitor;
 
 struct Counting;
@@ -117,6 +119,38 @@ fn rust_push_does_not_allocate_between_stage_windows() {
             if !windows.contains(&frame) {
                 assert_eq!(n, 0, "Monitor::push allocated {n} times at frame {frame}");
             }
+        }
+    }
+}
+
+/// A deterministic noisy relaxation: 20 + 5·exp(−t/300) plus a cheap pseudo-random wiggle.
+fn frame(t: u64) -> f64 {
+    let h = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    20.0 + 5.0 * (-(t as f64) / 300.0).exp() + (h as f64 / (1u64 << 24) as f64 - 0.5)
+}
+
+#[test]
+fn push_check_and_reset_do_not_allocate() {
+    for equilibration in [Equilibration::MaxEffectiveSamples, Equilibration::Mser] {
+        let params = ConvergenceParams {
+            equilibration,
+            ..Default::default()
+        };
+        let mut c = Convergence::new(params.validate().unwrap());
+        for run in 0..3 {
+            let before = allocations();
+            c.reset();
+            // 20 000 frames: the 256-block buffer is paired 7 times.
+            for t in 0..20_000u64 {
+                c.push(frame(t + run)).unwrap();
+                assert!(c.push(f64::NAN).is_err());
+                if t % 50 == 49 {
+                    let check = c.check();
+                    assert!(t < 20 || check.estimate.is_some());
+                }
+            }
+            let n = allocations() - before;
+            assert_eq!(n, 0, "{equilibration:?} run {run}: {n} allocations");
         }
     }
 }
