@@ -12,7 +12,7 @@ use simforecast_train::tail_stats;
 
 use crate::args::ConvergenceArgs;
 use crate::data;
-use crate::report::{self, fixed, sig3};
+use crate::report::{self, fixed};
 use crate::AnyResult;
 
 /// The minimum frames of the curve, as in the stopping notes.
@@ -65,7 +65,7 @@ struct Report<'a> {
     equilibration: &'a str,
     max_discard: f64,
     /// Median over runs of |mean of the tail's second half − first half| / |μ|.
-    median_tail_drift: f64,
+    median_tail_drift: Option<f64>,
     /// At `min_frames`.
     headline: &'a Row,
     /// The least share of stops within ±t of μ that does not refute the interval's level.
@@ -292,7 +292,7 @@ fn verdict_line(
     row: &Row,
     trust: Trust,
     required: Option<f64>,
-    tail_drift: f64,
+    tail_drift: Option<f64>,
     a: &ConvergenceArgs,
 ) -> String {
     let t = format!("±{:.0} %", a.tolerance * 100.0);
@@ -323,7 +323,7 @@ fn verdict_line(
                  median); do not stop on own statistics here{from}",
                 a.level * 100.0,
                 pct(required),
-                sig3(tail_drift * 100.0)
+                fixed(tail_drift.map(|d| d * 100.0), 1)
             )
         }
         Trust::NoStops => format!(
@@ -339,7 +339,7 @@ fn verdict_line(
 
 /// Median over runs of how much the two halves of the tail (the frames μ is taken over) differ,
 /// relative to μ: how far the campaign still drifts at its end.
-fn median_tail_drift(c: &Campaign, tail: usize) -> f64 {
+fn median_tail_drift(c: &Campaign, tail: usize) -> Option<f64> {
     let mut d: Vec<f64> = c
         .series
         .iter()
@@ -354,9 +354,9 @@ fn median_tail_drift(c: &Campaign, tail: usize) -> f64 {
         .collect();
     d.sort_by(f64::total_cmp);
     match d.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => d[n / 2],
-        n => (d[n / 2 - 1] + d[n / 2]) / 2.0,
+        0 => None,
+        n if n % 2 == 1 => Some(d[n / 2]),
+        n => Some((d[n / 2 - 1] + d[n / 2]) / 2.0),
     }
 }
 
@@ -413,7 +413,7 @@ fn print_text(r: &Report) {
         s.full_frames,
         s.saved_ratio,
         s.saved_share * 100.0,
-        sig3(r.median_tail_drift * 100.0)
+        fixed(r.median_tail_drift.map(|d| d * 100.0), 1)
     );
     println!("verdict: {}", r.verdict);
 }
