@@ -97,11 +97,20 @@ pub fn load_unlabelled(inputs: &[String], column: &str, tail: usize) -> AnyResul
     report_skipped(&set);
     report_rejected(&set, tail);
     let n = set.traces.len();
+    let (lo, hi) = set
+        .traces
+        .iter()
+        .filter_map(|t| simforecast_train::tail_stats(&t.values, tail))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (mu, _)| {
+            (lo.min(mu), hi.max(mu))
+        });
     eprintln!(
-        "read {} from {n} trace{} ({})",
+        "read {} from {n} trace{} ({}), mu {} .. {}",
         set.column,
         if n == 1 { "" } else { "s" },
-        inputs.join(", ")
+        inputs.join(", "),
+        sig3(lo),
+        sig3(hi)
     );
     Ok(set)
 }

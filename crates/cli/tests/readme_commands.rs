@@ -224,6 +224,7 @@ enum Kind {
     EvaluateText,
     EvaluateJson,
     Protocol,
+    Convergence,
     Piped,
 }
 
@@ -408,6 +409,19 @@ fn check(
             }
             Kind::Protocol
         }
+        "convergence" => {
+            let n = read_line(stderr, at);
+            let stopped = stdout
+                .lines()
+                .find(|l| l.trim_start().starts_with('—'))
+                .unwrap_or_else(|| panic!("the row without a minimum: {at}"));
+            assert!(stopped.contains(&format!("/{n}")), "{stopped}: {at}");
+            assert!(
+                stdout.lines().any(|l| l.starts_with("verdict: ")),
+                "a verdict line: {at}"
+            );
+            Kind::Convergence
+        }
         other => panic!("unknown command '{other}': {at}"),
     }
 }
@@ -468,6 +482,7 @@ fn readme() {
         EvaluateText,
         EvaluateJson,
         TrainBelow,
+        Convergence,
         Piped,
     ] {
         assert!(
