@@ -1,8 +1,11 @@
 //! simforecast's training side: reading LAMMPS output ([`trace`]), labelled datasets
 //! ([`dataset`]), configuration and presets ([`config`]), cross-validation ([`cv`]), cut
 //! calibration ([`calibration`]), metrics, the two stage fitters ([`screen`], [`forecast`]), the
-//! model fit ([`fit`]), held-out evaluation and the paper's protocol ([`protocol`]), and plots.
+//! model fit ([`fit`]), held-out evaluation and the paper's protocol ([`protocol`]), the honest
+//! accounting of compute saved ([`savings`]), the baselines a model must beat ([`baseline`]), and
+//! plots.
 
+pub mod baseline;
 pub mod calibration;
 pub mod config;
 pub mod cv;
