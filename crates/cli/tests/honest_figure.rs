@@ -177,6 +177,14 @@ fn evaluate_reports_the_honest_figure_beside_the_papers_accounting() {
     // One forecasting window (the paper's): the honest figure can only count less saved.
     assert!(f(&h["saved_ratio"]) <= f(&r["compute_saved"]) + 1e-9);
     assert_eq!(r["curve"].as_array().map(Vec::len), Some(19));
+    // Each run's stop, as counted.
+    let runs = r["runs"].as_array().unwrap();
+    assert_eq!(runs.len() as u64, n);
+    let halted = runs
+        .iter()
+        .filter(|x| x["stop"]["Halted"].is_object())
+        .count();
+    assert_eq!(halted as u64, u(&h["halted"]));
 
     let out = simforecast(&["evaluate", "--model", model, &test_glob]);
     assert!(out.status.success());

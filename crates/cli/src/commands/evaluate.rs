@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use simforecast_runtime::model::Model;
 use simforecast_train::protocol::{self, Metrics};
-use simforecast_train::savings::{self, Savings, SavingsSummary};
+use simforecast_train::savings::{self, Savings, SavingsSummary, Stop};
 
 use crate::args::EvaluateArgs;
 use crate::data;
@@ -23,6 +23,18 @@ struct Report<'a> {
     bank_at: f64,
     honest: Savings,
     curve: Vec<Savings>,
+    /// Where each run stops at `bank_at`.
+    runs: Vec<RunRow<'a>>,
+}
+
+/// One run of the honest accounting.
+#[derive(Serialize)]
+struct RunRow<'a> {
+    name: &'a str,
+    frames: usize,
+    mu: f64,
+    irrelevant: bool,
+    stop: Stop,
 }
 
 pub fn run(a: EvaluateArgs) -> AnyResult<()> {
@@ -42,6 +54,19 @@ pub fn run(a: EvaluateArgs) -> AnyResult<()> {
                 .map(|t| savings::path_savings(&paths, t))
                 .collect::<Result<_, _>>()?,
             honest,
+            runs: outcomes
+                .iter()
+                .filter_map(|o| {
+                    let (actual, path) = (o.actual?, o.path()?);
+                    Some(RunRow {
+                        name: &o.name,
+                        frames: o.frames,
+                        mu: actual.mu,
+                        irrelevant: actual.irrelevant,
+                        stop: path.stop_at(a.bank_at).stop,
+                    })
+                })
+                .collect(),
         });
     }
     println!(
@@ -67,7 +92,7 @@ pub fn run(a: EvaluateArgs) -> AnyResult<()> {
         SavingsSummary::of(std::slice::from_ref(&honest)).expect("one split at one tolerance");
     report::print_honest_rule(a.bank_at, level);
     println!(
-        "compute saved at ±{}: {:.2}x ({:.1} % of the frames)",
+        "compute saved at ±{}: {:.2}x ({:.1} % fewer frames than the full runs)",
         report::percent(a.bank_at),
         honest.saved_ratio,
         honest.saved_share * 100.0
