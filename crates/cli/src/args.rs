@@ -277,6 +277,12 @@ pub struct EvaluateArgs {
     /// Column to read (default: the model's).
     #[arg(long)]
     pub column: Option<String>,
+    /// Tolerance at which compute saved is counted: a run stops at a forecast only if the
+    /// forecast's interval for mu has a relative half-width (hi - lo) / 2 / |mid| at most this
+    /// (0.25 = mu within ±25 %); otherwise it runs to its end. Not `--tolerance`, the training
+    /// option on the interval's full relative width.
+    #[arg(long, default_value_t = simforecast_train::savings::DEFAULT_BANK_AT)]
+    pub bank_at: f64,
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,
@@ -320,6 +326,13 @@ pub struct ProtocolArgs {
     /// Directory for the SVG plots.
     #[arg(long)]
     pub plots: Option<PathBuf>,
+    /// Tolerance at which compute saved is counted: a run stops at a forecast only if the
+    /// forecast's interval for mu has a relative half-width (hi - lo) / 2 / |mid| at most this
+    /// (0.25 = mu within ±25 %); otherwise it runs to its end. Not `--tolerance`, the training
+    /// option on the interval's full relative width.
+    #[arg(long, default_value_t = simforecast_train::savings::DEFAULT_BANK_AT)]
+    pub bank_at: f64,
+
     /// Print everything as JSON.
     #[arg(long)]
     pub json: bool,

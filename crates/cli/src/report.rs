@@ -7,7 +7,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use simforecast_runtime::knn::Weighting;
+use simforecast_train::baseline::{FiguresSummary, WindowSummary};
 use simforecast_train::protocol::{ConfigSummary, MeanStd};
+use simforecast_train::savings::SavingsSummary;
 use simforecast_train::StageReport;
 
 use crate::AnyResult;
@@ -117,7 +119,7 @@ pub fn print_stage_reports(reports: &[StageReport]) {
 /// One row per configuration: held-out metrics, mean ± std over the repeats.
 pub fn print_summary_table(rows: &[ConfigSummary]) {
     println!(
-        "{:<12} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>8} {:>9}",
+        "{:<12} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>11} {:>9}",
         "config",
         "precision",
         "recall",
@@ -129,12 +131,12 @@ pub fn print_summary_table(rows: &[ConfigSummary]) {
         "coverage",
         "width",
         "frames",
-        "saved",
+        "paper-saved",
         "bad halts"
     );
     for s in rows {
         println!(
-            "{:<12} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>8} {:>9}",
+            "{:<12} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>11} {:>9}",
             s.name,
             mean_std(&s.precision),
             mean_std(&s.recall),
@@ -153,8 +155,206 @@ pub fn print_summary_table(rows: &[ConfigSummary]) {
         );
     }
     println!(
-        "(R2, coverage and width of the interval for mu: runs the tool forecast; R2all: the forecasting stage at the deadline, else the last, on every relevant run, the paper's metric)"
+        "(R2, coverage and width of the interval for mu: relevant runs the tool forecast; R2all: the forecasting stage at the deadline, else the last, on every relevant run, the paper's metric; frames and paper-saved: the paper's accounting, every forecast counted as final whatever its width)"
     );
+}
+
+/// Refuses a `--bank-at` that is no positive relative half-width.
+pub fn check_bank_at(t: f64) -> AnyResult<()> {
+    if t.is_finite() && t > 0.0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "--bank-at must be a positive relative half-width (0.25 = mu within ±25 %), got {t}"
+        )
+        .into())
+    }
+}
+
+/// A tolerance as a percentage: 0.25 → "25 %", 0.125 → "12.5 %".
+pub fn percent(t: f64) -> String {
+    let p = t * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0} %")
+    } else {
+        format!("{p:.1} %")
+    }
+}
+
+/// How the honest figure is counted, on one line.
+pub fn print_honest_rule(t: f64, level: Option<f64>) {
+    println!(
+        "compute saved at ±{} counts what a user who needs mu within ±{} can bank: a run stops at \
+         its halt, or at its first forecast whose {}% interval is within ±{} of its middle, else \
+         runs to its end",
+        percent(t),
+        percent(t),
+        fixed(level, 0),
+        percent(t)
+    );
+}
+
+/// The banked forecasts of a summary: how many, their coverage, how many missed μ.
+pub fn banked(s: &SavingsSummary) -> String {
+    format!(
+        "{}, coverage {} ({} intervals missed mu; {} estimates off mu by more than ±{})",
+        s.banked_total,
+        fixed(s.coverage, 3),
+        s.intervals_missed,
+        s.estimates_off,
+        percent(s.tolerance)
+    )
+}
+
+/// One row per configuration: the honest accounting at one tolerance over the splits.
+/// `rows`: name, accounting, halting precision.
+pub fn print_honest_table(rows: &[(&str, &SavingsSummary, Option<MeanStd>)]) {
+    println!(
+        "{:<12} {:>15} {:>15} {:>7} {:>7} {:>7} {:>10} {:>9} {:>9} {:>13}",
+        "config",
+        "saved",
+        "frames saved",
+        "halted",
+        "banked",
+        "to end",
+        "too wide",
+        "precision",
+        "coverage",
+        "missed/banked"
+    );
+    for (name, s, precision) in rows {
+        println!(
+            "{:<12} {:>15} {:>15} {:>7.1} {:>7.1} {:>7.1} {:>10.1} {:>9} {:>9} {:>13}",
+            name,
+            format!("{:.2}x ± {:.2}", s.saved_ratio.mean, s.saved_ratio.std),
+            format!(
+                "{:.1} ± {:.1} %",
+                s.saved_share.mean * 100.0,
+                s.saved_share.std * 100.0
+            ),
+            s.halted.mean,
+            s.banked.mean,
+            s.unstopped.mean,
+            s.too_wide.mean,
+            fixed(precision.map(|p| p.mean), 3),
+            fixed(s.coverage, 3),
+            format!("{}/{}", s.intervals_missed, s.banked_total)
+        );
+    }
+    println!(
+        "(mean ± std over splits; halted, banked, to end: runs per split, too wide: of those run to their end, the ones whose forecasts were all wider; coverage and missed/banked: every banked forecast of every split, doomed runs included)"
+    );
+}
+
+/// The honest curve of each configuration: compute saved and coverage against the tolerance.
+pub fn print_curve(curves: &[(&str, &[SavingsSummary])]) {
+    print!("{:>6}", "t");
+    for (name, _) in curves {
+        print!(" {name:>16}");
+    }
+    println!();
+    let n = curves.iter().map(|c| c.1.len()).min().unwrap_or(0);
+    for i in 0..n {
+        print!("{:>6.2}", curves[0].1[i].tolerance);
+        for (_, c) in curves {
+            let s = &c[i];
+            print!(
+                " {:>16}",
+                format!("{:.2}x  {}", s.saved_ratio.mean, fixed(s.coverage, 2))
+            );
+        }
+        println!();
+    }
+    println!(
+        "(each cell: compute saved, mean over splits, and the coverage of every banked forecast)"
+    );
+}
+
+/// R² lo/hi of a summary: "0.41/0.44".
+fn r2_pair(r2: &[Option<MeanStd>; 2]) -> String {
+    format!(
+        "{}/{}",
+        fixed(r2[0].map(|m| m.mean), 2),
+        fixed(r2[1].map(|m| m.mean), 2)
+    )
+}
+
+fn figures_cells(f: &FiguresSummary) -> String {
+    format!(
+        "{:>11} {:>6} {:>6} {:>6}",
+        r2_pair(&f.r2),
+        fixed(f.r2_mu.map(|m| m.mean), 2),
+        fixed(f.coverage.map(|m| m.mean), 2),
+        fixed(f.relative_width.map(|m| m.mean), 2)
+    )
+}
+
+/// Each forecasting window of a configuration beside the persistence baseline, and in words
+/// which forecasts μ∓σ better.
+pub fn print_windows(name: &str, windows: &[WindowSummary]) {
+    println!(
+        "{:>6} {:>11} | {:>11} {:>6} {:>6} {:>6} | {:>11} {:>6} {:>6} {:>6}",
+        "window",
+        "R2 oof",
+        "R2 held-out",
+        "R2 mu",
+        "cover",
+        "width",
+        "R2 held-out",
+        "R2 mu",
+        "cover",
+        "width"
+    );
+    for w in windows {
+        println!(
+            "{:>6} {:>11} | {} | {}",
+            w.window,
+            r2_pair(&w.model_cv_r2),
+            figures_cells(&w.model),
+            figures_cells(&w.persistence)
+        );
+    }
+    println!(
+        "(left: {name}'s forecasting stage, out of fold on the training split and held out; right: the persistence baseline; R2 of mu-sigma/mu+sigma and of mu over the relevant held-out runs; cover and width (hi - lo) / mu_hat: the interval for mu)"
+    );
+    type Verdict = fn(&WindowSummary) -> Option<bool>;
+    type Pair = fn(&FiguresSummary) -> String;
+    let what: [(&str, Verdict, Pair); 2] = [
+        (
+            "mu-sigma/mu+sigma",
+            |w| w.baseline_wins_mu_sigma,
+            |f| r2_pair(&f.r2),
+        ),
+        (
+            "mu",
+            |w| w.baseline_wins_mu,
+            |f| fixed(f.r2_mu.map(|m| m.mean), 2),
+        ),
+    ];
+    for (target, verdict, r2) in what {
+        let mut model_wins = Vec::new();
+        for w in windows {
+            match verdict(w) {
+                Some(true) => println!(
+                    "at {} frames the window mean forecasts {target} better than the model (R² {} vs {})",
+                    w.window,
+                    r2(&w.persistence),
+                    r2(&w.model)
+                ),
+                Some(false) => model_wins.push(w.window.to_string()),
+                None => println!(
+                    "at {} frames the forecasts of {target} cannot be compared: an R² is undefined",
+                    w.window
+                ),
+            }
+        }
+        if !model_wins.is_empty() {
+            println!(
+                "{name} forecasts {target} better than the window mean at {} frames",
+                model_wins.join(", ")
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,11 @@
 //! ([`dataset`]), configuration and presets ([`config`]), what a user asks for and its check
 //! against the traces ([`params`]), cross-validation ([`cv`]), cut
 //! calibration ([`calibration`]), metrics, the two stage fitters ([`screen`], [`forecast`]), the
-//! model fit ([`fit`]), held-out evaluation and the paper's protocol ([`protocol`]), honest
-//! accounting of compute saved ([`savings`]), and plots.
+//! model fit ([`fit`]), held-out evaluation and the paper's protocol ([`protocol`]), the honest
+//! accounting of compute saved ([`savings`]), the baselines a model must beat ([`baseline`]), and
+//! plots.
 
+pub mod baseline;
 pub mod calibration;
 pub mod config;
 pub mod cv;

@@ -1,4 +1,7 @@
-//! Scores of predictions against truth: precision/recall/F1, average precision, R².
+//! Scores of predictions against truth: precision/recall/F1, average precision, R², and a
+//! figure's mean ± std over repeated splits.
+
+use serde::{Deserialize, Serialize};
 
 /// Precision, recall, F1 of halting `predicted` against `actual`: precision is None when nothing
 /// was predicted, recall None when nothing was actual; F1 is 0 without a true positive.
@@ -67,6 +70,47 @@ pub fn r2(y: &[f64], pred: &[f64]) -> Option<f64> {
 /// The mean of two figures, when both are defined.
 pub fn mean2(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     a.zip(b).map(|(a, b)| (a + b) / 2.0)
+}
+
+/// Mean and standard deviation over the repeats where a figure is defined.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+    /// Repeats where the value was defined (at least one).
+    pub n: usize,
+}
+
+impl MeanStd {
+    /// None when no repeat defines the figure.
+    pub fn of(values: impl IntoIterator<Item = Option<f64>>) -> Option<Self> {
+        let v: Vec<f64> = values
+            .into_iter()
+            .flatten()
+            .filter(|x| x.is_finite())
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        Some(Self {
+            mean,
+            std,
+            n: v.len(),
+        })
+    }
+
+    /// A table cell: "mean ± std", or "n/a" when undefined in every repeat.
+    pub fn cell(m: Option<Self>) -> String {
+        m.map_or(format!("{:^14}", "n/a"), |m| m.to_string())
+    }
+}
+
+impl std::fmt::Display for MeanStd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:6.3} ± {:5.3}", self.mean, self.std)
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! SVG figures of the protocol: metrics against the window (paper Fig. 5) and predicted against
-//! simulated μ∓σ (paper Fig. 6).
+//! SVG figures of the protocol: metrics against the window (paper Fig. 5), predicted against
+//! simulated μ∓σ (paper Fig. 6), and the honest curve (compute saved and coverage against the
+//! tolerance).
 
 use std::path::Path;
 
 use plotters::prelude::*;
 
 use crate::protocol::{ConfigSummary, MeanStd};
+use crate::savings::SavingsSummary;
 use simforecast_runtime::error::{Error, Result};
 
 fn plot_err<E: std::fmt::Display>(e: E) -> Error {
@@ -102,6 +104,92 @@ pub fn regression(path: &Path, title: &str, points: &[[f64; 4]]) -> Result<()> {
                     .iter()
                     .map(|p| Circle::new((p[xi], p[yi]), 3, BLUE.mix(0.6).filled())),
             )
+            .map_err(plot_err)?;
+    }
+    root.present().map_err(plot_err)
+}
+
+/// Colours of the curves, one per configuration (cycled).
+const PALETTE: [RGBColor; 6] = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+
+/// Compute saved (left) and coverage of the banked forecasts (right, with the nominal `level`)
+/// against the tolerance, one curve per configuration.
+pub fn honest_curve(
+    path: &Path,
+    title: &str,
+    curves: &[(&str, &[SavingsSummary])],
+    level: f64,
+) -> Result<()> {
+    let root = SVGBackend::new(path, (1100, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let root = root.titled(title, ("sans-serif", 20)).map_err(plot_err)?;
+    let panels = root.split_evenly((1, 2));
+    let t_max = curves
+        .iter()
+        .flat_map(|c| c.1.iter().map(|s| s.tolerance))
+        .fold(0.0, f64::max)
+        .max(0.1);
+    let ratio_max = curves
+        .iter()
+        .flat_map(|c| c.1.iter().map(|s| s.saved_ratio.mean))
+        .fold(1.0, f64::max);
+    type Figure = fn(&SavingsSummary) -> Option<f64>;
+    let sides: [(&str, f64, f64, Figure); 2] = [
+        (
+            "compute saved (full frames / frames simulated)",
+            1.0,
+            ratio_max * 1.05,
+            |s| Some(s.saved_ratio.mean),
+        ),
+        ("coverage of the banked forecasts", 0.0, 1.02, |s| {
+            s.coverage
+        }),
+    ];
+    for (panel, (label, y_lo, y_hi, f)) in panels.iter().zip(sides) {
+        let mut chart = ChartBuilder::on(panel)
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0..t_max * 1.02, y_lo..y_hi)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("tolerance t (relative half-width of the interval)")
+            .y_desc(label)
+            .draw()
+            .map_err(plot_err)?;
+        if y_lo == 0.0 {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(0.0, level), (t_max, level)],
+                    BLACK.mix(0.4),
+                ))
+                .map_err(plot_err)?
+                .label(format!("nominal {:.0} %", level * 100.0))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.4)));
+        }
+        for (i, (name, curve)) in curves.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            // Tolerances where nothing was banked have no coverage, hence no point.
+            let pts: Vec<(f64, f64)> = curve
+                .iter()
+                .filter_map(|s| f(s).map(|y| (s.tolerance, y)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                .map_err(plot_err)?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            chart
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .map_err(plot_err)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
             .map_err(plot_err)?;
     }
     root.present().map_err(plot_err)

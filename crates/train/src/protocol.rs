@@ -1,5 +1,10 @@
 //! Evaluation of a model on held-out traces (replayed through the monitor, exactly as the LAMMPS
 //! fix would see them), the paper's repeated-split protocol, and the window sweep.
+//!
+//! Two accountings of compute: the paper's (every run stops at its halt or its first forecast,
+//! whatever the forecast's width: `compute_saved`), and the honest one of [`crate::savings`]
+//! (a run stops at its halt or at its first forecast whose interval is within the tolerance the
+//! user asks for, else runs to its end: [`ConfigSummary::honest`]).
 
 use std::sync::Arc;
 
@@ -9,11 +14,16 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::{ForecastFigures, Persistence, Scored, WindowFigures, WindowSummary};
+use crate::savings::{Offer, RunPath, SavingsSummary};
 use crate::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
 use simforecast_runtime::error::Result;
-use simforecast_runtime::model::{Direction, Model};
-use simforecast_runtime::monitor::{Event, ForecastEvent, Monitor};
-use simforecast_runtime::stage::{Stage, Verdict};
+use simforecast_runtime::model::Model;
+use simforecast_runtime::monitor::{Event, ForecastEvent, Monitor, State};
+use simforecast_runtime::stage::{Role, Stage, Verdict};
+
+pub use crate::baseline::mean_rule;
+pub use crate::metrics::MeanStd;
 
 /// A trace's actual result: μ and σ over the model's tail, and its label.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +54,56 @@ pub struct TraceOutcome {
     /// applied directly, whatever the screening said
     /// (the paper's way of scoring the forecaster).
     pub direct_forecast: Option<[f64; 2]>,
+    /// Every forecasting stage the trace is long enough for, applied directly.
+    pub stage_forecasts: Vec<StageForecast>,
+}
+
+/// One forecasting stage applied to a trace, whatever the screening said.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageForecast {
+    /// The stage's index in the model, and its window.
+    pub stage: usize,
+    pub window: usize,
+    pub mu_minus_sigma: f64,
+    pub mu_plus_sigma: f64,
+    pub mu_hat: f64,
+    pub mu_low: f64,
+    pub mu_high: f64,
+    pub ood: bool,
+    /// The run was cleared as relevant by this window and not halted: the tool may forecast it
+    /// here (the monitor issues one forecast; a user asking for a tolerance takes the first
+    /// within it).
+    pub live: bool,
+}
+
+impl TraceOutcome {
+    /// What the tool would do to the run, for the honest accounting: its halt, and the in
+    /// distribution forecasts it may issue, in window order. None without a known μ.
+    pub fn path(&self) -> Option<RunPath> {
+        let actual = self.actual?;
+        let offers = self
+            .stage_forecasts
+            .iter()
+            .filter(|f| f.live && !f.ood && f.mu_low.is_finite() && f.mu_high.is_finite())
+            .filter(|f| f.mu_low <= f.mu_high)
+            .map(|f| Offer {
+                frame: f.window,
+                lo: f.mu_low,
+                hi: f.mu_high,
+            })
+            .collect();
+        Some(RunPath {
+            len: self.frames,
+            mu: actual.mu,
+            halt: self.halt_frame.map(|h| h as usize),
+            offers,
+        })
+    }
+}
+
+/// The paths of the outcomes with a known μ.
+pub fn run_paths(outcomes: &[TraceOutcome]) -> Vec<RunPath> {
+    outcomes.iter().filter_map(TraceOutcome::path).collect()
 }
 
 /// Replays a trace frame by frame; returns every event and the outcome.
@@ -52,7 +112,34 @@ pub fn replay(
     name: &str,
     series: &[f64],
 ) -> Result<(Vec<Event>, TraceOutcome)> {
-    let events = Monitor::replay(model, series)?;
+    // Monitor::replay's loop, with the monitor's state noted at each forecasting window: after
+    // the push of that frame it says whether the run was cleared and not halted there.
+    let forecasters: Vec<(usize, usize)> = model
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.role() == Role::Forecast)
+        .map(|(i, s)| (i, s.window()))
+        .collect();
+    let screened = model.stages.iter().any(|s| s.role() == Role::Screen);
+    let mut live = vec![false; forecasters.len()];
+    let mut mon = Monitor::new(Arc::clone(model));
+    let mut events = Vec::new();
+    for (frame, &v) in (1..).zip(series) {
+        if let Some(e) = mon.push(v)? {
+            events.push(e);
+        }
+        for (l, _) in live
+            .iter_mut()
+            .zip(&forecasters)
+            .filter(|(_, f)| f.1 == frame)
+        {
+            *l = !screened || matches!(mon.state(), State::ScreenedRelevant | State::ForecastReady);
+        }
+        if mon.finished() {
+            break;
+        }
+    }
     let halt_frame = events.iter().find(|e| e.halt()).map(|e| e.frame);
     let flagged = events.iter().any(|e| {
         e.screen
@@ -74,18 +161,38 @@ pub fn replay(
         sigma,
         irrelevant: model.meta.direction.is_irrelevant(mu, model.meta.threshold),
     });
-    let forecasters = || {
-        model.stages.iter().filter_map(|s| match s {
-            Stage::Forecast(f) => Some(f),
-            Stage::Screen(_) => None,
+    let stage_forecasts = forecasters
+        .iter()
+        .zip(&live)
+        .filter(|((_, w), _)| *w <= series.len())
+        .map(|(&(i, window), &live)| {
+            let Stage::Forecast(f) = &model.stages[i] else {
+                unreachable!("forecasters holds forecasting stages only")
+            };
+            let o = f.evaluate(series)?;
+            Ok(StageForecast {
+                stage: i,
+                window,
+                mu_minus_sigma: o.forecast.mu_minus_sigma,
+                mu_plus_sigma: o.forecast.mu_plus_sigma,
+                mu_hat: o.forecast.mu_hat,
+                mu_low: o.forecast.mu_low,
+                mu_high: o.forecast.mu_high,
+                ood: o.ood,
+                live,
+            })
         })
-    };
-    let direct_forecast = forecasters()
-        .find(|f| f.calibration.deadline)
-        .or_else(|| forecasters().next_back())
-        .filter(|f| f.window() <= series.len())
-        .and_then(|f| f.evaluate(series).ok())
-        .map(|o| [o.forecast.mu_minus_sigma, o.forecast.mu_plus_sigma]);
+        .collect::<Result<Vec<_>>>()?;
+    let deadline = forecasters
+        .iter()
+        .find(|(i, _)| matches!(&model.stages[*i], Stage::Forecast(f) if f.calibration.deadline))
+        .or(forecasters.last());
+    let direct_forecast = deadline.and_then(|(i, _)| {
+        stage_forecasts
+            .iter()
+            .find(|f| f.stage == *i)
+            .map(|f| [f.mu_minus_sigma, f.mu_plus_sigma])
+    });
     let outcome = TraceOutcome {
         name: name.to_string(),
         frames: series.len(),
@@ -97,6 +204,7 @@ pub fn replay(
         forecast: fc.map(|f| f.1),
         frames_used,
         direct_forecast,
+        stage_forecasts,
     };
     Ok((events, outcome))
 }
@@ -128,7 +236,8 @@ pub struct Metrics {
     pub coverage: Option<f64>,
     pub interval_width: Option<f64>,
     pub mean_frames_to_decision: f64,
-    /// Frames of the full runs / frames simulated with the fix.
+    /// The paper's accounting, every forecast counted as final whatever its width: frames of
+    /// the full runs / frames to the halt, else the forecast, else the end.
     pub compute_saved: f64,
     pub ood: usize,
 }
@@ -236,47 +345,6 @@ pub fn split(ds: &Dataset, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<us
     (train, test)
 }
 
-/// Mean and standard deviation over the repeats where a figure is defined.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MeanStd {
-    pub mean: f64,
-    pub std: f64,
-    /// Repeats where the value was defined (at least one).
-    pub n: usize,
-}
-
-impl MeanStd {
-    /// None when no repeat defines the figure.
-    pub fn of(values: impl IntoIterator<Item = Option<f64>>) -> Option<Self> {
-        let v: Vec<f64> = values
-            .into_iter()
-            .flatten()
-            .filter(|x| x.is_finite())
-            .collect();
-        if v.is_empty() {
-            return None;
-        }
-        let mean = v.iter().sum::<f64>() / v.len() as f64;
-        let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
-        Some(Self {
-            mean,
-            std,
-            n: v.len(),
-        })
-    }
-
-    /// A table cell: "mean ± std", or "n/a" when undefined in every repeat.
-    pub fn cell(m: Option<Self>) -> String {
-        m.map_or(format!("{:^14}", "n/a"), |m| m.to_string())
-    }
-}
-
-impl std::fmt::Display for MeanStd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:6.3} ± {:5.3}", self.mean, self.std)
-    }
-}
-
 /// Summary of one configuration over the repeats.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ConfigSummary {
@@ -304,16 +372,39 @@ pub struct ConfigSummary {
     pub stages: Vec<Vec<StageReport>>,
     /// (truth, forecast) of μ−σ and μ+σ on the first repeat's test split, for plots.
     pub regression_points: Vec<[f64; 4]>,
+    /// Each forecasting window's stage beside the persistence baseline.
+    pub windows: Vec<WindowSummary>,
+    /// What the tool would do to every held-out run of each split, for [`Self::honest`].
+    #[serde(skip)]
+    pub paths: Vec<Vec<RunPath>>,
 }
 
-pub fn summarise(
-    name: &str,
-    runs: Vec<(Metrics, Vec<StageReport>, Vec<TraceOutcome>)>,
-) -> ConfigSummary {
-    let m = |f: &dyn Fn(&Metrics) -> Option<f64>| MeanStd::of(runs.iter().map(|r| f(&r.0)));
+impl ConfigSummary {
+    /// The honest accounting at tolerance `t` over the splits.
+    pub fn honest(&self, t: f64) -> Result<SavingsSummary> {
+        SavingsSummary::at(&self.paths, t)
+    }
+
+    /// The honest accounting at every tolerance of the curve.
+    pub fn curve(&self) -> Result<Vec<SavingsSummary>> {
+        SavingsSummary::curve(&self.paths)
+    }
+}
+
+/// One split of the protocol: the held-out metrics, the stages' reports, every test trace's
+/// outcome and the forecasting windows beside the persistence baseline.
+pub struct SplitRun {
+    pub metrics: Metrics,
+    pub reports: Vec<StageReport>,
+    pub outcomes: Vec<TraceOutcome>,
+    pub windows: Vec<WindowFigures>,
+}
+
+pub fn summarise(name: &str, runs: Vec<SplitRun>) -> ConfigSummary {
+    let m = |f: &dyn Fn(&Metrics) -> Option<f64>| MeanStd::of(runs.iter().map(|r| f(&r.metrics)));
     let mut confusion = [[0usize; 2]; 2];
     for r in &runs {
-        for (row, add) in confusion.iter_mut().zip(&r.0.confusion) {
+        for (row, add) in confusion.iter_mut().zip(&r.metrics.confusion) {
             for (c, a) in row.iter_mut().zip(add) {
                 *c += a;
             }
@@ -322,7 +413,8 @@ pub fn summarise(
     let regression_points = runs
         .first()
         .map(|r| {
-            r.2.iter()
+            r.outcomes
+                .iter()
                 .filter_map(|o| o.actual.filter(|a| !a.irrelevant).zip(o.forecast.as_ref()))
                 .map(|(a, f)| {
                     [
@@ -352,8 +444,10 @@ pub fn summarise(
         mean_frames_to_decision: m(&|x| Some(x.mean_frames_to_decision)),
         compute_saved: m(&|x| Some(x.compute_saved)),
         confusion,
-        stages: runs.iter().map(|r| r.1.clone()).collect(),
-        repeats: runs.into_iter().map(|r| r.0).collect(),
+        stages: runs.iter().map(|r| r.reports.clone()).collect(),
+        windows: WindowSummary::of(&runs.iter().map(|r| r.windows.clone()).collect::<Vec<_>>()),
+        paths: runs.iter().map(|r| run_paths(&r.outcomes)).collect(),
+        repeats: runs.into_iter().map(|r| r.metrics).collect(),
         regression_points,
     }
 }
@@ -373,69 +467,234 @@ pub fn run_config(
             let mut c = cfg.clone();
             c.seed = cfg.seed.wrapping_add(r as u64);
             let (model, reports) = fit_model(ds, train, &c)?;
-            let (m, outcomes) = evaluate(&Arc::new(model), ds, test)?;
+            let (metrics, outcomes) = evaluate(&Arc::new(model), ds, test)?;
+            let windows = window_figures(ds, train, test, &reports, &outcomes, c.level)?;
             tick();
-            Ok((m, reports, outcomes))
+            Ok(SplitRun {
+                metrics,
+                reports,
+                outcomes,
+                windows,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(summarise(&cfg.preset, runs))
 }
 
-/// The one-line baseline: halt when the mean of the first `window` frames lies past a cut on the
-/// irrelevant side (above it, or below it for `--below` campaigns), the cut tuned for F1 on the
-/// training split. Returns held-out (precision, recall, F1).
-pub fn mean_rule(
+/// Each forecasting stage of one split beside the persistence baseline at its window, on the
+/// relevant test runs (`outcomes` are those of `test`, in order).
+fn window_figures(
     ds: &Dataset,
     train: &[usize],
     test: &[usize],
-    window: usize,
-) -> (Option<f64>, Option<f64>, f64) {
-    // Signed so that "larger" always means "further on the irrelevant side".
-    let side = match ds.direction {
-        Direction::Above => 1.0,
-        Direction::Below => -1.0,
-    };
-    let score = |i: usize| side * ds.series[i][..window].iter().sum::<f64>() / window as f64;
-    let mut cuts: Vec<f64> = train.iter().map(|&i| score(i)).collect();
-    cuts.sort_by(f64::total_cmp);
-    let act: Vec<bool> = train.iter().map(|&i| ds.irrelevant[i]).collect();
-    // (F1, cut) of the best cut; None without training traces (then nothing halts).
-    let mut best: Option<(f64, f64)> = None;
-    for &c in &cuts {
-        let pred: Vec<bool> = train.iter().map(|&i| score(i) >= c).collect();
-        let f1 = prf(&pred, &act).2;
-        if best.is_none_or(|b| f1 > b.0) {
-            best = Some((f1, c));
-        }
-    }
-    let pred: Vec<bool> = test
+    reports: &[StageReport],
+    outcomes: &[TraceOutcome],
+    level: f64,
+) -> Result<Vec<WindowFigures>> {
+    let relevant_train: Vec<usize> = train
         .iter()
-        .map(|&i| best.is_some_and(|b| score(i) >= b.1))
+        .copied()
+        .filter(|&i| !ds.irrelevant[i])
         .collect();
-    let act: Vec<bool> = test.iter().map(|&i| ds.irrelevant[i]).collect();
-    prf(&pred, &act)
+    let relevant_test: Vec<(usize, &TraceOutcome)> = test
+        .iter()
+        .copied()
+        .zip(outcomes)
+        .filter(|(i, _)| !ds.irrelevant[*i])
+        .collect();
+    let truth = |i: usize| (ds.mu[i], ds.sigma[i]);
+    reports
+        .iter()
+        .filter(|r| r.role == Role::Forecast)
+        .map(|r| {
+            let w = r.window;
+            let model: Vec<Scored> = relevant_test
+                .iter()
+                .filter_map(|(i, o)| {
+                    let f = o.stage_forecasts.iter().find(|f| f.window == w)?;
+                    let (mu, sigma) = truth(*i);
+                    Some(Scored {
+                        mu,
+                        sigma,
+                        mu_hat: f.mu_hat,
+                        mu_minus_sigma: f.mu_minus_sigma,
+                        mu_plus_sigma: f.mu_plus_sigma,
+                        interval: Some((f.mu_low, f.mu_high)),
+                    })
+                })
+                .collect();
+            let baseline = Persistence::calibrate(ds, &relevant_train, w, level)?;
+            let persistence = relevant_test
+                .iter()
+                .filter(|(i, _)| ds.series[*i].len() >= w)
+                .map(|(i, _)| {
+                    let f = baseline.forecast(&ds.series[*i])?;
+                    let (mu, sigma) = truth(*i);
+                    Ok(Scored {
+                        mu,
+                        sigma,
+                        mu_hat: f.mu_hat,
+                        mu_minus_sigma: f.mu_minus_sigma,
+                        mu_plus_sigma: f.mu_plus_sigma,
+                        interval: f.interval,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(WindowFigures {
+                window: w,
+                model_cv_r2: r.cv_r2.unwrap_or([None, None]),
+                model: ForecastFigures::of(&model),
+                persistence: ForecastFigures::of(&persistence),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::{self, Column};
+    use simforecast_runtime::model::Direction;
 
-    /// Forty flat traces (their early mean is their mu) at levels 1..=20 and 31..=50, threshold
-    /// 25: the two groups are separable by any cut in the gap.
-    fn levels(direction: Direction) -> Dataset {
-        let levels: Vec<f64> = (1..=20).chain(31..=50).map(f64::from).collect();
-        let series = levels.iter().map(|&l| vec![l; 20]).collect();
-        let names = levels.iter().map(|l| format!("run_{l}")).collect();
-        Dataset::new(names, series, 25.0, direction, 10, 10, "v_eta".into()).unwrap()
+    fn stage_forecast(window: usize, lo: f64, hi: f64, live: bool, ood: bool) -> StageForecast {
+        StageForecast {
+            stage: window / 100,
+            window,
+            mu_minus_sigma: lo,
+            mu_plus_sigma: hi,
+            mu_hat: (lo + hi) / 2.0,
+            mu_low: lo,
+            mu_high: hi,
+            ood,
+            live,
+        }
     }
 
     #[test]
-    fn mean_rule_halts_on_the_irrelevant_side_in_both_directions() {
-        let all: Vec<usize> = (0..40).collect();
-        for direction in [Direction::Above, Direction::Below] {
-            let ds = levels(direction);
-            let (p, r, f1) = mean_rule(&ds, &all, &all, 5);
-            assert_eq!((p, r, f1), (Some(1.0), Some(1.0), 1.0), "{direction:?}");
+    fn a_path_offers_only_live_in_distribution_forecasts() {
+        let outcome = TraceOutcome {
+            name: "run".into(),
+            frames: 1000,
+            actual: Some(Actual {
+                mu: 10.0,
+                sigma: 1.0,
+                irrelevant: false,
+            }),
+            halt_frame: Some(800),
+            flagged: true,
+            ood: true,
+            forecast: None,
+            forecast_frame: None,
+            frames_used: 800,
+            direct_forecast: None,
+            stage_forecasts: vec![
+                // Before the run was cleared, out of distribution, cleared, cleared.
+                stage_forecast(100, 9.0, 11.0, false, false),
+                stage_forecast(200, 9.0, 11.0, true, true),
+                stage_forecast(300, 5.0, 15.0, true, false),
+                stage_forecast(400, 9.0, 11.0, true, false),
+            ],
+        };
+        let p = outcome.path().unwrap();
+        assert_eq!((p.len, p.mu, p.halt), (1000, 10.0, Some(800)));
+        let frames: Vec<usize> = p.offers.iter().map(|o| o.frame).collect();
+        assert_eq!(frames, [300, 400]);
+        let unknown = TraceOutcome {
+            actual: None,
+            ..outcome
+        };
+        assert_eq!(unknown.path(), None);
+    }
+
+    /// The default model trained on the even runs of the wide campaign, and its outcomes on the
+    /// odd ones (trained once for all tests).
+    fn wide_outcomes() -> &'static (Arc<Model>, Dataset, Vec<TraceOutcome>) {
+        static WIDE: std::sync::OnceLock<(Arc<Model>, Dataset, Vec<TraceOutcome>)> =
+            std::sync::OnceLock::new();
+        WIDE.get_or_init(train_wide)
+    }
+
+    fn train_wide() -> (Arc<Model>, Dataset, Vec<TraceOutcome>) {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/nemd-wide-public/traces"
+        );
+        let set = trace::load_traces(&[dir.to_string()], &Column::Index(0), 1000).unwrap();
+        let ds = Dataset::from_traces(set, 33.1, Direction::Above, 1000).unwrap();
+        let (train, test): (Vec<usize>, Vec<usize>) = (0..ds.len()).partition(|i| i % 2 == 0);
+        let model = Arc::new(
+            fit_model(&ds, &train, &TrainConfig::default_calibrated())
+                .unwrap()
+                .0,
+        );
+        let (_, outcomes) = evaluate(&model, &ds, &test).unwrap();
+        (model, ds, outcomes)
+    }
+
+    #[test]
+    fn live_forecasts_agree_with_the_monitor() {
+        let (model, _, outcomes) = wide_outcomes();
+        let n_forecasters = model
+            .stages
+            .iter()
+            .filter(|s| s.role() == Role::Forecast)
+            .count();
+        let (mut forecast, mut halted) = (0, 0);
+        for o in outcomes {
+            assert_eq!(o.stage_forecasts.len(), n_forecasters, "{}", o.name);
+            // The monitor's one forecast is a live stage forecast, the same numbers.
+            if let Some(f) = &o.forecast {
+                forecast += 1;
+                let s = &o
+                    .stage_forecasts
+                    .iter()
+                    .find(|s| s.stage == f.stage)
+                    .unwrap();
+                assert!(s.live, "{}", o.name);
+                assert_eq!((s.mu_low, s.mu_high), (f.mu_low, f.mu_high));
+                assert_eq!(Some(s.window as u64), o.forecast_frame);
+            }
+            // Nothing is live at or after a halt.
+            if let Some(h) = o.halt_frame {
+                halted += 1;
+                assert!(o
+                    .stage_forecasts
+                    .iter()
+                    .all(|s| !s.live || (s.window as u64) < h));
+            }
+            // A run the monitor never forecast was never cleared before its last forecasting
+            // window, so it has nothing live (the default forecasts every cleared run by its
+            // deadline).
+            if o.forecast.is_none() && o.halt_frame.is_none() {
+                assert!(o.stage_forecasts.iter().all(|s| !s.live), "{}", o.name);
+            }
         }
+        assert!(
+            forecast > 50 && halted > 0,
+            "{forecast} forecast, {halted} halted"
+        );
+    }
+
+    #[test]
+    fn honest_savings_count_only_forecasts_within_the_tolerance() {
+        let (_, ds, outcomes) = wide_outcomes();
+        let paths = run_paths(outcomes);
+        assert_eq!(paths.len(), outcomes.len());
+        let paper = metrics(outcomes).compute_saved;
+        let tight = crate::savings::path_savings(&paths, 0.25).unwrap();
+        let loose = crate::savings::path_savings(&paths, 1.0).unwrap();
+        assert_eq!(tight.runs, ds.len() / 2);
+        assert!(tight.saved_ratio <= loose.saved_ratio);
+        // Every run the paper's accounting counts as decided early but whose forecast is wider
+        // than ±25 % runs to its end here: far less is saved.
+        assert!(
+            tight.saved_ratio < paper / 2.0,
+            "{} vs {paper}",
+            tight.saved_ratio
+        );
+        assert_eq!(
+            tight.halted + tight.banked + tight.too_wide + tight.ran_to_end,
+            tight.runs
+        );
     }
 }

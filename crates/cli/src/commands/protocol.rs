@@ -1,4 +1,6 @@
-//! `simforecast protocol`: repeated 80/20 splits, comparison of presets, window sweep, plots.
+//! `simforecast protocol`: repeated 80/20 splits, comparison of presets, window sweep, plots;
+//! the honest compute saved at `--bank-at` and its curve over tolerances, and the baselines a
+//! model must beat (the persistence forecast, the one-line halting rule).
 
 use std::path::Path;
 use std::time::Instant;
@@ -6,12 +8,17 @@ use std::time::Instant;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
+use simforecast_train::baseline::{self, WindowSummary};
 use simforecast_train::protocol::{self, ConfigSummary, MeanStd};
+use simforecast_train::savings::{RunPath, SavingsSummary};
 use simforecast_train::{plots, Dataset, StageReport, TrainConfig};
 
 use crate::args::ProtocolArgs;
 use crate::data::{self, Request};
-use crate::report::{self, print_stage_reports, print_summary_table};
+use crate::report::{
+    self, fixed, print_curve, print_honest_rule, print_honest_table, print_stage_reports,
+    print_summary_table, print_windows,
+};
 use crate::AnyResult;
 
 /// Indices of the training and test traces of one split.
@@ -33,9 +40,22 @@ struct Report<'a> {
     repeats: usize,
     seconds: f64,
     mean_trace_len: f64,
+    /// The tolerance of each `honest` figure.
+    bank_at: f64,
     configs: Vec<SummaryJson<'a>>,
     mean_rule: MeanRule,
+    persistence: PersistenceJson<'a>,
     sweep: Vec<SweepPoint<'a>>,
+}
+
+/// The persistence baseline at the first configuration's forecasting windows: it never halts and
+/// stops a run at its first window whose interval (calibrated on every training run) is within
+/// the tolerance.
+#[derive(Serialize)]
+struct PersistenceJson<'a> {
+    windows: &'a [usize],
+    honest: &'a SavingsSummary,
+    curve: &'a [SavingsSummary],
 }
 
 /// The one-line rule's mean precision, recall and F1 over the splits.
@@ -71,16 +91,22 @@ struct SummaryJson<'a> {
     halts: Figure<'a>,
     false_halts: Figure<'a>,
     mean_frames_to_decision: Figure<'a>,
+    /// The paper's accounting: every forecast counted as final, whatever its width.
     compute_saved: Figure<'a>,
     confusion: [[usize; 2]; 2],
     /// Hyper-parameters of the first repeat.
     stages: Option<&'a Vec<StageReport>>,
+    /// Compute saved at `bank_at`, and over the tolerances 0.10..1.00.
+    honest: SavingsSummary,
+    curve: Vec<SavingsSummary>,
+    /// Each forecasting window beside the persistence baseline.
+    windows: &'a [WindowSummary],
 }
 
-impl<'a> From<&'a ConfigSummary> for SummaryJson<'a> {
-    fn from(s: &'a ConfigSummary) -> Self {
+impl<'a> SummaryJson<'a> {
+    fn new(s: &'a ConfigSummary, bank_at: f64) -> AnyResult<Self> {
         let f = |m: &'a Option<MeanStd>| m.as_ref();
-        Self {
+        Ok(Self {
             name: &s.name,
             precision: f(&s.precision),
             recall: f(&s.recall),
@@ -96,11 +122,15 @@ impl<'a> From<&'a ConfigSummary> for SummaryJson<'a> {
             compute_saved: f(&s.compute_saved),
             confusion: s.confusion,
             stages: s.stages.first(),
-        }
+            honest: s.honest(bank_at)?,
+            curve: s.curve()?,
+            windows: &s.windows,
+        })
     }
 }
 
 pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
+    report::check_bank_at(a.bank_at)?;
     if a.no_sweep {
         a.sweep.clear();
     }
@@ -160,13 +190,37 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
         c.seed = seed;
         sweep.push((w, protocol::run_config(&ds, &c, sweep_splits, &tick)?));
     }
+    // The persistence baseline at the windows of the first configuration's forecasting stages.
+    let persistence_windows = configs[0].forecast_windows.clone();
+    let persistence_paths: Vec<Vec<RunPath>> = splits
+        .iter()
+        .map(|(tr, te)| {
+            baseline::persistence_paths(&ds, tr, te, &persistence_windows, configs[0].level)
+        })
+        .collect::<Result<_, _>>()?;
+    let persistence = SavingsSummary::at(&persistence_paths, a.bank_at)?;
+    let persistence_curve = SavingsSummary::curve(&persistence_paths)?;
     pb.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let base_f1 = MeanStd::of(baseline.iter().map(|b| Some(b.2)));
     let base_p = MeanStd::of(baseline.iter().map(|b| b.0));
     let base_r = MeanStd::of(baseline.iter().map(|b| b.1));
+    let honest = summaries
+        .iter()
+        .map(|s| s.honest(a.bank_at))
+        .collect::<Result<Vec<_>, _>>()?;
+    let curves = summaries
+        .iter()
+        .map(ConfigSummary::curve)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut named_curves: Vec<(&str, &[SavingsSummary])> = summaries
+        .iter()
+        .zip(&curves)
+        .map(|(s, c)| (s.name.as_str(), c.as_slice()))
+        .collect();
+    named_curves.push(("persistence", &persistence_curve));
     if let Some(dir) = &a.plots {
-        write_plots(dir, &summaries, &sweep)?;
+        write_plots(dir, &summaries, &sweep, &named_curves, configs[0].level)?;
     }
     let n_irrelevant = ds.irrelevant.iter().filter(|x| **x).count();
     if a.json {
@@ -177,19 +231,30 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
             repeats: splits.len(),
             seconds,
             mean_trace_len: ds.mean_len(&(0..ds.len()).collect::<Vec<_>>()),
-            configs: summaries.iter().map(SummaryJson::from).collect(),
+            bank_at: a.bank_at,
+            configs: summaries
+                .iter()
+                .map(|s| SummaryJson::new(s, a.bank_at))
+                .collect::<AnyResult<_>>()?,
             mean_rule: MeanRule {
                 precision: base_p.map(|m| m.mean),
                 recall: base_r.map(|m| m.mean),
                 f1: base_f1.map(|m| m.mean),
             },
+            persistence: PersistenceJson {
+                windows: &persistence_windows,
+                honest: &persistence,
+                curve: &persistence_curve,
+            },
             sweep: sweep
                 .iter()
-                .map(|(window, s)| SweepPoint {
-                    window: *window,
-                    summary: s.into(),
+                .map(|(window, s)| {
+                    Ok(SweepPoint {
+                        window: *window,
+                        summary: SummaryJson::new(s, a.bank_at)?,
+                    })
                 })
-                .collect(),
+                .collect::<AnyResult<_>>()?,
         });
     }
     println!(
@@ -198,6 +263,26 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
         ds.threshold,
         splits.len(),
     );
+    let level = fixed(Some(configs[0].level * 100.0), 0);
+    print_honest_rule(a.bank_at, Some(configs[0].level * 100.0));
+    let mut rows: Vec<(&str, &SavingsSummary, Option<MeanStd>)> = summaries
+        .iter()
+        .zip(&honest)
+        .map(|(s, h)| (s.name.as_str(), h, s.precision))
+        .collect();
+    rows.push(("persistence", &persistence, None));
+    print_honest_table(&rows);
+    println!(
+        "compute saved against the tolerance t (a run stops at its halt or at its first forecast \
+         whose {level}% interval is within ±t; persistence: the run's own window mean at {} frames, \
+         its interval calibrated on the training split):",
+        persistence_windows
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("/")
+    );
+    print_curve(&named_curves);
     println!("held-out metrics, mean ± std over repeats (precision/recall/F1 of halting; frames = mean frames to decision):");
     print_summary_table(&summaries);
     println!(
@@ -206,6 +291,15 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
         report::mean_std(&base_r),
         report::mean_std(&base_f1)
     );
+    if let Some(first) = summaries.first().filter(|s| !s.windows.is_empty()) {
+        println!(
+            "{}'s forecasting windows against the persistence baseline (a run's own window mean as \
+             mu, mean ∓ sd as mu∓sigma, a split-conformal {level}% interval on |ln mu - ln mean| \
+             from the relevant training runs), mean over splits:",
+            first.name
+        );
+        print_windows(&first.name, &first.windows);
+    }
     if !sweep.is_empty() {
         println!(
             "window sweep (paper recipe, {} repeats per window):",
@@ -226,8 +320,16 @@ fn write_plots(
     dir: &Path,
     summaries: &[ConfigSummary],
     sweep: &[(usize, ConfigSummary)],
+    curves: &[(&str, &[SavingsSummary])],
+    level: f64,
 ) -> AnyResult<()> {
     std::fs::create_dir_all(dir)?;
+    plots::honest_curve(
+        &dir.join("honest_curve.svg"),
+        "compute saved at tolerance t (held out, mean over splits)",
+        curves,
+        level,
+    )?;
     if !sweep.is_empty() {
         plots::window_sweep(
             &dir.join("window_sweep.svg"),
