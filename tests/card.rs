@@ -104,6 +104,34 @@ fn default_card_says_where_it_halts_with_its_scaled_margin() {
             "{text}"
         );
     }
+    // Each stage's guards once, on its own line: sign, level and scale ranges, then the distance.
+    let guard_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("out of distribution when"))
+        .collect();
+    assert_eq!(guard_lines.len(), model.stages.len(), "{text}");
+    let json = serde_json::to_value(&card).unwrap();
+    for (i, (line, s)) in guard_lines.iter().zip(&card.stages).enumerate() {
+        let g = s
+            .signal_guard
+            .expect("every default stage has a signal guard");
+        let nh = model.stages[i].neighbourhood();
+        assert_eq!(Some(g), nh.signal);
+        let scale = g.scale.expect("no training window is constant");
+        assert!(0.0 < scale.min && scale.min < scale.max && g.max_level > 0.0);
+        assert_eq!(line.matches("(sign)").count(), 1, "{line}");
+        assert_eq!(line.matches("(level)").count(), 1, "{line}");
+        assert_eq!(line.matches("(scale)").count(), 1, "{line}");
+        assert!(
+            line.ends_with(&format!(
+                "or its k-th neighbour distance > {:.3}",
+                s.ood_max_distance.unwrap()
+            )),
+            "{line}"
+        );
+        assert_eq!(json["stages"][i]["signal_guard"]["max_level"], g.max_level);
+        assert_eq!(json["stages"][i]["signal_guard"]["scale"]["min"], scale.min);
+    }
 }
 
 #[test]
@@ -113,9 +141,14 @@ fn paper_card_shows_absent_values_as_words() {
     assert_no_sentinels(&text);
     assert!(text.contains("paper preset"), "{text}");
     assert!(text.contains("halts at vote >= "), "{text}");
-    // No tolerance (any width), no OOD guard, no clearing cut before the last screening stage.
+    // No tolerance (any width), no distance guard (the signal guard alone), no clearing cut
+    // before the last screening stage.
     assert!(text.contains("at any width"), "{text}");
-    assert!(text.contains("no out-of-distribution guard"), "{text}");
+    assert!(!text.contains("neighbour distance"), "{text}");
+    assert!(
+        text.contains("out of distribution when its mean < -0.50 sd (sign), its mean > "),
+        "{text}"
+    );
     assert!(!text.contains("clears runs as relevant at"), "{text}");
     let json = serde_json::to_value(model.card()).unwrap();
     assert_eq!(json["decisions"]["tolerance"], serde_json::Value::Null);
@@ -123,6 +156,7 @@ fn paper_card_shows_absent_values_as_words() {
         json["stages"][0]["ood_max_distance"],
         serde_json::Value::Null
     );
+    assert_eq!(json["stages"][0]["signal_guard"]["side"], "Positive");
     assert_eq!(json["stages"][0]["role"], "screen");
     assert_eq!(json["stages"][0]["score"], "Vote");
     assert_eq!(json["stages"][0]["halting"]["kind"], "halts");

@@ -68,21 +68,25 @@ fn each_malformed_case_has_its_own_error() {
     assert!(matches!(e, ModelFileError::OldVersion { .. }), "{e}");
     assert!(e.to_string().contains("retrain"));
 
-    // Version 3 (stages with side-by-side calibrations and sentinel values) is no longer read.
-    assert_eq!(FORMAT_VERSION, 4);
-    let mut v3 = good.clone();
-    v3[8..12].copy_from_slice(&3u32.to_le_bytes());
-    let e = err(&reseal(v3));
-    assert!(
-        matches!(e, ModelFileError::OldVersion { found: 3, .. }),
-        "{e}"
-    );
-    assert!(
-        e.to_string()
-            .contains("format version 3, which this simforecast no longer reads"),
-        "{e}"
-    );
-    assert!(e.to_string().contains("retrain the model"), "{e}");
+    // Versions 3 (stages with side-by-side calibrations and sentinel values) and 4 (no signal
+    // guard) are no longer read.
+    assert_eq!(FORMAT_VERSION, 5);
+    for version in [3u32, 4] {
+        let mut old = good.clone();
+        old[8..12].copy_from_slice(&version.to_le_bytes());
+        let e = err(&reseal(old));
+        assert!(
+            matches!(e, ModelFileError::OldVersion { found, .. } if found == version),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains(&format!(
+                "format version {version}, which this simforecast no longer reads (it reads 5)"
+            )),
+            "{e}"
+        );
+        assert!(e.to_string().contains("retrain the model"), "{e}");
+    }
 
     // A valid checksum over a payload that does not decode.
     let mut garbage = good.clone();

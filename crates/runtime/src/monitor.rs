@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::stage::{ForecastOutcome, Role, ScreenOutcome, Stage};
+use crate::stage::{ForecastOutcome, OodReason, Role, ScreenOutcome, Stage};
 
 pub use crate::codes::{State, Verdict};
 
@@ -40,7 +40,10 @@ pub struct ScreenEvent {
     pub cut: Option<f64>,
     pub halt: bool,
     pub advisory: bool,
+    /// The trace is out of distribution here (the flag the C ABI carries) ...
     pub ood: bool,
+    /// ... and why (Some exactly when `ood`).
+    pub ood_reason: Option<OodReason>,
 }
 
 /// A forecast.
@@ -54,7 +57,9 @@ pub struct ForecastEvent {
     pub mu_high: f64,
     pub level: f64,
     pub confident: bool,
+    /// As in [`ScreenEvent`]: the flag, and why.
     pub ood: bool,
+    pub ood_reason: Option<OodReason>,
 }
 
 /// What was decided on one push (either part may be absent).
@@ -95,8 +100,8 @@ struct Progress {
     last_event: Option<Event>,
 }
 
-// Version 2: events carry an optional cut.
-const STATE_MAGIC: [u8; 8] = *b"SFMONST\x02";
+// Version 3: events say why a trace is out of distribution.
+const STATE_MAGIC: [u8; 8] = *b"SFMONST\x03";
 
 /// A monitor over one trace.
 #[derive(Clone, Debug)]
@@ -226,6 +231,8 @@ impl Monitor {
             return;
         }
         let last = Some(index) == self.last_screen;
+        let ood_reason = ood;
+        let ood = ood.is_some();
         // At the last screening stage a run the stage cannot halt is cleared only if most of its
         // neighbours are relevant; otherwise it is reported as probably irrelevant (advisory) and
         // gets no forecast: the model does not know, the run goes on.
@@ -259,6 +266,7 @@ impl Monitor {
             halt,
             advisory,
             ood,
+            ood_reason,
         });
     }
 
@@ -292,7 +300,8 @@ impl Monitor {
             mu_high: f.mu_high,
             level: outcome.level,
             confident: outcome.confident,
-            ood: outcome.ood,
+            ood: outcome.ood.is_some(),
+            ood_reason: outcome.ood,
         });
     }
 

@@ -1,5 +1,5 @@
 //! Training a model: every stage fitted in parallel, the shared final fit of a stage (feature
-//! map, points, OOD guard), and the model's metadata.
+//! map, points, OOD guards), and the model's metadata.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,8 @@ use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::knn::{PointSet, Weighting};
 use simforecast_runtime::model::{Metadata, Model};
 use simforecast_runtime::stage::{
-    FeatureMap, KnnParams, Neighbourhood, OodGuard, Recipe, Role, Smoothing, Stage,
+    DistanceGuard, FeatureMap, KnnParams, Neighbourhood, Recipe, Role, Signal, SignalGuard,
+    Smoothing, Stage,
 };
 
 use crate::config::TrainConfig;
@@ -84,8 +85,9 @@ impl StageReport {
     }
 }
 
-/// The stage's final feature map, training points, KNN parameters and OOD guard, fitted on all
-/// of `idx` with the hyper-parameters the grid search chose.
+/// The stage's final feature map, training points, KNN parameters and OOD guards, fitted on all
+/// of `idx` with the hyper-parameters the grid search chose. The signal guard is fitted whatever
+/// the preset: a foreign column is no more welcome to the paper's recipe than to ours.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_final(
     ds: &Dataset,
@@ -104,18 +106,23 @@ pub(crate) fn fit_final(
         power,
         weighting,
     };
-    let ood = ood_guard(&points, &params, cfg.ood_quantile);
+    let distance = distance_guard(&points, &params, cfg.ood_quantile);
+    let signals: Vec<Signal> = idx
+        .iter()
+        .map(|&i| Signal::of(&ds.series[i][..smoothing.window]))
+        .collect();
     Ok(Neighbourhood {
         features: fm,
         params,
         points,
-        ood,
+        distance,
+        signal: SignalGuard::fit(&signals),
     })
 }
 
 /// The OOD threshold: a quantile of the training points' leave-one-out k-th neighbour distance
 /// (None, no guard, at quantile 1 or with too few points to tell).
-fn ood_guard(points: &PointSet, params: &KnnParams, quantile: f64) -> Option<OodGuard> {
+fn distance_guard(points: &PointSet, params: &KnnParams, quantile: f64) -> Option<DistanceGuard> {
     if quantile >= 1.0 || points.len() < 3 {
         return None;
     }
@@ -131,7 +138,7 @@ fn ood_guard(points: &PointSet, params: &KnnParams, quantile: f64) -> Option<Ood
         .collect();
     d.sort_by(f64::total_cmp);
     let pos = ((quantile * d.len() as f64).ceil() as usize).clamp(1, d.len()) - 1;
-    Some(OodGuard {
+    Some(DistanceGuard {
         quantile,
         max_distance: d[pos],
     })

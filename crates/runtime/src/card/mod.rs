@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::knn::Weighting;
 use crate::model::{Direction, Metadata, Model, FORMAT_VERSION};
 use crate::stage::{
-    Bound, Clearing, Cut, ForecastCalibration, HaltTarget, Halting, Recipe, ScoreKind, Stage,
+    Bound, Clearing, Cut, ForecastCalibration, HaltTarget, Halting, Recipe, ScoreKind, SignalGuard,
+    Stage,
 };
 
 /// A model described: what it reads, how it labels runs, what it was trained on, what it
@@ -93,6 +94,8 @@ pub struct StageCard {
     pub training_traces: usize,
     /// k-th neighbour distance beyond which a trace is out of distribution (None: no guard).
     pub ood_max_distance: Option<f64>,
+    /// Level, scale and sign a window must have to be in distribution (None: no guard).
+    pub signal_guard: Option<SignalGuard>,
     #[serde(flatten)]
     pub kind: StageKind,
 }
@@ -215,7 +218,8 @@ impl StageCard {
             components: nh.features.n_components,
             features: nh.features.dim(),
             training_traces: nh.points.len(),
-            ood_max_distance: nh.ood.map(|g| g.max_distance),
+            ood_max_distance: nh.distance.map(|g| g.max_distance),
+            signal_guard: nh.signal,
             kind,
         }
     }

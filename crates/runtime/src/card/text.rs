@@ -4,7 +4,7 @@ use std::fmt::{self, Display, Formatter};
 
 use crate::fpca::ComponentRule;
 use crate::knn::Weighting;
-use crate::stage::{Cut, ForecastCalibration, ScoreKind};
+use crate::stage::{Cut, ForecastCalibration, ScoreKind, Side, SignalGuard};
 
 use super::{AdvisoryReason, HaltingCard, ModelCard, ScreenCard, StageCard, StageKind};
 
@@ -212,13 +212,9 @@ impl Display for StageCard {
             StageKind::Screen(c) => ("screen", format!("{}, ", score_of(c))),
             StageKind::Forecast(_) => ("forecast", String::new()),
         };
-        let ood = match self.ood_max_distance {
-            Some(d) => format!("out of distribution beyond neighbour distance {d:.3}"),
-            None => "no out-of-distribution guard".into(),
-        };
         write!(
             f,
-            "  [{}] {role} at {} frames: {score}k={} p={} {}, {} features ({} FPCA components, {} knots), {} training traces; {ood}",
+            "  [{}] {role} at {} frames: {score}k={} p={} {}, {} features ({} FPCA components, {} knots), {} training traces",
             self.index,
             self.window,
             self.k,
@@ -235,8 +231,66 @@ impl Display for StageCard {
         for line in self.details() {
             write!(f, "\n      {line}")?;
         }
-        Ok(())
+        write!(f, "\n      {}", self.guards())
     }
+}
+
+impl StageCard {
+    /// When the stage refuses a window as out of distribution, on one line.
+    pub fn guards(&self) -> String {
+        let mut when = Vec::new();
+        if let Some(g) = &self.signal_guard {
+            when.extend(signal_bounds(g));
+        }
+        if let Some(d) = self.ood_max_distance {
+            when.push(format!("its k-th neighbour distance > {d:.3}"));
+        }
+        match when.split_last() {
+            None => "no out-of-distribution guard".into(),
+            Some((last, [])) => format!("out of distribution when {last}"),
+            Some((last, init)) => {
+                format!("out of distribution when {} or {last}", init.join(", "))
+            }
+        }
+    }
+}
+
+/// "its mean < -0.50 sd (sign)", "its mean > 290 (level)", "its sd is outside 0.0283-120 (scale)".
+fn signal_bounds(g: &SignalGuard) -> Vec<String> {
+    let (far, near, tolerance) = match g.side {
+        Side::Positive => (
+            format!("> {}", significant(g.max_level)),
+            "<",
+            g.min_relative_level,
+        ),
+        Side::Negative => (
+            format!("< {}", significant(-g.max_level)),
+            ">",
+            -g.min_relative_level,
+        ),
+    };
+    let mut out = vec![
+        format!("its mean {near} {tolerance:.2} sd (sign)"),
+        format!("its mean {far} (level)"),
+    ];
+    if let Some(r) = g.scale {
+        out.push(format!(
+            "its sd is outside {}-{} (scale)",
+            significant(r.min),
+            significant(r.max)
+        ));
+    }
+    out
+}
+
+/// Three significant digits, in plain notation from 0.001 to 10^6 ("0.0283", "4.57", "290").
+fn significant(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || !(1e-3..1e6).contains(&a) {
+        return format!("{v:.2e}");
+    }
+    let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+    format!("{v:.decimals$}")
 }
 
 /// "vote", "scaled margin of ln mu", "margin of mu".

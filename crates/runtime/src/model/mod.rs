@@ -21,8 +21,10 @@ use crate::error::Error;
 use crate::stage::{Recipe, Role, Stage};
 
 pub const MAGIC: [u8; 8] = *b"SIMFCST\0";
-/// Version 4: stages as an enum of their kinds, absent values as options, no notes.
-pub const FORMAT_VERSION: u32 = 4;
+/// Version 5: every stage's neighbourhood has a signal guard (level, scale and sign of the
+/// window) beside its distance guard. Version 4: stages as an enum of their kinds, absent values
+/// as options, no notes.
+pub const FORMAT_VERSION: u32 = 5;
 const HEADER_LEN: usize = 20;
 
 /// Which side of the threshold is bad.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::knn::{self, Neighbour, Weighting};
 
-use super::{by_position, centre_spread, Neighbourhood};
+use super::{by_position, centre_spread, Neighbourhood, OodReason};
 
 /// What a forecasting stage learns from one training trace: its result over the tail.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,7 +68,8 @@ pub struct ForecastOutcome {
     pub level: f64,
     /// The interval is within the stage's tolerance and the trace is in distribution.
     pub confident: bool,
-    pub ood: bool,
+    /// Why the trace is out of distribution (None: it is in).
+    pub ood: Option<OodReason>,
 }
 
 impl ForecastStage {
@@ -78,13 +79,13 @@ impl ForecastStage {
 
     /// Evaluates the stage on the first `window` samples of `x`.
     pub fn evaluate(&self, x: &[f64]) -> crate::Result<ForecastOutcome> {
-        Ok(self.outcome(&self.neighbourhood.neighbours(x)?))
+        let (nb, ood) = self.neighbourhood.neighbours(x)?;
+        Ok(self.outcome(&nb, ood))
     }
 
-    /// The outcome for given neighbours.
-    pub fn outcome(&self, nb: &[Neighbour]) -> ForecastOutcome {
+    /// The outcome for given neighbours and out-of-distribution verdict.
+    pub fn outcome(&self, nb: &[Neighbour], ood: Option<OodReason>) -> ForecastOutcome {
         let cal = &self.calibration;
-        let ood = self.neighbourhood.is_ood(nb);
         let f =
             forecast_from_neighbours(nb, &self.targets, self.neighbourhood.params.weighting, cal);
         let rel = (f.mu_high - f.mu_low) / f.mu_hat.abs();
@@ -93,7 +94,7 @@ impl ForecastStage {
         ForecastOutcome {
             forecast: f,
             level: cal.level,
-            confident: within && !ood,
+            confident: within && ood.is_none(),
             ood,
         }
     }

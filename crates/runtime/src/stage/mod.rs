@@ -1,10 +1,11 @@
 //! One decision point of a model: a window of frames, the features of its samples
-//! ([`features`]), a KNN over the training traces and an out-of-distribution guard (the
+//! ([`features`]), a KNN over the training traces and out-of-distribution guards ([`guard`]; the
 //! [`Neighbourhood`] every stage has), and what the stage decides from its neighbours: a
 //! [`ScreenStage`] screens runs ([`screen`]), a [`ForecastStage`] forecasts them ([`forecast`]).
 
 pub mod features;
 pub mod forecast;
+pub mod guard;
 pub mod screen;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ pub use forecast::{
     forecast_from_neighbours, from_space, neighbour_centre_spread, regress_targets, to_space,
     Forecast, ForecastCalibration, ForecastOutcome, ForecastStage, Target,
 };
+pub use guard::{DistanceGuard, OodReason, Range, Side, Signal, SignalGuard};
 pub use screen::{
     margin_value, Bound, Clearing, Cut, HaltTarget, Halting, Margin, Score, ScoreKind,
     ScreenCalibration, ScreenOutcome, ScreenStage,
@@ -49,22 +51,16 @@ pub struct KnnParams {
     pub weighting: Weighting,
 }
 
-/// Out-of-distribution guard: the k-th neighbour distance of a query against a quantile of the
-/// training traces' own (leave-one-out) k-th neighbour distances.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OodGuard {
-    pub quantile: f64,
-    pub max_distance: f64,
-}
-
 /// What every stage has: the window's feature map, the training traces as points in feature
-/// space, the KNN parameters, and the out-of-distribution guard (None: every trace is in).
+/// space, the KNN parameters, and the out-of-distribution guards (each None when absent): the
+/// distance in feature space, and the window's level, scale and sign.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Neighbourhood {
     pub features: FeatureMap,
     pub params: KnnParams,
     pub points: PointSet,
-    pub ood: Option<OodGuard>,
+    pub distance: Option<DistanceGuard>,
+    pub signal: Option<SignalGuard>,
 }
 
 impl Neighbourhood {
@@ -72,8 +68,9 @@ impl Neighbourhood {
         self.features.window
     }
 
-    /// The k nearest training traces of the first `window` samples of `x`.
-    pub fn neighbours(&self, x: &[f64]) -> Result<Vec<Neighbour>> {
+    /// The k nearest training traces of the first `window` samples of `x`, and why the window
+    /// is out of distribution when it is.
+    pub fn neighbours(&self, x: &[f64]) -> Result<(Vec<Neighbour>, Option<OodReason>)> {
         let window = self.window();
         if x.len() < window {
             return Err(Error::InvalidArgument(format!(
@@ -86,15 +83,23 @@ impl Neighbourhood {
             return Err(Error::NonFinite { frame, value });
         }
         let f = self.features.apply(x);
-        Ok(self
+        let nb = self
             .points
-            .nearest(&f, self.params.k, self.params.power, None))
+            .nearest(&f, self.params.k, self.params.power, None);
+        let ood = self.ood(&x[..window], &nb);
+        Ok((nb, ood))
     }
 
-    /// True when the k-th neighbour is further than the guard allows.
-    pub fn is_ood(&self, nb: &[Neighbour]) -> bool {
-        self.ood
-            .is_some_and(|g| nb.last().is_some_and(|n| n.distance > g.max_distance))
+    /// Why a window with neighbours `nb` is out of distribution: its signal first (level, scale
+    /// and sign say more to a person than a distance), then its k-th neighbour's distance.
+    pub fn ood(&self, window: &[f64], nb: &[Neighbour]) -> Option<OodReason> {
+        self.signal
+            .and_then(|g| g.check(Signal::of(window)))
+            .or_else(|| {
+                self.distance
+                    .filter(|g| nb.last().is_some_and(|n| n.distance > g.max_distance))
+                    .map(|_| OodReason::Distance)
+            })
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
@@ -126,12 +131,12 @@ impl Neighbourhood {
             ));
         }
         knn::check_power(self.params.power).map_err(|e| e.to_string())?;
-        if let Some(g) = self.ood {
+        if let Some(g) = self.distance {
             if g.max_distance.is_nan() || g.max_distance < 0.0 {
                 return Err("OOD threshold is not a distance".into());
             }
         }
-        Ok(())
+        self.signal.as_ref().map_or(Ok(()), SignalGuard::validate)
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::knn::{self, Neighbour, Weighting};
 use crate::model::Direction;
 
-use super::{centre_spread, Neighbourhood};
+use super::{centre_spread, Neighbourhood, OodReason};
 
 /// The kinds of score a screening stage can compare with its cuts (what a training
 /// configuration asks for; [`Score`] is the fitted score with its data).
@@ -244,7 +244,8 @@ pub struct ScreenOutcome {
     pub confident_relevant: bool,
     /// The stage never halts.
     pub advisory: bool,
-    pub ood: bool,
+    /// Why the trace is out of distribution (None: it is in).
+    pub ood: Option<OodReason>,
 }
 
 impl ScreenStage {
@@ -254,13 +255,14 @@ impl ScreenStage {
 
     /// Evaluates the stage on the first `window` samples of `x`.
     pub fn evaluate(&self, x: &[f64]) -> crate::Result<ScreenOutcome> {
-        Ok(self.outcome(&self.neighbourhood.neighbours(x)?))
+        let (nb, ood) = self.neighbourhood.neighbours(x)?;
+        Ok(self.outcome(&nb, ood))
     }
 
-    /// The outcome for given neighbours (shared by `evaluate` and the cross-validation).
-    pub fn outcome(&self, nb: &[Neighbour]) -> ScreenOutcome {
+    /// The outcome for given neighbours and out-of-distribution verdict.
+    pub fn outcome(&self, nb: &[Neighbour], ood: Option<OodReason>) -> ScreenOutcome {
         let cal = &self.calibration;
-        let ood = self.neighbourhood.is_ood(nb);
+        let refused = ood.is_some();
         let weighting = self.neighbourhood.params.weighting;
         let score = cal.score.of(nb, &self.labels, weighting);
         let vote = knn::vote(nb, &self.labels, weighting);
@@ -274,8 +276,8 @@ impl ScreenStage {
             vote,
             score,
             cut,
-            confident_irrelevant: cut.is_some_and(|c| score >= c) && votes_enough && !ood,
-            confident_relevant: cal.clearing.is_some_and(|c| score <= c.cut) && !ood,
+            confident_irrelevant: cut.is_some_and(|c| score >= c) && votes_enough && !refused,
+            confident_relevant: cal.clearing.is_some_and(|c| score <= c.cut) && !refused,
             advisory: cal.halting.is_advisory(),
             ood,
         }
