@@ -20,7 +20,7 @@ use crate::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
 use simforecast_runtime::error::Result;
 use simforecast_runtime::model::Model;
 use simforecast_runtime::monitor::{Event, ForecastEvent, Monitor, State};
-use simforecast_runtime::stage::{Role, Stage, Verdict};
+use simforecast_runtime::stage::{ForecastStage, Role, Stage, Verdict};
 
 pub use crate::baseline::mean_rule;
 pub use crate::metrics::MeanStd;
@@ -114,12 +114,14 @@ pub fn replay(
 ) -> Result<(Vec<Event>, TraceOutcome)> {
     // Monitor::replay's loop, with the monitor's state noted at each forecasting window: after
     // the push of that frame it says whether the run was cleared and not halted there.
-    let forecasters: Vec<(usize, usize)> = model
+    let forecasters: Vec<(usize, &ForecastStage)> = model
         .stages
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.role() == Role::Forecast)
-        .map(|(i, s)| (i, s.window()))
+        .filter_map(|(i, s)| match s {
+            Stage::Forecast(f) => Some((i, f)),
+            Stage::Screen(_) => None,
+        })
         .collect();
     let screened = model.stages.iter().any(|s| s.role() == Role::Screen);
     let mut live = vec![false; forecasters.len()];
@@ -132,7 +134,7 @@ pub fn replay(
         for (l, _) in live
             .iter_mut()
             .zip(&forecasters)
-            .filter(|(_, f)| f.1 == frame)
+            .filter(|(_, (_, f))| f.window() == frame)
         {
             *l = !screened || matches!(mon.state(), State::ScreenedRelevant | State::ForecastReady);
         }
@@ -164,11 +166,9 @@ pub fn replay(
     let stage_forecasts = forecasters
         .iter()
         .zip(&live)
-        .filter(|((_, w), _)| *w <= series.len())
-        .map(|(&(i, window), &live)| {
-            let Stage::Forecast(f) = &model.stages[i] else {
-                unreachable!("forecasters holds forecasting stages only")
-            };
+        .filter(|((_, f), _)| f.window() <= series.len())
+        .map(|(&(i, f), &live)| {
+            let window = f.window();
             let o = f.evaluate(series)?;
             Ok(StageForecast {
                 stage: i,
@@ -178,14 +178,14 @@ pub fn replay(
                 mu_hat: o.forecast.mu_hat,
                 mu_low: o.forecast.mu_low,
                 mu_high: o.forecast.mu_high,
-                ood: o.ood,
+                ood: o.ood.is_some(),
                 live,
             })
         })
         .collect::<Result<Vec<_>>>()?;
     let deadline = forecasters
         .iter()
-        .find(|(i, _)| matches!(&model.stages[*i], Stage::Forecast(f) if f.calibration.deadline))
+        .find(|(_, f)| f.calibration.deadline)
         .or(forecasters.last());
     let direct_forecast = deadline.and_then(|(i, _)| {
         stage_forecasts
