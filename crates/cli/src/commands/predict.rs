@@ -84,12 +84,15 @@ fn print_text(model: &Model, t: &Trace, events: &[Event], outcome: &TraceOutcome
             None => format!("frame {:>5}", e.frame),
         };
         if let Some(s) = &e.screen {
-            let what = match s.verdict {
-                Verdict::Irrelevant if s.halt => "IRRELEVANT -> halt",
-                Verdict::Irrelevant => "irrelevant (advisory, no halt)",
-                Verdict::Relevant => "relevant",
-                Verdict::Unsure if s.ood => "unsure: out of distribution, refuses to act",
-                Verdict::Unsure => "unsure, keep collecting",
+            let what = match (s.verdict, s.ood_reason) {
+                (Verdict::Irrelevant, _) if s.halt => "IRRELEVANT -> halt".to_string(),
+                (Verdict::Irrelevant, _) => "irrelevant (advisory, no halt)".into(),
+                (Verdict::Relevant, _) => "relevant".into(),
+                (Verdict::Unsure, Some(why)) => format!(
+                    "unsure: out of distribution ({}), refuses to act",
+                    why.describe()
+                ),
+                (Verdict::Unsure, None) => "unsure, keep collecting".into(),
             };
             println!(
                 "  {at}: screen stage {}: vote {}, score {} (cut {}): {what}",
