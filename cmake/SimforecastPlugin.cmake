@@ -23,6 +23,8 @@ endif()
 add_library(forecastplugin MODULE
   "${PROJECT_SOURCE_DIR}/cpp/fix_forecast.cpp"
   "${PROJECT_SOURCE_DIR}/cpp/forecast_input.cpp"
+  "${PROJECT_SOURCE_DIR}/cpp/forecast_model.cpp"
+  "${PROJECT_SOURCE_DIR}/cpp/forecast_convergence.cpp"
   "${PROJECT_SOURCE_DIR}/cpp/forecast_report.cpp"
   "${PROJECT_SOURCE_DIR}/cpp/forecastplugin.cpp")
 set_target_properties(forecastplugin PROPERTIES

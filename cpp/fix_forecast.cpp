@@ -7,17 +7,24 @@
    fix ave/time reads it (forecast_input.cpp); the text of the decisions is
    composed in forecast_report.cpp.
 
+   The two modes live in their own files: a model and its monitor
+   (forecast_model.cpp), or the model-free convergence estimator
+   (forecast_convergence.cpp); this file parses the command and acts on what
+   either reports.
+
    Parallelism: every rank evaluates the input (computes are collective), but
-   only rank 0 holds the model and the monitor. Rank 0 pushes its sample and
-   broadcasts the outcome; every rank then acts on the same outcome, so the
-   decision, the timer and the global vector are identical everywhere, and an
-   error known to rank 0 becomes the same error->all() on every rank.
+   only rank 0 holds the model and the monitor (or the estimator). Rank 0
+   pushes its sample and broadcasts the outcome; every rank then acts on the
+   same outcome, so the decision, the timer and the global vector are
+   identical everywhere, and an error known to rank 0 becomes the same
+   error->all() on every rank.
 ------------------------------------------------------------------------- */
 
 #include "fix_forecast.h"
 
 #include "comm.h"
 #include "error.h"
+#include "forecast_bcast.h"
 #include "modify.h"
 #include "timer.h"
 #include "update.h"
@@ -30,60 +37,19 @@
 using namespace LAMMPS_NS;
 using namespace FixConst;
 
-namespace {
-
-// Restart record of one fix forecast: this header, the monitor state bytes, the trailer.
-// Stored in native byte order, like the rest of a LAMMPS restart file.
-constexpr char RESTART_MAGIC[8] = {'S', 'F', 'F', 'O', 'R', 'E', 'C', 'A'};
-// Layout 1: header + monitor state. Layout 2 (keyword nonfinite) appends RestartTrailer; a
-// layout-1 record is still read (its fix stopped LAMMPS on a non-finite sample, so it has none).
-constexpr uint32_t RESTART_LAYOUT = 2;
-
-struct RestartHeader {
-  char magic[8];
-  uint32_t layout;        // RESTART_LAYOUT
-  uint32_t event_size;    // sizeof(sf_event) of the writer
-  uint64_t total;         // bytes of header + monitor state
-  int64_t nevery;         // N of the writer: frames only line up with the same N
-  int64_t last_step;
-  int32_t stop_reason;
-  int32_t state;
-  uint64_t frames;
-  uint64_t monitor_len;
-  sf_event last_screen;
-  sf_event last_forecast;
-  sf_event last_event;
-};
-
-struct RestartTrailer {
-  int64_t nonfinite_step;
-};
-
-// Broadcast a string from rank 0 (error texts known only there).
-std::string bcast_string(const std::string &text, int me, MPI_Comm world)
-{
-  int n = (me == 0) ? static_cast<int>(text.size()) : 0;
-  MPI_Bcast(&n, 1, MPI_INT, 0, world);
-  std::string out(n, '\0');
-  if (me == 0) out = text;
-  if (n > 0) MPI_Bcast(&out[0], n, MPI_CHAR, 0, world);
-  return out;
-}
-
-}    // namespace
-
 /* ---------------------------------------------------------------------- */
 
 FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), action(HALT), after(CONTINUE), nonfinite(NONFINITE_ERROR), message_flag(1),
-    check_flag(1), fp(nullptr), model(nullptr), monitor(nullptr), frame_spacing(0), max_window(0),
-    state(SF_STATE_COLLECTING), frames(0), last_screen(), last_forecast(), last_event(),
-    last_step(-1), stop_reason(NOT_STOPPED), timeout_forced(false), nonfinite_step(-1)
+    check_flag(1), fp(nullptr), state(SF_STATE_COLLECTING), frames(0), last_screen(),
+    last_forecast(), last_event(), last_step(-1), stop_reason(NOT_STOPPED), timeout_forced(false),
+    nonfinite_step(-1), last_check()
 {
   if (narg < 6)
     error->all(FLERR,
                "Illegal fix forecast command: expected 'fix ID group-ID forecast N input "
-               "model-file [keyword value ...]', got {} argument(s)",
+               "model-file [keyword value ...]' or 'fix ID group-ID forecast N input convergence "
+               "[keyword value ...]', got {} argument(s)",
                narg);
 
   nevery = utils::inumeric(FLERR, arg[3], false, lmp);
@@ -92,13 +58,85 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
                nevery);
   trace_input = std::make_unique<ForecastInput>(lmp, this, arg[4]);
   model_path = arg[5];
+  // the word 'convergence' in place of the model file: the model-free mode
+  if (model_path == "convergence")
+    convergence = std::make_unique<ForecastConvergence>(lmp, this);
+  else
+    model = std::make_unique<ForecastModel>(lmp, this, model_path);
+  last_check.verdict = SF_CONVERGENCE_VERDICT_TOO_FEW_BLOCKS;    // no check yet
+  last_check.has_estimate = 0;
 
+  parse_keywords(narg, arg);
+
+  vector_flag = 1;
+  size_vector = NVECTOR;
+  extvector = 0;
+  global_freq = nevery;
+  restart_global = 1;
+  dynamic_group_allow = 1;
+
+  // Catch a typo in the input at the fix command, not at the first run.
+  trace_input->resolve(false);
+
+  // The plugin carries its own copy of the library, so this only fails when the fix
+  // was compiled against a header from another simforecast version.
+  if (sf_abi_version() != SF_ABI_VERSION)
+    error->all(FLERR, "Fix forecast was compiled for simforecast C ABI {} but runs with ABI {}",
+               SF_ABI_VERSION, sf_abi_version());
+
+  if (convergence)
+    convergence->create();
+  else
+    model->load(check_flag);
+  open_file();
+
+  if (comm->me == 0 && convergence) {
+    utils::logmesg(lmp,
+                   "fix forecast {}: model-free convergence mode (simforecast {}): {}. A check "
+                   "converges when the interval for the run's mean from its own frames (at that "
+                   "level) is within the tolerance (relative half-width) and the means of the two "
+                   "halves after equilibration agree within the drift. Such a stop is converged "
+                   "by own statistics, not calibrated: on a system that drifts for longer than it "
+                   "has been watched it comes early and its interval can miss the run's later "
+                   "mean (audit the rule on finished runs with 'simforecast convergence'); after "
+                   "{}\n",
+                   id, sf_version(), convergence->settings(),
+                   after == STOP ? "stop ends the run at the first converged check"
+                                 : "continue only reports it");
+  } else if (comm->me == 0) {
+    utils::logmesg(lmp, "fix forecast {}: model '{}' (simforecast {}): {}\n", id, model_path,
+                   sf_version(), model->describe());
+  }
+}
+
+/* ----------------------------------------------------------------------
+   keyword/value pairs; those of one mode are errors in the other
+------------------------------------------------------------------------- */
+
+void FixForecast::parse_keywords(int narg, char **arg)
+{
   int iarg = 6;
   while (iarg < narg) {
     const std::string key = arg[iarg];
     if (iarg + 2 > narg)
       error->all(FLERR, "Illegal fix forecast command: keyword '{}' needs a value", key);
     const std::string val = arg[iarg + 1];
+    if (key == "action" || key == "check") {
+      if (convergence)
+        error->all(FLERR,
+                   "Illegal fix forecast keyword '{}' in convergence mode: it applies to a model "
+                   "file (the convergence mode screens nothing and has no frame spacing; use "
+                   "'after stop' to end a run at its first converged check)",
+                   key);
+    } else if (ForecastConvergence::is_keyword(key)) {
+      if (!convergence)
+        error->all(FLERR,
+                   "Illegal fix forecast keyword '{}' with a model file: every, min, tolerance "
+                   "and drift are keywords of the model-free mode ('convergence' in place of the "
+                   "model file)",
+                   key);
+      convergence->keyword(key, val);
+    }
     if (key == "action") {
       if (val == "halt")
         action = HALT;
@@ -129,7 +167,12 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
       message_flag = utils::logical(FLERR, val, false, lmp);
     } else if (key == "check") {
       check_flag = utils::logical(FLERR, val, false, lmp);
-    } else {
+    } else if (!ForecastConvergence::is_keyword(key)) {
+      if (convergence)
+        error->all(FLERR,
+                   "Illegal fix forecast keyword '{}': expected every, min, tolerance, drift, "
+                   "after, nonfinite, file or message (convergence mode)",
+                   key);
       error->all(FLERR,
                  "Illegal fix forecast keyword '{}': expected action, after, nonfinite, file, "
                  "message or check",
@@ -137,94 +180,48 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
     }
     iarg += 2;
   }
+}
 
-  vector_flag = 1;
-  size_vector = NVECTOR;
-  extvector = 0;
-  global_freq = nevery;
-  restart_global = 1;
-  dynamic_group_allow = 1;
+/* ----------------------------------------------------------------------
+   open the decision file (rank 0) and write its header
+------------------------------------------------------------------------- */
 
-  // Catch a typo in the input at the fix command, not at the first run.
-  trace_input->resolve(false);
-
-  // The plugin carries its own copy of the library, so this only fails when the fix
-  // was compiled against a header from another simforecast version.
-  if (sf_abi_version() != SF_ABI_VERSION)
-    error->all(FLERR, "Fix forecast was compiled for simforecast C ABI {} but runs with ABI {}",
-               SF_ABI_VERSION, sf_abi_version());
-
-  // Load the model on rank 0 only; every rank learns the outcome.
+void FixForecast::open_file()
+{
+  if (file_path.empty()) return;
   const int me = comm->me;
   int ok = 1;
   std::string why;
   if (me == 0) {
-    model = sf_model_load(model_path.c_str());
-    if (!model) {
+    fp = fopen(file_path.c_str(), "a");
+    if (!fp) {
       ok = 0;
-      why = sf_last_error();
-    } else if (sf_model_frame_spacing(model, &frame_spacing) != SF_OK ||
-               sf_model_max_window(model, &max_window) != SF_OK) {
-      ok = 0;
-      why = sf_last_error();
-    } else if (!(monitor = sf_monitor_new(model))) {
-      ok = 0;
-      why = sf_last_error();
+      why = utils::getsyserror();
     }
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, world);
   if (!ok) {
-    why = bcast_string(why, me, world);
+    why = forecast_bcast::text(why, me, world);
     release();
-    // the library's messages name the file already; do not repeat it
-    if (why.find(model_path) != std::string::npos)
-      error->all(FLERR, "Fix forecast {} cannot load its model: {}", id, why);
-    error->all(FLERR, "Fix forecast {} cannot load model file '{}': {}", id, model_path, why);
+    error->all(FLERR, "Fix forecast {} cannot open file '{}': {}", id, file_path, why);
   }
-  MPI_Bcast(&frame_spacing, 1, MPI_UINT64_T, 0, world);
-  MPI_Bcast(&max_window, 1, MPI_UINT64_T, 0, world);
-
-  if (check_flag && frame_spacing != static_cast<uint64_t>(nevery)) {
-    release();
-    error->all(FLERR,
-               "Fix forecast {}: N = {} steps per frame, but model '{}' was trained on frames "
-               "{} steps apart. Set N to {} (and keep the timestep of the training runs), or "
-               "add 'check no' if frames of {} steps here are equivalent to the training frames",
-               id, nevery, model_path, frame_spacing, frame_spacing, nevery);
-  }
-
-  if (!file_path.empty()) {
-    ok = 1;
-    if (me == 0) {
-      fp = fopen(file_path.c_str(), "a");
-      if (!fp) {
-        ok = 0;
-        why = utils::getsyserror();
-      }
-    }
-    MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-    if (!ok) {
-      why = bcast_string(why, me, world);
-      release();
-      error->all(FLERR, "Fix forecast {} cannot open file '{}': {}", id, file_path, why);
-    }
-    if (me == 0) {
-      fmt::print(fp,
-                 "# fix forecast {}: model {}, N {}, input {}, action {}, after {}, nonfinite {}, "
-                 "defined at step {}\n{}\n",
-                 id, model_path, nevery, trace_input->text(),
-                 action == HALT ? "halt" : "advise", after == STOP ? "stop" : "continue",
-                 nonfinite_setting(),
-                 update->ntimestep, forecast_report::file_header());
-      fflush(fp);
-    }
-  }
-
-  if (me == 0) {
-    const char *card = sf_model_describe(model);
-    utils::logmesg(lmp, "fix forecast {}: model '{}' (simforecast {}): {}\n", id, model_path,
-                   sf_version(), card ? card : "(no description)");
-  }
+  if (me != 0) return;
+  if (convergence)
+    fmt::print(fp,
+               "# fix forecast {}: convergence (model-free: a converged check is converged by "
+               "own statistics, not calibrated), N {}, input {}, {}, after {}, nonfinite {}, "
+               "defined at step {}\n{}\n",
+               id, nevery, trace_input->text(), convergence->settings(),
+               after == STOP ? "stop" : "continue", nonfinite_setting(), update->ntimestep,
+               forecast_report::convergence_file_header());
+  else
+    fmt::print(fp,
+               "# fix forecast {}: model {}, N {}, input {}, action {}, after {}, nonfinite {}, "
+               "defined at step {}\n{}\n",
+               id, model_path, nevery, trace_input->text(), action == HALT ? "halt" : "advise",
+               after == STOP ? "stop" : "continue", nonfinite_setting(), update->ntimestep,
+               forecast_report::file_header());
+  fflush(fp);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -235,15 +232,13 @@ FixForecast::~FixForecast()
 }
 
 /* ----------------------------------------------------------------------
-   free the model, monitor and decision file (rank 0 holds them)
+   free the model, monitor, estimator and decision file (rank 0 holds them)
 ------------------------------------------------------------------------- */
 
 void FixForecast::release()
 {
-  sf_monitor_free(monitor);
-  monitor = nullptr;
-  sf_model_free(model);
-  model = nullptr;
+  convergence.reset();
+  model.reset();
   if (fp) fclose(fp);
   fp = nullptr;
 }
@@ -286,37 +281,74 @@ void FixForecast::end_of_step()
   if (nonfinite_step >= 0) return;
 
   const double value = trace_input->sample();
+  if (convergence)
+    convergence_step(value);
+  else
+    model_step(value);
+}
 
-  Outcome out;
-  memset(&out, 0, sizeof(out));
+/* ----------------------------------------------------------------------
+   model mode: push on rank 0, act on all ranks
+------------------------------------------------------------------------- */
+
+void FixForecast::model_step(double value)
+{
   std::string why;
-  if (comm->me == 0) {
-    out.value = value;
-    out.status = sf_monitor_push(monitor, value, &out.event);
-    if (out.status != SF_OK) {
-      why = sf_last_error();
-    } else if (sf_monitor_state(monitor, &out.state) != SF_OK ||
-               sf_monitor_frames(monitor, &out.frames) != SF_OK) {
-      out.status = SF_ERR_STATE;
-      why = sf_last_error();
-    }
-  }
-  MPI_Bcast(&out, sizeof(out), MPI_BYTE, 0, world);
-
-  // the library refuses a non-finite sample and leaves the monitor unchanged
+  const ForecastModel::Outcome out = model->push(value, why);
   if (out.status == SF_ERR_NON_FINITE) {
     handle_nonfinite(out.value);
     return;
   }
-  if (out.status != SF_OK) {
-    why = bcast_string(why, comm->me, world);
+  if (out.status != SF_OK)
     error->all(FLERR, "Fix forecast {}: the monitor failed on step {} (status {}): {}", id,
                update->ntimestep, out.status, why);
-  }
 
   state = out.state;
   frames = out.frames;
   if (out.event.flags != 0) handle_event(out.event);
+}
+
+/* ----------------------------------------------------------------------
+   convergence mode: push (and check when due) on rank 0, act on all ranks
+------------------------------------------------------------------------- */
+
+void FixForecast::convergence_step(double value)
+{
+  using forecast_report::Response;
+  std::string why;
+  // after the first converged check the estimate is written: nothing more is checked
+  const bool watching = state != SF_STATE_FORECAST_READY;
+  const ForecastConvergence::Outcome out = convergence->push(value, watching, why);
+  if (out.status == SF_ERR_NON_FINITE) {
+    handle_nonfinite(out.value);
+    return;
+  }
+  if (out.status != SF_OK)
+    error->all(FLERR,
+               "Fix forecast {}: the convergence estimator failed on step {} (status {}): {}", id,
+               update->ntimestep, out.status, why);
+  frames = out.frames;
+  if (!out.checked) return;
+
+  last_check = out.result;
+  last_step = update->ntimestep;
+  const bool converged = out.result.verdict == SF_CONVERGENCE_VERDICT_CONVERGED;
+  if (converged) state = SF_STATE_FORECAST_READY;
+  const Response r = (converged && after == STOP) ? Response::STOP : Response::GO_ON;
+  if (comm->me == 0) {
+    if (converged && message_flag)
+      utils::logmesg(lmp,
+                     forecast_report::convergence_message(id, update->ntimestep, out.result,
+                                                          convergence->tolerance(),
+                                                          convergence->drift(), r) +
+                         "\n");
+    if (fp) {
+      fmt::print(fp, "{}\n",
+                 forecast_report::convergence_file_line(update->ntimestep, out.result, r));
+      fflush(fp);
+    }
+  }
+  if (r == Response::STOP) end_run(STOPPED_AFTER_FORECAST);
 }
 
 /* ----------------------------------------------------------------------
@@ -331,16 +363,19 @@ void FixForecast::handle_nonfinite(double value)
                                                               update->ntimestep, frame, value);
   if (fp) {
     fmt::print(fp, "{}\n",
-               forecast_report::nonfinite_line(update->ntimestep, frame, nonfinite_setting()));
+               convergence ? forecast_report::convergence_nonfinite_line(update->ntimestep, frame,
+                                                                         nonfinite_setting())
+                           : forecast_report::nonfinite_line(update->ntimestep, frame,
+                                                             nonfinite_setting()));
     fflush(fp);
   }
 
   if (nonfinite == NONFINITE_ERROR)
     error->all(FLERR,
-               "{}. The model needs a finite sample every {} steps: check the quantity (a "
+               "{}. The {} needs a finite sample every {} steps: check the quantity (a "
                "division by zero, an empty group, an unstable run), or use 'nonfinite stop' or "
                "'nonfinite continue' to let the input script go on",
-               what, nevery);
+               what, convergence ? "convergence estimator" : "model", nevery);
 
   if (nonfinite == NONFINITE_STOP) end_run(STOPPED_NONFINITE);
   if (comm->me == 0)
@@ -437,6 +472,7 @@ double FixForecast::compute_vector(int n)
   const bool screened = last_screen.flags != 0;
   const bool forecast = last_forecast.flags != 0;
   const bool decided = last_event.flags != 0;
+  const bool converged = state == SF_STATE_FORECAST_READY;
   switch (n) {
     case 0:
       return state;
@@ -451,8 +487,10 @@ double FixForecast::compute_vector(int n)
     case 5:
       return static_cast<double>(last_step);
     case 6:
+      if (convergence) return converged ? last_check.mu_low : 0.0;
       return forecast ? last_forecast.mu_low : 0.0;
     case 7:
+      if (convergence) return converged ? last_check.mu_high : 0.0;
       return forecast ? last_forecast.mu_high : 0.0;
     case 8:
       return stop_reason;
@@ -468,59 +506,41 @@ double FixForecast::compute_vector(int n)
       return (screened && std::isfinite(last_screen.score)) ? last_screen.score : 0.0;
     case 14:
       return static_cast<double>(nonfinite_step);
+    // 15-20: the estimate of mu from the run's own statistics (convergence mode), and what
+    // the current estimate rests on in either mode
+    case 15:
+      return last_check.has_estimate ? last_check.mean : 0.0;
+    case 16:
+      return last_check.has_estimate ? last_check.mu_low : 0.0;
+    case 17:
+      return last_check.has_estimate ? last_check.mu_high : 0.0;
+    case 18:
+      return last_check.has_estimate ? static_cast<double>(last_step) : -1.0;
+    case 19:
+      if (convergence) return last_check.has_estimate ? EVIDENCE_OWN_STATISTICS : EVIDENCE_NONE;
+      return forecast ? EVIDENCE_MODEL : EVIDENCE_NONE;
+    case 20:
+      // checks stop at the first converged one, so the last check converged once state is 3
+      if (convergence) return converged ? 1.0 : 0.0;
+      return (forecast && last_forecast.confident) ? 1.0 : 0.0;
     default:
       return 0.0;
   }
 }
 
 /* ----------------------------------------------------------------------
-   pack the monitor state and the decision record into the restart file
+   pack the monitor's (or estimator's) state and the decision record into
+   the restart file
    (called on all ranks, fp is valid on rank 0 only)
 ------------------------------------------------------------------------- */
 
 void FixForecast::write_restart(FILE *restart_fp)
 {
-  std::vector<char> blob;
-  int ok = 1;
-  std::string why;
-  if (comm->me == 0) {
-    size_t len = 0;
-    int status = sf_monitor_save_state(monitor, nullptr, 0, &len);
-    if (status == SF_OK || status == SF_ERR_BUFFER) {
-      RestartHeader h;
-      memset(&h, 0, sizeof(h));
-      memcpy(h.magic, RESTART_MAGIC, sizeof(h.magic));
-      h.layout = RESTART_LAYOUT;
-      h.event_size = sizeof(sf_event);
-      h.total = sizeof(h) + len + sizeof(RestartTrailer);
-      h.nevery = nevery;
-      h.last_step = last_step;
-      h.stop_reason = stop_reason;
-      h.state = state;
-      h.frames = frames;
-      h.monitor_len = len;
-      h.last_screen = last_screen;
-      h.last_forecast = last_forecast;
-      h.last_event = last_event;
-      const RestartTrailer t{nonfinite_step};
-      blob.resize(h.total);
-      memcpy(blob.data(), &h, sizeof(h));
-      memcpy(blob.data() + sizeof(h) + len, &t, sizeof(t));
-      size_t written = 0;
-      status = sf_monitor_save_state(monitor, reinterpret_cast<uint8_t *>(blob.data()) + sizeof(h),
-                                     len, &written);
-      if (status != SF_OK || written != len) ok = 0;
-    } else {
-      ok = 0;
-    }
-    if (!ok) why = sf_last_error();
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok) {
-    why = bcast_string(why, comm->me, world);
-    error->all(FLERR, "Fix forecast {} cannot save its monitor state to the restart file: {}", id,
-               why);
-  }
+  const std::vector<char> blob =
+      convergence ? convergence->pack({last_step, nonfinite_step, stop_reason, state, frames,
+                                       last_check})
+                  : model->pack({last_step, nonfinite_step, stop_reason, state, frames,
+                                 last_screen, last_forecast, last_event});
   if (comm->me == 0) {
     const int n = static_cast<int>(blob.size());
     fwrite(&n, sizeof(int), 1, restart_fp);
@@ -534,55 +554,44 @@ void FixForecast::write_restart(FILE *restart_fp)
 
 void FixForecast::restart(char *buf)
 {
-  RestartHeader h;
-  memcpy(&h, buf, sizeof(h));
-  if (memcmp(h.magic, RESTART_MAGIC, sizeof(h.magic)) != 0)
+  // a record of the other mode is named as such
+  const bool convergence_record = ForecastConvergence::is_record(buf);
+  const bool model_record = ForecastModel::is_record(buf);
+  if (!convergence_record && !model_record)
     error->all(FLERR,
                "Fix forecast {}: the restart file holds no fix forecast state under this ID "
                "(the record is corrupt or from another fix)",
                id);
-  const size_t trailer = (h.layout >= 2) ? sizeof(RestartTrailer) : 0;
-  if (h.layout < 1 || h.layout > RESTART_LAYOUT || h.event_size != sizeof(sf_event) ||
-      h.total != sizeof(h) + h.monitor_len + trailer)
+  if (convergence_record && !convergence)
     error->all(FLERR,
-               "Fix forecast {}: the restart record was written by an incompatible fix forecast "
-               "(layout {}, event size {}; this build reads layouts 1 to {}, event size {})",
-               id, h.layout, h.event_size, RESTART_LAYOUT, sizeof(sf_event));
-  if (h.nevery != nevery)
+               "Fix forecast {}: the restart file holds the state of a fix forecast in "
+               "convergence mode under this ID: define it with 'convergence' in place of the "
+               "model file, as in the run that wrote it",
+               id);
+  if (model_record && convergence)
     error->all(FLERR,
-               "Fix forecast {}: N = {} but the restart file was written with N = {}: the frames "
-               "would not continue the trace. Use N = {}",
-               id, nevery, h.nevery, h.nevery);
+               "Fix forecast {}: the restart file holds the state of a fix forecast with a model "
+               "file under this ID, not of the convergence mode: define it with the model file "
+               "of the run that wrote it",
+               id);
 
-  int ok = 1;
-  std::string why;
-  if (comm->me == 0) {
-    const auto *state_bytes = reinterpret_cast<const uint8_t *>(buf + sizeof(h));
-    if (sf_monitor_load_state(monitor, state_bytes, h.monitor_len) != SF_OK) {
-      ok = 0;
-      why = sf_last_error();
-    }
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok) {
-    why = bcast_string(why, comm->me, world);
-    error->all(FLERR,
-               "Fix forecast {} cannot restore the monitor state from the restart file with "
-               "model '{}': {}. Use the model file the run was started with",
-               id, model_path, why);
-  }
-
-  state = h.state;
-  frames = h.frames;
-  last_step = h.last_step;
-  stop_reason = h.stop_reason;
-  last_screen = h.last_screen;
-  last_forecast = h.last_forecast;
-  last_event = h.last_event;
-  nonfinite_step = -1;
-  if (trailer) {
-    RestartTrailer t;
-    memcpy(&t, buf + sizeof(h) + h.monitor_len, sizeof(t));
-    nonfinite_step = t.nonfinite_step;
+  if (convergence) {
+    const ForecastConvergence::Record r = convergence->restore(buf);
+    last_step = r.last_step;
+    nonfinite_step = r.nonfinite_step;
+    stop_reason = r.stop_reason;
+    state = r.state;
+    frames = r.frames;
+    last_check = r.last_check;
+  } else {
+    const ForecastModel::Record r = model->restore(buf);
+    last_step = r.last_step;
+    nonfinite_step = r.nonfinite_step;
+    stop_reason = r.stop_reason;
+    state = r.state;
+    frames = r.frames;
+    last_screen = r.last_screen;
+    last_forecast = r.last_forecast;
+    last_event = r.last_event;
   }
 }

@@ -1,7 +1,10 @@
 /* -*- c++ -*- ----------------------------------------------------------
    fix forecast: stream a global scalar of a running LAMMPS simulation into a
    trained simforecast model, one frame every N steps, and act on its decisions
-   (halt a run the model screens as irrelevant, report the forecast of mu +/- sigma).
+   (halt a run the model screens as irrelevant, report the forecast of mu +/- sigma);
+   or, with 'convergence' in place of the model file, into the model-free
+   convergence estimator (forecast_convergence.h), and report (or stop at) the
+   first check where the run's own statistics pin its mean within tolerance.
 
    The fix is thin on purpose: it parses arguments, samples its input, hands the
    number to the simforecast C ABI and reports what comes back. All numerics
@@ -22,7 +25,9 @@ FixStyle(forecast,FixForecast);
 
 #include "fix.h"
 
+#include "forecast_convergence.h"
 #include "forecast_input.h"
+#include "forecast_model.h"
 #include "forecast_report.h"
 #include "simforecast.h"
 
@@ -46,13 +51,15 @@ class FixForecast : public Fix {
   void restart(char *) override;
 
   // Number of elements of the global vector (documented in doc/fix_forecast.rst).
-  static constexpr int NVECTOR = 15;
+  static constexpr int NVECTOR = 21;
 
  private:
   enum Action { HALT, ADVISE };
   enum After { CONTINUE, STOP };
   // What a non-finite sample does (keyword nonfinite, modelled on fix halt's 'error').
   enum NonFinite { NONFINITE_ERROR, NONFINITE_STOP, NONFINITE_CONTINUE };
+  // Value of output element [20]: what the current estimate of mu rests on.
+  enum Evidence { EVIDENCE_NONE = 0, EVIDENCE_MODEL = 1, EVIDENCE_OWN_STATISTICS = 2 };
   // Value of output element [9]: why this fix ended a run, if it did.
   enum StopReason {
     NOT_STOPPED = 0,
@@ -61,28 +68,16 @@ class FixForecast : public Fix {
     STOPPED_NONFINITE = 3
   };
 
-  // What rank 0 broadcasts after every push, so all ranks act identically.
-  struct Outcome {
-    int32_t status;    // SF_* status of sf_monitor_push on rank 0
-    int32_t state;     // SF_STATE_* after the push
-    uint64_t frames;   // frames seen by the monitor after the push
-    double value;      // the sample rank 0 pushed
-    sf_event event;    // the decision (flags 0: none)
-  };
-
   std::unique_ptr<ForecastInput> trace_input;    // what is sampled every N steps
+  // Exactly one of the two modes: a model file, or 'convergence' in its place (model-free).
+  std::unique_ptr<ForecastModel> model;
+  std::unique_ptr<ForecastConvergence> convergence;
 
   // keywords
   std::string model_path;
   std::string file_path;
   int action, after, nonfinite, message_flag, check_flag;
   FILE *fp;    // decision log, rank 0 only
-
-  // model and monitor: rank 0 only (decisions are made there and broadcast)
-  sf_model *model;
-  sf_monitor *monitor;
-  uint64_t frame_spacing;
-  uint64_t max_window;
 
   // decision record, identical on all ranks (source of the global vector and restart data)
   int32_t state;
@@ -97,7 +92,13 @@ class FixForecast : public Fix {
   // no longer be the sample of step k*N), so after it the fix samples and decides nothing more
   // on this trace, whatever 'nonfinite' let the run do.
   bigint nonfinite_step;
+  // Convergence mode: the last check (has_estimate 0 until the first estimate).
+  sf_convergence_result last_check;
 
+  void parse_keywords(int, char **);
+  void open_file();
+  void model_step(double);
+  void convergence_step(double);
   void handle_event(const sf_event &);
   void handle_nonfinite(double);
   void report(const sf_event &, forecast_report::Response);

@@ -158,5 +158,76 @@ namespace forecast_report {
                        frame, setting);
   }
 
+  // ---- the model-free convergence mode
+
+  const char *convergence_verdict_name(int32_t verdict)
+  {
+    switch (verdict) {
+      case SF_CONVERGENCE_VERDICT_CONVERGED:
+        return "converged";
+      case SF_CONVERGENCE_VERDICT_TOO_FEW_BLOCKS:
+        return "too-few-blocks";
+      case SF_CONVERGENCE_VERDICT_TOO_FEW_FRAMES:
+        return "too-few-frames";
+      case SF_CONVERGENCE_VERDICT_ZERO_MEAN:
+        return "zero-mean";
+      case SF_CONVERGENCE_VERDICT_TOO_WIDE:
+        return "too-wide";
+      case SF_CONVERGENCE_VERDICT_DRIFTING:
+        return "drifting";
+      default:
+        return "unknown";
+    }
+  }
+
+  std::string convergence_message(const std::string &fix_id, int64_t step,
+                                  const sf_convergence_result &res, double tolerance,
+                                  double drift, Response r)
+  {
+    const std::string does = (r == Response::STOP)
+        ? "ending the run (after stop: the estimate is written)"
+        : "the run goes on (after continue)";
+    return fmt::format(
+        "fix forecast {} step {} frame {}: converged by own statistics (not calibrated): mu = {} "
+        "in [{}, {}] at level {}; relative half-width {} (tolerance {}), halves differ by {} "
+        "(drift {}); frames {} to {} after equilibration, statistical inefficiency {} -> {}",
+        fix_id, step, res.frames, number(res.mean, 6), number(res.mu_low, 6),
+        number(res.mu_high, 6), number(res.level, 3), number(res.relative_half_width, 3),
+        number(tolerance, 3), number(res.relative_drift, 3), number(drift, 3), res.start + 1,
+        res.frames, number(res.inefficiency, 3), does);
+  }
+
+  const char *convergence_file_header()
+  {
+    return "# step frame kind verdict mu mu_low mu_high level relative_half_width relative_drift "
+           "start inefficiency flags";
+  }
+
+  std::string convergence_file_line(int64_t step, const sf_convergence_result &res, Response r)
+  {
+    std::vector<std::string> values;
+    for (double x : {res.mean, res.mu_low, res.mu_high, res.level, res.relative_half_width,
+                     res.relative_drift})
+      values.push_back(number(x, 17));
+    // the first frame after equilibration (1-based, as 'frame'), none without an estimate
+    const std::string start = res.has_estimate ? std::to_string(res.start + 1) : "none";
+    std::vector<std::string> flags;
+    if (res.verdict == SF_CONVERGENCE_VERDICT_CONVERGED) {
+      flags.emplace_back("own-statistics");
+      flags.emplace_back("not-calibrated");
+    }
+    if (r == Response::STOP) flags.emplace_back("stop");
+    return fmt::format("{} {} check {} {} {} {} {}", step, res.frames,
+                       convergence_verdict_name(res.verdict), join(values, " "), start,
+                       number(res.inefficiency, 17),
+                       flags.empty() ? std::string("-") : join(flags, ","));
+  }
+
+  std::string convergence_nonfinite_line(int64_t step, uint64_t frame, const char *setting)
+  {
+    return fmt::format("{} {} nonfinite - none none none none none none none none {}", step,
+                       frame, setting);
+  }
+
 }    // namespace forecast_report
 }    // namespace LAMMPS_NS

@@ -7,6 +7,10 @@
 
    A value the library reports as absent (NaN in sf_event, e.g. the cut of a
    stage that can never halt) is written as "none", never as a number.
+
+   The model-free convergence mode has its own lines (its checks are not a
+   model's decisions): each says that a converged check is converged by the
+   run's own statistics, not calibrated.
 ------------------------------------------------------------------------- */
 
 #ifndef LMP_FORECAST_REPORT_H
@@ -46,6 +50,25 @@ namespace forecast_report {
   // The decision-file line of a non-finite sample (no newline): kind "nonfinite", no stage and
   // no values; its flag is the 'nonfinite' setting that applied (error, stop or continue).
   std::string nonfinite_line(int64_t step, uint64_t frame, const char *setting);
+
+  // ---- the model-free convergence mode
+
+  // The name of an SF_CONVERGENCE_VERDICT_* in the file: converged, too-wide, drifting, ...
+  const char *convergence_verdict_name(int32_t verdict);
+
+  // The screen/log line of a converged check (no newline); r is STOP or GO_ON.
+  std::string convergence_message(const std::string &fix_id, int64_t step,
+                                  const sf_convergence_result &res, double tolerance,
+                                  double drift, Response r);
+
+  // The column names of the decision file in convergence mode, as a comment line.
+  const char *convergence_file_header();
+
+  // The decision-file line of one check (no newline), in the columns of convergence_file_header().
+  std::string convergence_file_line(int64_t step, const sf_convergence_result &res, Response r);
+
+  // The decision-file line of a non-finite sample in convergence mode (no newline).
+  std::string convergence_nonfinite_line(int64_t step, uint64_t frame, const char *setting);
 
 }    // namespace forecast_report
 }    // namespace LAMMPS_NS

@@ -16,11 +16,13 @@
 #include <stdint.h>
 
 /**
- * Version of this C ABI; bumped on any incompatible change of the header. Version 2: the state
- * and verdict codes are enumerations (same names and values), `sf_event.cut` is NaN for a stage
- * without a cut, and `sf_model_describe` returns the multi-line model card.
+ * Version of this C ABI; bumped on any change of the header. Version 2: the state and verdict
+ * codes are enumerations (same names and values), `sf_event.cut` is NaN for a stage without a
+ * cut, and `sf_model_describe` returns the multi-line model card. Version 3 adds the model-free
+ * convergence estimator (`sf_convergence_*`, `sf_convergence_verdict`, `sf_equilibration`);
+ * nothing of version 2 changed.
  */
-#define SF_ABI_VERSION 2
+#define SF_ABI_VERSION 3
 
 /**
  * Success.
@@ -78,6 +80,66 @@
 #define SF_EVENT_FORECAST 2
 
 /**
+ * What a check of the model-free convergence estimator says (`convergence::Verdict` without its
+ * numbers). Only `Converged` lets a run stop, and it is a verdict of the run's own statistics:
+ * nothing calibrates it against finished runs.
+ */
+enum sf_convergence_verdict
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * Converged by own statistics: the interval is within tolerance and the halves agree.
+   */
+  SF_CONVERGENCE_VERDICT_CONVERGED = 0,
+  /**
+   * Too few blocks of frames to estimate anything yet (no estimate).
+   */
+  SF_CONVERGENCE_VERDICT_TOO_FEW_BLOCKS = 1,
+  /**
+   * Before the minimum number of frames (the estimate is given, the stop is not).
+   */
+  SF_CONVERGENCE_VERDICT_TOO_FEW_FRAMES = 2,
+  /**
+   * The mean is 0: a relative tolerance cannot be met.
+   */
+  SF_CONVERGENCE_VERDICT_ZERO_MEAN = 3,
+  /**
+   * The interval is wider than the tolerance.
+   */
+  SF_CONVERGENCE_VERDICT_TOO_WIDE = 4,
+  /**
+   * The means of the two halves after equilibration differ by more than the drift tolerance.
+   */
+  SF_CONVERGENCE_VERDICT_DRIFTING = 5,
+};
+#ifndef __cplusplus
+typedef int32_t sf_convergence_verdict;
+#endif // __cplusplus
+
+/**
+ * How the convergence estimator chooses the end of equilibration.
+ */
+enum sf_equilibration
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * The t0 that leaves the most effective samples, (n − t0) / g (pymbar's criterion).
+   */
+  SF_EQUILIBRATION_MAX_EFFECTIVE_SAMPLES = 0,
+  /**
+   * The t0 that minimises the marginal standard error of the block means after it (MSER).
+   */
+  SF_EQUILIBRATION_MSER = 1,
+};
+#ifndef __cplusplus
+typedef int32_t sf_equilibration;
+#endif // __cplusplus
+
+/**
  * Where the monitor stands.
  */
 enum sf_state
@@ -130,6 +192,12 @@ enum sf_verdict
 #ifndef __cplusplus
 typedef int32_t sf_verdict;
 #endif // __cplusplus
+
+/**
+ * A convergence estimator over one trace (opaque; one per simulation, not thread-safe). Its
+ * memory is fixed at creation whatever the run's length.
+ */
+typedef struct sf_convergence sf_convergence;
 
 /**
  * A trained model (opaque, immutable, shareable between monitors and threads).
@@ -207,6 +275,123 @@ typedef struct sf_event {
    */
   int32_t confident;
 } sf_event;
+
+/**
+ * What an `sf_convergence` is asked; `sf_convergence_params_default()` gives the defaults (the
+ * rule of `simforecast convergence`: ±25 % at 90 %, halves within 12.5 %).
+ */
+typedef struct sf_convergence_params {
+  /**
+   * Largest relative half-width, half-width / |mean|, of the interval for the long-run mean.
+   */
+  double tolerance;
+  /**
+   * Largest relative difference |m2 − m1| / |mean| of the means of the two halves of the
+   * frames after equilibration.
+   */
+  double drift_tolerance;
+  /**
+   * Two-sided coverage of the interval, in (0, 1) (0.9: z = 1.645).
+   */
+  double level;
+  /**
+   * Largest share of the frames seen that equilibration may discard, in (0, 1].
+   */
+  double max_discard;
+  /**
+   * No check says converged before this many frames.
+   */
+  uint64_t min_frames;
+  /**
+   * Fewest blocks after equilibration from which the statistical inefficiency is estimated
+   * (at least 8).
+   */
+  size_t min_blocks;
+  /**
+   * Blocks held before neighbours are paired (even, at least 4 × `min_blocks`).
+   */
+  size_t capacity;
+  /**
+   * How the end of equilibration is chosen: `SF_EQUILIBRATION_*` (an `sf_equilibration`).
+   */
+  int32_t equilibration;
+} sf_convergence_params;
+
+/**
+ * One check of an `sf_convergence`. Without an estimate (`has_estimate` 0: too few blocks yet)
+ * the doubles are NaN and the integers other than `frames` 0; with one, `relative_half_width`
+ * and `relative_drift` are NaN when the mean is 0 (a relative tolerance cannot be met).
+ */
+typedef struct sf_convergence_result {
+  /**
+   * `SF_CONVERGENCE_VERDICT_*` (an `sf_convergence_verdict`): only
+   * `SF_CONVERGENCE_VERDICT_CONVERGED` lets a run stop, converged by its own statistics (not
+   * calibrated against finished runs).
+   */
+  int32_t verdict;
+  /**
+   * 1 when the fields below describe an estimate, 0 when there is none yet.
+   */
+  int32_t has_estimate;
+  /**
+   * Frames seen, n.
+   */
+  uint64_t frames;
+  /**
+   * First frame after equilibration, t0 (0-based: frames [t0, n) make the estimate).
+   */
+  uint64_t start;
+  /**
+   * Frames per block at this check.
+   */
+  uint64_t block_size;
+  /**
+   * Full blocks after t0 from which the statistical inefficiency was estimated.
+   */
+  uint64_t blocks;
+  /**
+   * The estimate of the long-run mean: the mean of frames [t0, n).
+   */
+  double mean;
+  /**
+   * Standard deviation of frames [t0, n) (ddof = 1).
+   */
+  double sd;
+  /**
+   * Half-width z · sd · sqrt(g / (n − t0)) of the interval at `level`.
+   */
+  double half_width;
+  /**
+   * The interval for the long-run mean: mean − half_width and mean + half_width.
+   */
+  double mu_low;
+  double mu_high;
+  /**
+   * Nominal coverage of the interval (e.g. 0.9).
+   */
+  double level;
+  /**
+   * half_width / |mean|, compared with the tolerance.
+   */
+  double relative_half_width;
+  /**
+   * Means of the two halves of frames [t0, n).
+   */
+  double first_half_mean;
+  double second_half_mean;
+  /**
+   * |second − first| / |mean|, compared with the drift tolerance.
+   */
+  double relative_drift;
+  /**
+   * Statistical inefficiency g of frames [t0, n) (at least 1).
+   */
+  double inefficiency;
+  /**
+   * (n − t0) / g.
+   */
+  double effective_samples;
+} sf_convergence_result;
 
 #ifdef __cplusplus
 extern "C" {
@@ -348,6 +533,84 @@ int sf_monitor_save_state(const struct sf_monitor *monitor, uint8_t *buf, size_t
  * `monitor` must be NULL or a live monitor; `buf` NULL or readable for `len` bytes.
  */
 int sf_monitor_load_state(struct sf_monitor *monitor, const uint8_t *buf, size_t len);
+
+/**
+ * The default parameters (tolerance 0.25, drift tolerance 0.125, level 0.9, min_frames 0,
+ * max_discard 0.5, min_blocks 16, capacity 256, `SF_EQUILIBRATION_MAX_EFFECTIVE_SAMPLES`).
+ */
+struct sf_convergence_params sf_convergence_params_default(void);
+
+/**
+ * A new estimator. NULL on failure (read `sf_last_error()`: NULL parameters, or one out of its
+ * domain, named). The caller owns it and frees it with `sf_convergence_free`.
+ *
+ * # Safety
+ * `params` must be NULL or point to a readable `sf_convergence_params`.
+ */
+struct sf_convergence *sf_convergence_new(const struct sf_convergence_params *params);
+
+/**
+ * Frees an estimator. NULL is a no-op.
+ *
+ * # Safety
+ * `conv` must be NULL or a pointer from `sf_convergence_new` not yet freed.
+ */
+void sf_convergence_free(struct sf_convergence *conv);
+
+/**
+ * Appends one frame (a few additions, no allocation). A NaN or infinite value returns
+ * `SF_ERR_NON_FINITE` and leaves the estimator unchanged.
+ *
+ * # Safety
+ * `conv` must be NULL or a live estimator.
+ */
+int sf_convergence_push(struct sf_convergence *conv, double value);
+
+/**
+ * Checks the estimate now (no allocation; O(blocks · lags) with at most `capacity` blocks) and
+ * fills `*out`. A check changes nothing the next pushes or checks see.
+ *
+ * # Safety
+ * `conv` must be NULL or a live estimator; `out` NULL or writable.
+ */
+int sf_convergence_check(struct sf_convergence *conv, struct sf_convergence_result *out);
+
+/**
+ * Frames pushed since creation or the last reset.
+ *
+ * # Safety
+ * `conv` must be NULL or a live estimator; `frames` NULL or writable.
+ */
+int sf_convergence_frames(const struct sf_convergence *conv, uint64_t *frames);
+
+/**
+ * Starts a new trace with the same parameters.
+ *
+ * # Safety
+ * `conv` must be NULL or a live estimator.
+ */
+int sf_convergence_reset(struct sf_convergence *conv);
+
+/**
+ * Serialises the trace seen so far (for restart files; its size is bounded by the capacity,
+ * whatever the run's length). `*len` receives the size needed; with `buf` NULL and `cap` 0 this
+ * only queries the size. Returns `SF_ERR_BUFFER` when `cap` is too small.
+ *
+ * # Safety
+ * `conv` must be NULL or a live estimator; `buf` NULL or writable for `cap` bytes; `len` NULL
+ * or writable.
+ */
+int sf_convergence_save_state(const struct sf_convergence *conv, uint8_t *buf, size_t cap, size_t *len);
+
+/**
+ * Restores a trace saved by `sf_convergence_save_state` into an estimator of the same
+ * capacity (the tolerances may differ). On failure (`SF_ERR_STATE`: not such a state,
+ * corrupted, or another capacity) the estimator is unchanged.
+ *
+ * # Safety
+ * `conv` must be NULL or a live estimator; `buf` NULL or readable for `len` bytes.
+ */
+int sf_convergence_load_state(struct sf_convergence *conv, const uint8_t *buf, size_t len);
 
 #ifdef __cplusplus
 }  // extern "C"

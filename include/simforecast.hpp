@@ -13,12 +13,21 @@
  *   if (e.halt) { ... stop the run ... }
  *   if (e.flags & simforecast::EVENT_FORECAST) { ... e.mu_minus_sigma, e.mu_plus_sigma ... }
  *
+ * The model-free mode (no trained model: the run's own statistics, not calibrated):
+ *
+ *   rust::Box<simforecast::Convergence> conv =
+ *       simforecast::new_convergence(simforecast::convergence_params_default());
+ *   conv->push(value);                                  // once per frame
+ *   simforecast::ConvergenceResult r = conv->check();   // e.g. every 50 frames
+ *   if (r.verdict == simforecast::CONVERGENCE_VERDICT_CONVERGED) { ... r.mu_low, r.mu_high ... }
+ *
  * Ownership: rust::Box is a unique owner (RAII, move-only; a moved-from box is empty and its
  * destruction does nothing). A monitor holds its own reference to the model, so the model's box
  * may be destroyed first. A model is immutable and may be shared by monitors on several
  * threads; a monitor belongs to one thread at a time.
  *
- * Errors: load_model, Monitor::push and Monitor::load_state throw rust::Error (a
+ * Errors: load_model, Monitor::push, Monitor::load_state, new_convergence, Convergence::push and
+ * Convergence::load_state throw rust::Error (a
  * std::exception) whose what() is the library's message: the file and the reason (missing, not a
  * model file, truncated, corrupted, a format version this library does not read), a NaN or
  * infinite value (the monitor is then unchanged), or state saved with another model. A path that
@@ -38,9 +47,10 @@
 
 namespace simforecast {
 
-/* Event::flags bits and Event::verdict / Monitor::state() values: the C header's SF_EVENT_*,
- * SF_VERDICT_* and SF_STATE_*, whose one definition is the runtime's (crates/runtime/src/codes.rs,
- * generated into simforecast.h by cbindgen). */
+/* Event::flags bits, Event::verdict / Monitor::state() values, ConvergenceResult::verdict and
+ * ConvergenceParams::equilibration values: the C header's SF_EVENT_*, SF_VERDICT_*, SF_STATE_*,
+ * SF_CONVERGENCE_VERDICT_* and SF_EQUILIBRATION_*, whose one definition is the runtime's
+ * (crates/runtime/src/codes.rs, generated into simforecast.h by cbindgen). */
 constexpr std::uint32_t EVENT_SCREEN = SF_EVENT_SCREEN;
 constexpr std::uint32_t EVENT_FORECAST = SF_EVENT_FORECAST;
 
@@ -52,6 +62,16 @@ constexpr std::int32_t STATE_COLLECTING = SF_STATE_COLLECTING;
 constexpr std::int32_t STATE_SCREENED_RELEVANT = SF_STATE_SCREENED_RELEVANT;
 constexpr std::int32_t STATE_SCREENED_IRRELEVANT = SF_STATE_SCREENED_IRRELEVANT;
 constexpr std::int32_t STATE_FORECAST_READY = SF_STATE_FORECAST_READY;
+
+constexpr std::int32_t CONVERGENCE_VERDICT_CONVERGED = SF_CONVERGENCE_VERDICT_CONVERGED;
+constexpr std::int32_t CONVERGENCE_VERDICT_TOO_FEW_BLOCKS = SF_CONVERGENCE_VERDICT_TOO_FEW_BLOCKS;
+constexpr std::int32_t CONVERGENCE_VERDICT_TOO_FEW_FRAMES = SF_CONVERGENCE_VERDICT_TOO_FEW_FRAMES;
+constexpr std::int32_t CONVERGENCE_VERDICT_ZERO_MEAN = SF_CONVERGENCE_VERDICT_ZERO_MEAN;
+constexpr std::int32_t CONVERGENCE_VERDICT_TOO_WIDE = SF_CONVERGENCE_VERDICT_TOO_WIDE;
+constexpr std::int32_t CONVERGENCE_VERDICT_DRIFTING = SF_CONVERGENCE_VERDICT_DRIFTING;
+
+constexpr std::int32_t EQUILIBRATION_MAX_EFFECTIVE_SAMPLES = SF_EQUILIBRATION_MAX_EFFECTIVE_SAMPLES;
+constexpr std::int32_t EQUILIBRATION_MSER = SF_EQUILIBRATION_MSER;
 
 }  // namespace simforecast
 

@@ -154,3 +154,48 @@ fn push_check_and_reset_do_not_allocate() {
         }
     }
 }
+
+#[test]
+fn c_abi_convergence_push_and_check_do_not_allocate() {
+    let params = sf_convergence_params_default();
+    let conv = unsafe { sf_convergence_new(&params) };
+    assert!(!conv.is_null());
+    let mut result = std::mem::MaybeUninit::<sf_convergence_result>::uninit();
+    let (mut pushes, mut checks) = (0, 0);
+    for series in held_out(10) {
+        assert_eq!(unsafe { sf_convergence_reset(conv) }, SF_OK);
+        // A failed call leaves a message; the next successful one clears it (that may allocate).
+        assert_eq!(
+            unsafe { sf_convergence_push(conv, f64::NAN) },
+            SF_ERR_NON_FINITE
+        );
+        for (i, &v) in series.iter().enumerate() {
+            let before = allocations();
+            assert_eq!(unsafe { sf_convergence_push(conv, v) }, SF_OK);
+            let n = allocations() - before;
+            if i > 0 {
+                assert_eq!(n, 0, "sf_convergence_push allocated {n} times at frame {i}");
+                pushes += 1;
+            }
+            if (i + 1) % 50 == 0 {
+                let before = allocations();
+                assert_eq!(
+                    unsafe { sf_convergence_check(conv, result.as_mut_ptr()) },
+                    SF_OK
+                );
+                let n = allocations() - before;
+                assert_eq!(
+                    n, 0,
+                    "sf_convergence_check allocated {n} times at frame {i}"
+                );
+                checks += 1;
+            }
+        }
+    }
+    // The traces are long enough to pair the buffer several times over.
+    assert!(
+        pushes > 10_000 && checks > 200,
+        "{pushes} pushes, {checks} checks"
+    );
+    unsafe { sf_convergence_free(conv) };
+}

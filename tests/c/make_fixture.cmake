@@ -9,6 +9,8 @@
 # and every odd-positioned (held-out) trace is replayed by `simforecast predict --json` under both
 # models. <dir>/heldout.tsv lists "trace<TAB>wide json<TAB>paper json" per held-out trace, and
 # <dir>/halting.txt names one held-out trace the paper model halts (for the examples' test).
+# <dir>/convergence.json is `simforecast convergence --json` over the held-out traces (the
+# model-free mode with its defaults: where each run stops on its own statistics, and on what).
 cmake_minimum_required(VERSION 3.20)
 
 foreach(_v CLI TRACES OUT)
@@ -85,6 +87,12 @@ foreach(_t IN LISTS _heldout)
 endforeach()
 if(NOT _halting)
   message(FATAL_ERROR "the paper model halts no held-out trace: the tests would not exercise halting")
+endif()
+message(STATUS "simforecast convergence --json on the held-out traces")
+execute_process(COMMAND "${CLI}" convergence --json ${_heldout}
+  RESULT_VARIABLE _rc OUTPUT_FILE "${OUT}/convergence.json" ERROR_VARIABLE _err)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "simforecast convergence failed on the held-out traces: ${_err}")
 endif()
 file(WRITE "${OUT}/heldout.tsv" "${_tsv}")
 file(WRITE "${OUT}/halting.txt" "${_halting}\n")

@@ -7,7 +7,8 @@
  *   test_c_api <fixture dir> <scratch dir>
  *
  * The fixture (make_fixture.cmake) holds wide.sfm and paper.sfm trained on the even traces of
- * data/nemd-wide-public, heldout.tsv and predict's JSON for each odd trace under each model.
+ * data/nemd-wide-public, heldout.tsv and predict's JSON for each odd trace under each model, and
+ * `simforecast convergence --json` on the odd traces (the model-free mode, test_c_convergence.c).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -20,14 +21,16 @@
 
 #include "simforecast.h"
 #include "sftest.h"
+#include "test_c_convergence.h"
 
 #ifndef SF_EXPECTED_VERSION
 #error "build with -DSF_EXPECTED_VERSION=\"<crate version>\""
 #endif
 
 /* sftest.c compares with the header's numbers; keep them in step. Since ABI 2 the states and
- * verdicts are the enumerations sf_state and sf_verdict (int32_t), with the values of ABI 1. */
-_Static_assert(SF_ABI_VERSION == 2, "this test is written for ABI 2");
+ * verdicts are the enumerations sf_state and sf_verdict (int32_t), with the values of ABI 1;
+ * ABI 3 adds the convergence mode (test_c_convergence.c) and changes nothing of ABI 2. */
+_Static_assert(SF_ABI_VERSION == 3, "this test is written for ABI 3");
 _Static_assert(SF_EVENT_SCREEN == 1 && SF_EVENT_FORECAST == 2, "event flags");
 _Static_assert(SF_VERDICT_RELEVANT == 0 && SF_VERDICT_IRRELEVANT == 1 && SF_VERDICT_UNSURE == 2,
                "verdicts");
@@ -845,6 +848,7 @@ int main(int argc, char **argv)
     }
     test_nulls(wide);
     test_bad_model_files(fx.wide_model, scratch, fx.cases[0].trace_path);
+    test_convergence(&fx, argv[1]);
 
     free_case(&halting);
     free_case(&plain);

@@ -1,7 +1,8 @@
 // The C++ API (cxx) against real models: every held-out trace streamed through Monitor::push
 // gives exactly the decisions of `simforecast predict --json` (the Rust API's Monitor, replayed by
 // the CLI), under two models; bad inputs throw rust::Error carrying the library's message; RAII
-// owners free everything once; monitor state moves between the C++ and the C API.
+// owners free everything once; monitor state moves between the C++ and the C API. The model-free
+// Convergence checks every held-out trace exactly as the C ABI's sf_convergence does.
 //
 //   test_cpp_api <fixture dir> <scratch dir>
 #include <algorithm>
@@ -30,6 +31,9 @@
 #error "build with -DSF_EXPECTED_VERSION=\"<crate version>\""
 #endif
 
+using simforecast::Convergence;
+using simforecast::ConvergenceParams;
+using simforecast::ConvergenceResult;
 using simforecast::Event;
 using simforecast::Model;
 using simforecast::Monitor;
@@ -46,6 +50,16 @@ static_assert(simforecast::STATE_COLLECTING == SF_STATE_COLLECTING &&
                   simforecast::STATE_SCREENED_IRRELEVANT == SF_STATE_SCREENED_IRRELEVANT &&
                   simforecast::STATE_FORECAST_READY == SF_STATE_FORECAST_READY,
               "states");
+static_assert(simforecast::CONVERGENCE_VERDICT_CONVERGED == SF_CONVERGENCE_VERDICT_CONVERGED &&
+                  simforecast::CONVERGENCE_VERDICT_TOO_FEW_BLOCKS == SF_CONVERGENCE_VERDICT_TOO_FEW_BLOCKS &&
+                  simforecast::CONVERGENCE_VERDICT_TOO_FEW_FRAMES == SF_CONVERGENCE_VERDICT_TOO_FEW_FRAMES &&
+                  simforecast::CONVERGENCE_VERDICT_ZERO_MEAN == SF_CONVERGENCE_VERDICT_ZERO_MEAN &&
+                  simforecast::CONVERGENCE_VERDICT_TOO_WIDE == SF_CONVERGENCE_VERDICT_TOO_WIDE &&
+                  simforecast::CONVERGENCE_VERDICT_DRIFTING == SF_CONVERGENCE_VERDICT_DRIFTING,
+              "convergence verdicts");
+static_assert(simforecast::EQUILIBRATION_MAX_EFFECTIVE_SAMPLES == SF_EQUILIBRATION_MAX_EFFECTIVE_SAMPLES &&
+                  simforecast::EQUILIBRATION_MSER == SF_EQUILIBRATION_MSER,
+              "equilibration");
 // Owners are move-only.
 static_assert(!std::is_copy_constructible<rust::Box<Monitor>>::value, "Box<Monitor> is move-only");
 static_assert(std::is_nothrow_move_constructible<rust::Box<Monitor>>::value, "Box moves never throw");
@@ -559,6 +573,128 @@ void test_threads(const Model &model, const Case &a, const Case &b)
     }
 }
 
+// ------------------------------------------------------------------ the model-free mode
+
+bool same_check(const ConvergenceResult &a, const sf_convergence_result &b)
+{
+    return a.verdict == b.verdict && a.has_estimate == (b.has_estimate != 0) && a.frames == b.frames &&
+           a.start == b.start && a.block_size == b.block_size && a.blocks == b.blocks && sft_close(a.mean, b.mean) &&
+           sft_close(a.sd, b.sd) && sft_close(a.half_width, b.half_width) && sft_close(a.mu_low, b.mu_low) &&
+           sft_close(a.mu_high, b.mu_high) && sft_close(a.level, b.level) &&
+           sft_close(a.relative_half_width, b.relative_half_width) &&
+           sft_close(a.first_half_mean, b.first_half_mean) && sft_close(a.second_half_mean, b.second_half_mean) &&
+           sft_close(a.relative_drift, b.relative_drift) && sft_close(a.inefficiency, b.inefficiency) &&
+           sft_close(a.effective_samples, b.effective_samples);
+}
+
+using CConvergence = std::unique_ptr<sf_convergence, decltype(&sf_convergence_free)>;
+
+CConvergence c_convergence()
+{
+    const sf_convergence_params p = sf_convergence_params_default();
+    return CConvergence(sf_convergence_new(&p), &sf_convergence_free);
+}
+
+// Every held-out trace through both APIs, checked every 50 frames to its end: identical checks.
+// Returns how many traces converged somewhere.
+size_t convergence_like_c(Convergence &cxx, sf_convergence *c, const sft_trace &t, size_t from,
+                          const std::string &what)
+{
+    size_t converged = 0, differ = 0, failures = 0;
+    for (size_t i = from; i < t.n; ++i) {
+        cxx.push(t.values[i]);
+        failures += sf_convergence_push(c, t.values[i]) != SF_OK;
+        if ((i + 1) % 50 != 0)
+            continue;
+        const ConvergenceResult a = cxx.check();
+        sf_convergence_result b;
+        failures += sf_convergence_check(c, &b) != SF_OK;
+        differ += !same_check(a, b);
+        converged += a.verdict == simforecast::CONVERGENCE_VERDICT_CONVERGED;
+    }
+    CHECK(differ == 0 && failures == 0, "%s: %zu checks differ from the C ABI's (%zu C calls failed)", what.c_str(),
+          differ, failures);
+    return converged;
+}
+
+void test_convergence(const std::vector<Case> &cases)
+{
+    const ConvergenceParams d = simforecast::convergence_params_default();
+    const sf_convergence_params c = sf_convergence_params_default();
+    CHECK(d.tolerance == c.tolerance && d.drift_tolerance == c.drift_tolerance && d.level == c.level &&
+              d.max_discard == c.max_discard && d.min_frames == c.min_frames && d.min_blocks == c.min_blocks &&
+              d.capacity == c.capacity && d.equilibration == c.equilibration,
+          "C++ defaults differ from the C ABI's (tolerance %g / %g)", d.tolerance, c.tolerance);
+
+    size_t stopped = 0;
+    rust::Box<Convergence> cxx = simforecast::new_convergence(d);
+    CConvergence cc = c_convergence();
+    for (const auto &k : cases) {
+        cxx->reset();
+        sf_convergence_reset(cc.get());
+        stopped += convergence_like_c(*cxx, cc.get(), k.trace.t, 0, k.path) > 0;
+    }
+    CHECK(stopped > 0 && stopped < cases.size(), "%zu of %zu held-out traces converged somewhere", stopped,
+          cases.size());
+
+    // Bad parameters and frames throw the library's message, and change nothing.
+    ConvergenceParams bad = d;
+    bad.tolerance = 0.0;
+    expect_throw<rust::Error>([&] { simforecast::new_convergence(bad); }, "tolerance must be a positive",
+                              "tolerance 0");
+    bad = d;
+    bad.equilibration = 7;
+    expect_throw<rust::Error>([&] { simforecast::new_convergence(bad); }, "SF_EQUILIBRATION_MSER (1), got 7",
+                              "equilibration 7");
+    const sft_trace &t = cases.front().trace.t;
+    cxx->reset();
+    for (size_t i = 0; i < 300; ++i)
+        cxx->push(t.values[i]);
+    const ConvergenceResult before = cxx->check();
+    expect_throw<rust::Error>([&] { cxx->push(std::numeric_limits<double>::quiet_NaN()); }, "non-finite", "NaN");
+    expect_throw<rust::Error>([&] { cxx->push(-std::numeric_limits<double>::infinity()); }, "non-finite", "-Inf");
+    rust::Vec<uint8_t> garbage;
+    for (int i = 0; i < 40; ++i)
+        garbage.push_back(0xAB);
+    expect_throw<rust::Error>([&] { cxx->load_state(rust::Slice<const uint8_t>(garbage.data(), garbage.size())); },
+                              "not a simforecast convergence", "garbage state");
+    const ConvergenceResult after = cxx->check();
+    sf_convergence_result as_c;
+    std::memset(&as_c, 0, sizeof as_c);
+    as_c.verdict = before.verdict;
+    as_c.has_estimate = before.has_estimate;
+    as_c.frames = before.frames;
+    as_c.start = before.start;
+    as_c.block_size = before.block_size;
+    as_c.blocks = before.blocks;
+    as_c.mean = before.mean;
+    as_c.sd = before.sd;
+    as_c.half_width = before.half_width;
+    as_c.mu_low = before.mu_low;
+    as_c.mu_high = before.mu_high;
+    as_c.level = before.level;
+    as_c.relative_half_width = before.relative_half_width;
+    as_c.first_half_mean = before.first_half_mean;
+    as_c.second_half_mean = before.second_half_mean;
+    as_c.relative_drift = before.relative_drift;
+    as_c.inefficiency = before.inefficiency;
+    as_c.effective_samples = before.effective_samples;
+    CHECK(cxx->frames() == 300 && same_check(after, as_c), "refused input changed the estimator (%llu frames)",
+          static_cast<unsigned long long>(cxx->frames()));
+
+    // State moves between the APIs: C++ -> C after 300 frames (past the first pairing), then both
+    // go on identically.
+    rust::Vec<uint8_t> bytes = cxx->save_state();
+    CConvergence restored = c_convergence();
+    CHECK(sf_convergence_load_state(restored.get(), bytes.data(), bytes.size()) == SF_OK, "C load of C++ state: %s",
+          sf_last_error());
+    convergence_like_c(*cxx, restored.get(), t, 300, "C++ state loaded by C");
+
+    // RAII: a moved-from box is empty; the moved-to box owns the estimator.
+    rust::Box<Convergence> moved = std::move(cxx);
+    CHECK(moved->frames() == t.n, "the moved box has %llu frames", static_cast<unsigned long long>(moved->frames()));
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -610,6 +746,7 @@ int main(int argc, char **argv)
             test_raii(wide_path, *plain);
             test_threads(*wide, *halting, *plain);
         }
+        test_convergence(cases);
         test_bad_model_files(wide_path, scratch, first_trace);
     } catch (const std::exception &e) {
         CHECK(false, "unexpected exception: %s", e.what());

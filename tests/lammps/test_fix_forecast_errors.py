@@ -50,6 +50,7 @@ CASES = {
     "too few arguments": (
         "fix fc all forecast 10 v_t",
         r"Illegal fix forecast command: expected 'fix ID group-ID forecast N input model-file "
+        r"\[keyword value \.\.\.\]' or 'fix ID group-ID forecast N input convergence "
         r"\[keyword value \.\.\.\]', got 5 argument"),
     "N not a number": ("fix fc all forecast ten v_t {model}", r"Expected integer parameter instead of 'ten'"),
     "N zero": ("fix fc all forecast 0 v_t {model}", r"Illegal fix forecast N = 0: N .* must be positive"),
@@ -76,9 +77,13 @@ CASES = {
         r"Fix ID avg for fix forecast fc does not exist"),
     "keyword without value": ("fix fc all forecast 10 v_t {model} action", r"keyword 'action' needs a value"),
     "unknown keyword": (
-        "fix fc all forecast 10 v_t {model} every 3",
-        r"Illegal fix forecast keyword 'every': expected action, after, nonfinite, file, message "
+        "fix fc all forecast 10 v_t {model} evry 3",
+        r"Illegal fix forecast keyword 'evry': expected action, after, nonfinite, file, message "
         r"or check"),
+    "convergence keyword with a model": (
+        "fix fc all forecast 10 v_t {model} every 3",
+        r"Illegal fix forecast keyword 'every' with a model file: every, min, tolerance and drift "
+        r"are keywords of the model-free mode \('convergence' in place of the model file\)"),
     "bad action": ("fix fc all forecast 10 v_t {model} action stop", r"Illegal fix forecast action 'stop': expected halt or advise"),
     "bad after": ("fix fc all forecast 10 v_t {model} after halt", r"Illegal fix forecast after 'halt': expected continue or stop"),
     "bad nonfinite": (
@@ -98,6 +103,49 @@ CASES = {
         "fix fc all forecast 10 v_bad {model}",
         r"Fix forecast fc: input v_bad is not a finite number on step 30 \(value -?nan, frame 3\)\. "
         r".*use 'nonfinite stop' or 'nonfinite continue' to let the input script go on"),
+    # the model-free mode ('convergence' in place of the model file)
+    "convergence: every 0": (
+        "fix fc all forecast 10 v_t convergence every 0",
+        r"Illegal fix forecast every 0: expected a positive number of frames between checks"),
+    "convergence: every not a number": (
+        "fix fc all forecast 10 v_t convergence every often",
+        r"Expected integer parameter instead of 'often'"),
+    "convergence: min negative": (
+        "fix fc all forecast 10 v_t convergence min -5",
+        r"Illegal fix forecast min -5: expected 0 or more frames before the first check"),
+    "convergence: tolerance 0": (
+        "fix fc all forecast 10 v_t convergence tolerance 0",
+        r"Illegal fix forecast fc convergence settings \(every 50, min 0, tolerance 0, drift 0\.125, "
+        r"level 0\.9\): invalid argument: tolerance must be a positive relative half-width "
+        r"\(0\.25 = ±25 %\), got 0"),
+    "convergence: tolerance not a number": (
+        "fix fc all forecast 10 v_t convergence tolerance tight",
+        r"Expected floating point parameter instead of 'tight'"),
+    "convergence: drift negative": (
+        "fix fc all forecast 10 v_t convergence drift -0.1",
+        r"Illegal fix forecast fc convergence settings \(.*drift -0\.1.*\): invalid argument: drift "
+        r"tolerance must be a positive fraction of the mean, got -0\.1"),
+    "convergence: action": (
+        "fix fc all forecast 10 v_t convergence action halt",
+        r"Illegal fix forecast keyword 'action' in convergence mode: it applies to a model file"),
+    "convergence: check": (
+        "fix fc all forecast 10 v_t convergence check no",
+        r"Illegal fix forecast keyword 'check' in convergence mode: it applies to a model file"),
+    "convergence: unknown keyword": (
+        "fix fc all forecast 10 v_t convergence level 0.95",
+        r"Illegal fix forecast keyword 'level': expected every, min, tolerance, drift, after, "
+        r"nonfinite, file or message \(convergence mode\)"),
+    "convergence: bad after": (
+        "fix fc all forecast 10 v_t convergence after halt",
+        r"Illegal fix forecast after 'halt': expected continue or stop"),
+    "convergence: keyword without value": (
+        "fix fc all forecast 10 v_t convergence tolerance",
+        r"keyword 'tolerance' needs a value"),
+    "convergence: NaN sample": (
+        "variable bad equal ternary(step>=30,exp(1000)-exp(1000),1.0)\n"
+        "fix fc all forecast 10 v_bad convergence",
+        r"Fix forecast fc: input v_bad is not a finite number on step 30 \(value -?nan, frame 3\)\. "
+        r"The convergence estimator needs a finite sample every 10 steps"),
     "infinite sample": (
         "variable bad equal ternary(step>=50,exp(1000),1.0)\nfix fc all forecast 10 v_bad {model}",
         r"Fix forecast fc: input v_bad is not a finite number on step 50 \(value inf, frame 5\)"),
@@ -212,3 +260,21 @@ def test_plugin_autoloads_from_lammps_plugin_path(venv, plugin, model, tmp_path,
     assert f"Loaded 1 plugins from {plugins}" in run.text()
     assert "fix forecast fc: model" in run.text()
     assert run.lines("TINY_END")[0]["step"] == "100"
+
+
+@pytest.mark.parametrize("written, read", [("convergence", "model"), ("model", "convergence")])
+def test_restart_with_the_other_mode_is_an_error(written, read, venv, plugin, model, wide_data,
+                                                 tmp_path):
+    from test_fix_forecast import campaign_frames, replay
+    campaign_frames(wide_data, 186, tmp_path / "frames.txt", n=60)
+    mode = {"convergence": "convergence", "model": model}
+    require_ok(replay(venv, plugin, mode[written], tmp_path / "a", tmp_path / "frames.txt",
+                      restart_out=tmp_path / "r.restart"))
+    run = replay(venv, plugin, mode[read], tmp_path / "b", tmp_path / "frames.txt",
+                 restart_in=tmp_path / "r.restart")
+    if written == "convergence":
+        expect_error(run, r"Fix forecast fc: the restart file holds the state of a fix forecast in "
+                          r"convergence mode under this ID: define it with 'convergence'")
+    else:
+        expect_error(run, r"Fix forecast fc: the restart file holds the state of a fix forecast "
+                          r"with a model file under this ID, not of the convergence mode")

@@ -26,16 +26,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::codes::ConvergenceVerdict;
 use crate::error::{Error, Result};
 
-/// How the end of equilibration is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Equilibration {
-    /// The t0 that leaves the most effective samples, (n − t0) / g (pymbar's criterion).
-    MaxEffectiveSamples,
-    /// The t0 that minimises the marginal standard error of the block means after it (MSER).
-    Mser,
-}
+mod state;
+
+// How the end of equilibration is chosen: defined with the codes of the foreign APIs.
+pub use crate::codes::Equilibration;
 
 /// What the caller asks of the estimator; [`ConvergenceParams::validate`] checks it once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -212,6 +209,20 @@ pub struct Check {
 impl Check {
     pub fn converged(&self) -> bool {
         self.verdict == Verdict::Converged
+    }
+}
+
+impl Verdict {
+    /// The verdict's code for the foreign APIs (its numbers are in the estimate).
+    pub fn code(&self) -> ConvergenceVerdict {
+        match self {
+            Verdict::Converged => ConvergenceVerdict::Converged,
+            Verdict::TooFewBlocks { .. } => ConvergenceVerdict::TooFewBlocks,
+            Verdict::TooFewFrames { .. } => ConvergenceVerdict::TooFewFrames,
+            Verdict::ZeroMean => ConvergenceVerdict::ZeroMean,
+            Verdict::TooWide { .. } => ConvergenceVerdict::TooWide,
+            Verdict::Drifting { .. } => ConvergenceVerdict::Drifting,
+        }
     }
 }
 
