@@ -104,7 +104,7 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
                    after == STOP ? "stop ends the run at the first converged check"
                                  : "continue only reports it");
   } else if (comm->me == 0) {
-    utils::logmesg(lmp, "fix forecast {}: model '{}' (simforecast {}): {}\n", id, model_path,
+    utils::logmesg(lmp, "fix forecast {}: model '{}' (simforecast {}), its card:\n{}\n", id, model_path,
                    sf_version(), model->describe());
   }
 }
