@@ -159,6 +159,7 @@ impl Model {
         self.inner.stages.iter().map(|s| s.window()).collect()
     }
 
+    /// The threshold a run's result is compared with.
     #[getter]
     fn threshold(&self) -> f64 {
         self.inner.meta.threshold
@@ -177,16 +178,19 @@ impl Model {
     }
 
     /// The column the model was trained on.
+    /// The column the model was trained on (the one it reads from trace files).
     #[getter]
     fn column(&self) -> String {
         self.inner.meta.column.clone()
     }
 
+    /// Units of the column, when recorded.
     #[getter]
     fn units(&self) -> Option<String> {
         self.inner.meta.units.clone()
     }
 
+    /// Name of the preset the model was trained with.
     #[getter]
     fn preset(&self) -> String {
         self.inner.meta.preset.clone()

@@ -76,6 +76,7 @@ impl Pruner {
         self.inner.last_position()
     }
 
+    /// What report's first argument counts: "frame" or "step".
     #[getter]
     fn unit(&self) -> &'static str {
         match self.inner.unit() {
@@ -84,6 +85,7 @@ impl Pruner {
         }
     }
 
+    /// True when a forecast also stops the run.
     #[getter]
     fn stop_on_forecast(&self) -> bool {
         self.inner.stop_on_forecast()
