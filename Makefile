@@ -112,8 +112,9 @@ examples-test: cmake-build
 PY_WHEELS := $(BUILD)/wheels
 ## python-test: the Python package (crates/python): build its abi3 wheel with maturin, install it
 ## into the venv (with maturin, optuna, matplotlib), lint its PyO3 glue, run its pytest suite
-## against the CLI, its examples (examples/python) and the overhead benchmark
-python-test: venv
+## against the CLI, its examples (examples/python; the LAMMPS one beside fix forecast from the
+## plugin) and the overhead benchmark
+python-test: venv cmake-build
 	@echo "==> Python package simforecast: maturin, optuna, matplotlib into $(VENV)"
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r crates/python/requirements-test.txt
 	@echo "==> clippy -D warnings on the PyO3 glue (feature python)"
@@ -128,6 +129,12 @@ python-test: venv
 	@echo "==> examples/python"
 	$(VENV)/bin/python examples/python/train_and_plot.py --out $(BUILD)/python-examples
 	$(VENV)/bin/python examples/python/time_series.py
+	@echo "==> examples/python/lammps_chunks.py: LAMMPS driven from Python, fix forecast (advise) alongside"
+	OMP_NUM_THREADS=1 $(VENV)/bin/python examples/python/lammps_chunks.py --out $(BUILD)/python-examples/lammps-dense \
+	    --plugin $(abspath $(BUILD))/forecastplugin.so --expect halt
+	OMP_NUM_THREADS=1 $(VENV)/bin/python examples/python/lammps_chunks.py --out $(BUILD)/python-examples/lammps-dilute \
+	    --model $(BUILD)/python-examples/lammps-dense/wide-eager.sfm --plugin $(abspath $(BUILD))/forecastplugin.so \
+	    --system examples/slurry/demo-dilute.vars --rate 0.05 --stop-on-forecast --expect forecast
 	@echo "==> bench/python_monitor.py (overhead per frame of the Python monitor)"
 	$(VENV)/bin/python bench/python_monitor.py --check
 

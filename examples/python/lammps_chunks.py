@@ -12,12 +12,15 @@ forecast). No LAMMPS fix is needed for that.
 With --plugin forecastplugin.so the run also carries `fix forecast ... action advise` on the
 same frames: it decides without acting, and the script checks that the fix and the Python
 monitor took the same decision at the same frame (the state, the step of the decision, the
-vote and the forecast).
+vote and the forecast). It then runs the same NEMD run as one `lmp -in in.nemd` with the fix
+acting (halt; stop after a forecast with --stop-on-forecast) and checks that LAMMPS stopped it
+at the same step, on the same frames.
 
-    .venv/bin/python examples/python/lammps_chunks.py --model wide-eager.sfm [--plugin build/forecastplugin.so] [--expect-halt]
+    .venv/bin/python examples/python/lammps_chunks.py --model wide-eager.sfm [--plugin build/forecastplugin.so] [--expect halt]
 
 Without --model, a model is trained first on the shipped wide campaign (preset eager, which
-halts at 100-150 frames).
+halts at 100-150 frames). The dense demo system at rate 0.01 is halted at 100 frames; the dilute
+one (--system examples/slurry/demo-dilute.vars --rate 0.05 --stop-on-forecast) is forecast.
 """
 
 from __future__ import annotations
@@ -103,6 +106,34 @@ def fix_vector(lmp: lammps, i: int) -> float:
     return lmp.extract_fix("fc", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, i)
 
 
+def same_as_lmp(a: argparse.Namespace, out: Path, step: int) -> bool:
+    """The same run as one `lmp -in in.nemd` with fix forecast acting (halt, and stop after a
+    forecast with --stop-on-forecast): it must stop at the same step, on the same frames."""
+    import re
+    import subprocess
+
+    lmp = Path(sys.executable).parent / "lmp"
+    ref = out / "in.nemd"
+    ref.mkdir(exist_ok=True)
+    cmd = [str(lmp), "-nocite", "-log", "log.lammps", "-in", str(SLURRY / "in.nemd"),
+           "-var", "here", str(SLURRY), "-var", "plugin", str(Path(a.plugin).resolve()),
+           "-var", "model", str(a.model.resolve()), "-var", "system", str(a.system.resolve()),
+           "-var", "rate", str(a.rate), "-var", "nframes", str(a.frames),
+           "-var", "after", "stop" if a.stop_on_forecast else "continue"]
+    r = subprocess.run(cmd, cwd=ref, capture_output=True, text=True,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    m = re.search(r"NEMD run: rate \S+, (\d+) of \d+ steps", r.stdout)
+    if r.returncode != 0 or m is None:
+        print(f"lmp -in in.nemd failed ({r.returncode}):\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+        return False
+    same_step = int(m.group(1)) == step
+    same_frames = (ref / "trace.dat").read_text() == (out / "trace.dat").read_text()
+    print(f"lmp -in in.nemd with fix forecast acting: stopped at step {m.group(1)} "
+          f"({'the same' if same_step else 'NOT the same'} step), "
+          f"{'the same' if same_frames else 'DIFFERENT'} frames")
+    return same_step and same_frames
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, help="model file (default: train the eager model)")
@@ -113,7 +144,8 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=1500, help="frames of the full run")
     ap.add_argument("--chunk", type=int, default=10, help="frames per LAMMPS run command")
     ap.add_argument("--stop-on-forecast", action="store_true")
-    ap.add_argument("--expect-halt", action="store_true", help="fail unless the run is halted")
+    ap.add_argument("--expect", choices=["halt", "forecast"],
+                    help="fail unless the run is halted, or forecast")
     ap.add_argument("--out", type=Path, default=None, help="directory for the log and trace")
     a = ap.parse_args()
 
@@ -191,8 +223,12 @@ def main() -> int:
                   f"{'' if same else '  <- DIFFERENT'}")
         print("fix forecast and the Python monitor " +
               ("took the same decisions at the same frames" if ok else "DISAGREE"))
-    if a.expect_halt and not (stop or "").startswith("halted"):
+        ok &= same_as_lmp(a, out, int(step))
+    if a.expect == "halt" and not any(e.halt for e in events):
         print("expected the run to be halted")
+        ok = False
+    if a.expect == "forecast" and not any(e.is_forecast for e in events):
+        print("expected the run to be forecast")
         ok = False
     lmp.close()
     return 0 if ok else 1

@@ -66,7 +66,8 @@ pub fn warn(py: Python<'_>, messages: &[String]) -> PyResult<()> {
     let category = class!(py, "SimforecastWarning")?;
     let warnings = py.import("warnings")?;
     for m in messages {
-        warnings.call_method1("warn", (m, category, 2))?;
+        // stacklevel 1: the innermost Python frame, the caller of the simforecast function
+        warnings.call_method1("warn", (m, category, 1))?;
     }
     Ok(())
 }

@@ -63,8 +63,9 @@ impl Model {
     }
 
     /// The bytes of the model file.
-    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.inner.to_bytes())
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = call(py, || Ok(self.inner.to_bytes()))?;
+        Ok(PyBytes::new(py, &bytes))
     }
 
     /// Writes the model file (atomically: a reader never sees half of it).
@@ -75,12 +76,13 @@ impl Model {
 
     /// The model card as a dict: the same as `simforecast inspect --json`.
     fn card<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::to_python(py, &self.inner.card())
+        let card = call(py, || Ok(self.inner.card()))?;
+        convert::to_python(py, &card)
     }
 
     /// The model card as text: the same as `simforecast inspect` prints after the file name.
-    fn card_text(&self) -> String {
-        self.inner.card().to_string()
+    fn card_text(&self, py: Python<'_>) -> PyResult<String> {
+        call(py, || Ok(self.inner.card().to_string()))
     }
 
     /// A monitor over one new run. `frame_spacing`, when given, is checked against the model's
@@ -196,8 +198,8 @@ impl Model {
         self.inner.meta.preset.clone()
     }
 
-    fn __str__(&self) -> String {
-        self.card_text()
+    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
+        self.card_text(py)
     }
 
     fn __repr__(&self) -> String {
@@ -226,7 +228,7 @@ impl Model {
         let f = py
             .import("simforecast._simforecast")?
             .getattr("_model_from_bytes")?;
-        Ok((f, (self.to_bytes(py),)))
+        Ok((f, (self.to_bytes(py)?,)))
     }
 }
 

@@ -117,8 +117,9 @@ impl Monitor {
     }
 
     /// The monitor's progress as bytes (restore with load_state, on a monitor of the same model).
-    fn save_state<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.inner.save_state())
+    fn save_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = call(py, || Ok(self.inner.save_state()))?;
+        Ok(PyBytes::new(py, &bytes))
     }
 
     /// Restores progress saved by save_state; StateError if it belongs to another model or is
