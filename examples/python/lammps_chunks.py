@@ -163,7 +163,7 @@ def main() -> int:
           f"(model: {model!r})", flush=True)
 
     events = []
-    pushed = []
+    pushed: list[float] = []
     frames = 0
     stop = None
     first = True
@@ -203,7 +203,7 @@ def main() -> int:
         last = events[-1] if events else None
         want_state = {"collecting": 0, "screened_relevant": 1, "screened_irrelevant": 2,
                       "forecast_ready": 3}[mon.state]
-        checks = [
+        checks: list[tuple[str, float, float | None]] = [
             ("frames seen", seen, frames),
             ("state", state, want_state),
             ("step of the last decision", decided_at, last.frame * SPF if last else -1),
@@ -217,9 +217,9 @@ def main() -> int:
                        ("mu_low", fix_vector(lmp, 6), forecast.mu_low),
                        ("mu_high", fix_vector(lmp, 7), forecast.mu_high)]
         for what, fix, py in checks:
-            same = math.isclose(fix, py, rel_tol=1e-12, abs_tol=1e-12)
+            same = py is not None and math.isclose(fix, py, rel_tol=1e-12, abs_tol=1e-12)
             ok &= same
-            print(f"  fix forecast {what}: {fix:.12g}, Python monitor: {py:.12g}"
+            print(f"  fix forecast {what}: {fix:.12g}, Python monitor: {py}"
                   f"{'' if same else '  <- DIFFERENT'}")
         print("fix forecast and the Python monitor " +
               ("took the same decisions at the same frames" if ok else "DISAGREE"))

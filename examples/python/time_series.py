@@ -81,8 +81,8 @@ def main() -> None:
         if last is not None and last.halt:
             halted += 1
             wrong += truth == "relevant"
-        elif last is not None and last.is_forecast:
-            forecast += 1
+        elif last is not None and last.mu_low is not None and last.mu_high is not None:
+            forecast += 1  # the forecast fields are None on an event that is no forecast
             covered += last.mu_low <= mu <= last.mu_high
         print(f"run {k:2d}: p = {p:.2f}, {done or 'ran to its end'}; mu = {mu:.2f} ({truth})")
     print(f"{halted} runs halted ({wrong} of them relevant), {forecast} forecast ({covered} "

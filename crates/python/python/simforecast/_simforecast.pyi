@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union, final, overload
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import TypeAlias
+
+__all__ = ["__version__", "TRAINING_OPTIONS", "Event", "Model", "Monitor", "Pruner", "load_model",
+           "train", "_model_from_bytes"]
 
 __version__: str
 #: The keyword options of :func:`train` (the command line's options, ``--k-grid`` = ``k_grid``).
 TRAINING_OPTIONS: List[str]
 
-PathLike = Union[str, "os.PathLike[str]"]
-FloatArray = npt.NDArray[np.float64]
+_PathLike: TypeAlias = Union[str, "os.PathLike[str]"]
+_FloatArray: TypeAlias = npt.NDArray[np.float64]
 #: Paths (files, directories, globs of LAMMPS ``fix ave/time`` output or logs), one path, a list
 #: of 1-D float64 arrays (one trace each), or a 2-D float64 array (one trace a row).
-Traces = Union[PathLike, Sequence[PathLike], Sequence[FloatArray], FloatArray]
-OptionValue = Union[int, float, str, Sequence[int], Sequence[float]]
+_Traces: TypeAlias = Union[_PathLike, Sequence[_PathLike], Sequence[_FloatArray], _FloatArray]
+_OptionValue: TypeAlias = Union[int, float, str, Sequence[int], Sequence[float]]
 
+@final
 class Event:
     """What the monitor decided at one frame: a screening part (verdict, vote, score, cut,
     halt, advisory), a forecast part (mu_minus_sigma ... confident), or both. Absent parts are
@@ -57,17 +62,18 @@ class Event:
         """True when this event carries a forecast."""
     def to_dict(self) -> Dict[str, Any]:
         """The event's fields by name (absent ones None)."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
+@final
 class Monitor:
     """Watches one running trace with the same Rust monitor as the LAMMPS fix: push its values
     frame by frame; an event says what the model decided at that frame."""
 
-    def __init__(self, model: Model) -> None: ...
+    def __new__(cls, model: Model) -> Monitor: ...
     def push(self, value: float) -> Optional[Event]:
         """Appends one frame; returns the event decided at this frame, or None. A NaN or
         infinite value raises NonFiniteError and leaves the monitor as it was."""
-    def push_many(self, values: FloatArray) -> List[Event]:
+    def push_many(self, values: _FloatArray) -> List[Event]:
         """Appends every value of a 1-D float64 array; returns the events decided, in order. A
         NaN or infinite value raises NonFiniteError naming its frame, and nothing is pushed;
         another dtype or shape raises ArgumentTypeError."""
@@ -94,18 +100,19 @@ class Monitor:
         """Restores progress saved by save_state (StateError if it belongs to another model or
         is corrupted; the monitor is then unchanged)."""
 
+@final
 class Model:
     """A trained model. Load one with :func:`load_model`, make one with :func:`train`."""
 
     @staticmethod
-    def load(path: PathLike) -> Model:
+    def load(path: _PathLike) -> Model:
         """Reads a model file (ModelFileError when it cannot be used)."""
     @staticmethod
     def from_bytes(data: bytes) -> Model:
         """A model from the bytes of a model file."""
     def to_bytes(self) -> bytes:
         """The bytes of the model file (models also pickle as these)."""
-    def save(self, path: PathLike) -> None:
+    def save(self, path: _PathLike) -> None:
         """Writes the model file, atomically."""
     def card(self) -> Dict[str, Any]:
         """The model card as a dict: the same as ``simforecast inspect --json``."""
@@ -114,15 +121,15 @@ class Model:
     def monitor(self, frame_spacing: Optional[int] = None) -> Monitor:
         """A monitor over one new run; ``frame_spacing`` (steps between the values you will
         push), when given, must be the model's."""
-    def replay(self, values: FloatArray) -> List[Event]:
+    def replay(self, values: _FloatArray) -> List[Event]:
         """Replays a whole trace through a fresh monitor, as ``simforecast predict``: its events
         until every stage has decided."""
     @overload
-    def evaluate(self, traces: Traces, *, frame_spacing: Optional[int] = ...,
+    def evaluate(self, traces: _Traces, *, frame_spacing: Optional[int] = ...,
                  column: Optional[str] = ..., names: Optional[Sequence[str]] = ...,
                  per_trace: Literal[False] = ...) -> Dict[str, Any]: ...
     @overload
-    def evaluate(self, traces: Traces, *, frame_spacing: Optional[int] = ...,
+    def evaluate(self, traces: _Traces, *, frame_spacing: Optional[int] = ...,
                  column: Optional[str] = ..., names: Optional[Sequence[str]] = ...,
                  per_trace: Literal[True]) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]: ...
     # evaluate: the held-out metrics of ``simforecast evaluate --json`` (n, n_irrelevant,
@@ -152,8 +159,9 @@ class Model:
     def units(self) -> Optional[str]: ...
     @property
     def preset(self) -> str: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
+@final
 class Pruner:
     """Report a value every frame, ask whether to stop (the shape of Optuna and Ray Tune).
 
@@ -161,8 +169,8 @@ class Pruner:
     is the time step, the model's frame spacing apart. ``stop_on_forecast=True`` also stops a
     run once its forecast is known."""
 
-    def __init__(self, model: Model, *, unit: Literal["frame", "step"] = "frame",
-                 stop_on_forecast: bool = False) -> None: ...
+    def __new__(cls, model: Model, *, unit: Literal["frame", "step"] = "frame",
+                stop_on_forecast: bool = False) -> Pruner: ...
     def report(self, step: int, value: float) -> Optional[Event]:
         """Feeds the value of the frame at ``step``; returns the event decided there, or None.
         A report out of turn or a non-finite value raises and changes nothing."""
@@ -183,12 +191,15 @@ class Pruner:
     @property
     def stop_on_forecast(self) -> bool: ...
 
-def load_model(path: PathLike) -> Model:
+def _model_from_bytes(data: bytes) -> Model:
+    """Unpickles a model."""
+
+def load_model(path: _PathLike) -> Model:
     """Reads a model file (ModelFileError when it is missing, foreign, truncated, corrupted or
     of another format version)."""
 
 def train(
-    traces: Traces,
+    traces: _Traces,
     threshold: float,
     *,
     below: bool = False,
@@ -198,7 +209,7 @@ def train(
     tail: int = 1000,
     names: Optional[Sequence[str]] = None,
     units: Optional[str] = None,
-    **options: OptionValue,
+    **options: _OptionValue,
 ) -> Model:
     """Trains a model on every trace, as ``simforecast train`` does (the GIL is released).
 

@@ -18,7 +18,7 @@ Requires ``optuna`` (``pip install optuna``).
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Union
+from typing import Dict, Literal, Optional, Union
 
 import optuna
 
@@ -38,7 +38,7 @@ class SimforecastPruner(optuna.pruners.BasePruner):
             of the run adds nothing the study needs).
     """
 
-    def __init__(self, model: Union[Model, str], *, unit: str = "frame",
+    def __init__(self, model: Union[Model, str], *, unit: Literal["frame", "step"] = "frame",
                  stop_on_forecast: bool = False) -> None:
         self._model = model if isinstance(model, Model) else load_model(model)
         self._unit = unit
