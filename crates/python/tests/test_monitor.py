@@ -4,6 +4,7 @@ shipped campaigns, with the default and the eager preset: the same events, to 1e
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -87,13 +88,15 @@ def test_state_saved_midway_resumes_to_the_same_events(wide):
         values = wide.values(trace)
         whole = model.monitor().push_many(values)
         first = model.monitor()
-        events = first.push_many(values[:120])
-        state = first.save_state()
+        before = first.push_many(values[:120])
         second = model.monitor()
-        second.load_state(state)
+        second.load_state(first.save_state())
         assert (second.frames, second.state) == (first.frames, first.state)
-        events += second.push_many(values[120:])
-        assert events == whole, trace.name
+        assert before + second.push_many(values[120:]) == whole, trace.name
+        # A pickled monitor (another process) resumes alike.
+        moved = pickle.loads(pickle.dumps(first))
+        assert (moved.frames, moved.state, moved.model) == (120, first.state, model)
+        assert before + moved.push_many(values[120:]) == whole, trace.name
         second.reset()
         assert (second.frames, second.state, second.last_event) == (0, "collecting", None)
         assert second.push_many(values) == whole

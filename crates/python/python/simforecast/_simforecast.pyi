@@ -10,7 +10,7 @@ import numpy.typing as npt
 from typing_extensions import TypeAlias
 
 __all__ = ["__version__", "TRAINING_OPTIONS", "Event", "Model", "Monitor", "Pruner", "load_model",
-           "train", "_model_from_bytes"]
+           "train", "_model_from_bytes", "_monitor_from_state"]
 
 __version__: str
 #: The keyword options of :func:`train` (the command line's options, ``--k-grid`` = ``k_grid``).
@@ -99,6 +99,7 @@ class Monitor:
     def load_state(self, state: bytes) -> None:
         """Restores progress saved by save_state (StateError if it belongs to another model or
         is corrupted; the monitor is then unchanged)."""
+    # Monitors pickle (model and progress), so they can move to another process.
 
 @final
 class Model:
@@ -193,6 +194,9 @@ class Pruner:
 
 def _model_from_bytes(data: bytes) -> Model:
     """Unpickles a model."""
+
+def _monitor_from_state(model: bytes, state: bytes) -> Monitor:
+    """Unpickles a monitor."""
 
 def load_model(path: _PathLike) -> Model:
     """Reads a model file (ModelFileError when it is missing, foreign, truncated, corrupted or

@@ -28,5 +28,6 @@ fn _simforecast(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model::load_model, m)?)?;
     m.add_function(wrap_pyfunction!(model::train, m)?)?;
     m.add_function(wrap_pyfunction!(model::_model_from_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(monitor::_monitor_from_state, m)?)?;
     Ok(())
 }

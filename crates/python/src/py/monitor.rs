@@ -129,6 +129,23 @@ impl Monitor {
         call(py, || Ok(inner.load_state(state)?))
     }
 
+    /// Pickles as the model file's bytes and the saved state (for multiprocessing, Ray...).
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(
+        Bound<'py, PyAny>,
+        (Bound<'py, PyBytes>, Bound<'py, PyBytes>),
+    )> {
+        let f = py
+            .import("simforecast._simforecast")?
+            .getattr("_monitor_from_state")?;
+        let inner = &self.inner;
+        let (model, state) = call(py, || Ok((inner.model().to_bytes(), inner.save_state())))?;
+        Ok((f, (PyBytes::new(py, &model), PyBytes::new(py, &state))))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<simforecast.Monitor frames={} state={}>",
@@ -136,4 +153,15 @@ impl Monitor {
             state_name(self.inner.state())
         )
     }
+}
+
+/// Unpickles a monitor: its model, then its progress.
+#[pyfunction]
+pub fn _monitor_from_state(py: Python<'_>, model: &[u8], state: &[u8]) -> PyResult<Monitor> {
+    call(py, || {
+        let model = RtModel::from_bytes(model, "<pickled monitor>")?;
+        let mut inner = RtMonitor::new(Arc::new(model));
+        inner.load_state(state)?;
+        Ok(Monitor { inner })
+    })
 }
