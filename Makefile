@@ -10,7 +10,7 @@ VENV ?= .venv
 JOBS ?= 2
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: examples-test all test demo check-tools system-deps lammps-builtin venv cmake-build ctest rust-check rust-test golden header bench clean
+.PHONY: python-test examples-test all test demo check-tools system-deps lammps-builtin venv cmake-build ctest rust-check rust-test golden header bench clean
 
 all: check-tools
 	$(CARGO) build --release
@@ -109,8 +109,37 @@ examples-test: cmake-build
 	$(VENV)/bin/python examples/slurry/selftest.py --plugin $(abspath $(BUILD))/forecastplugin.so \
 	    --model $(abspath $(BUILD))/examples-test/halting.sfm --expect-halt
 
+PY_WHEELS := $(BUILD)/wheels
+## python-test: the Python package (crates/python): build its abi3 wheel with maturin, install it
+## into the venv (with maturin, optuna, matplotlib), lint its PyO3 glue, run its pytest suite
+## against the CLI, its examples (examples/python; the LAMMPS one beside fix forecast from the
+## plugin) and the overhead benchmark
+python-test: venv cmake-build
+	@echo "==> Python package simforecast: maturin, optuna, matplotlib into $(VENV)"
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r crates/python/requirements-test.txt
+	@echo "==> clippy -D warnings on the PyO3 glue (feature python)"
+	PYO3_PYTHON=$(abspath $(VENV))/bin/python $(CARGO) clippy --release -p simforecast-python --features python --all-targets -- -D warnings
+	@echo "==> maturin build (abi3 wheel) and install"
+	$(CARGO) build --release -p simforecast-cli
+	rm -f $(PY_WHEELS)/simforecast-*.whl
+	$(VENV)/bin/maturin build --release -m crates/python/Cargo.toml -i $(VENV)/bin/python --out $(PY_WHEELS)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(PY_WHEELS)/simforecast-*.whl
+	@echo "==> pytest crates/python/tests (the Python package against the CLI)"
+	cd crates/python/tests && SIMFORECAST_BIN=$(abspath target/release/simforecast) $(abspath $(VENV))/bin/python -m pytest -q
+	@echo "==> examples/python"
+	$(VENV)/bin/python examples/python/train_and_plot.py --out $(BUILD)/python-examples
+	$(VENV)/bin/python examples/python/time_series.py
+	@echo "==> examples/python/lammps_chunks.py: LAMMPS driven from Python, fix forecast (advise) alongside"
+	OMP_NUM_THREADS=1 $(VENV)/bin/python examples/python/lammps_chunks.py --out $(BUILD)/python-examples/lammps-dense \
+	    --plugin $(abspath $(BUILD))/forecastplugin.so --expect halt
+	OMP_NUM_THREADS=1 $(VENV)/bin/python examples/python/lammps_chunks.py --out $(BUILD)/python-examples/lammps-dilute \
+	    --model $(BUILD)/python-examples/lammps-dense/wide-eager.sfm --plugin $(abspath $(BUILD))/forecastplugin.so \
+	    --system examples/slurry/demo-dilute.vars --rate 0.05 --stop-on-forecast --expect forecast
+	@echo "==> bench/python_monitor.py (overhead per frame of the Python monitor)"
+	$(VENV)/bin/python bench/python_monitor.py --check
+
 ## test: every test; exits non-zero on any failure
-test: rust-check rust-test golden ctest examples-test
+test: rust-check rust-test golden ctest examples-test python-test
 	@echo "==> all tests passed"
 
 clean:
