@@ -149,6 +149,7 @@ pub fn state_name(s: State) -> &'static str {
 mod tests {
     use super::*;
     use simforecast_runtime::monitor::{ForecastEvent, ScreenEvent};
+    use simforecast_runtime::stage::OodReason;
 
     #[test]
     fn both_parts_lie_flat_and_absent_ones_are_none() {
@@ -163,6 +164,7 @@ mod tests {
                 halt: false,
                 advisory: false,
                 ood: false,
+                ood_reason: None,
             }),
             forecast: Some(ForecastEvent {
                 stage: 3,
@@ -174,6 +176,7 @@ mod tests {
                 level: 0.9,
                 confident: true,
                 ood: true,
+                ood_reason: Some(OodReason::Distance),
             }),
         };
         let f = Event::from(&e);

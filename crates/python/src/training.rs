@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use simforecast_runtime::model::Model;
-use simforecast_train::protocol::{self, Metrics, TraceOutcome};
+use simforecast_train::evaluation::Evaluation;
 use simforecast_train::{fit_model, Adapted, StageReport, TrainParams};
 
 use crate::error::Result;
@@ -45,17 +45,16 @@ pub fn train(loaded: Loaded, params: &TrainParams, units: Option<String>) -> Res
     })
 }
 
-/// A model's held-out metrics on every trace of `loaded` (as `simforecast evaluate`), and each
-/// trace's outcome.
-pub fn evaluate(model: &Arc<Model>, loaded: &Loaded) -> Result<(Metrics, Vec<TraceOutcome>)> {
+/// A model's evaluation on every trace of `loaded`, exactly as `simforecast evaluate --json`
+/// gives it: held-out metrics, compute saved at `bank_at`, its curve and each run's stop.
+pub fn evaluate(model: &Arc<Model>, loaded: &Loaded, bank_at: f64) -> Result<Evaluation> {
     let ds = &loaded.dataset;
     traces::check_spacing(
         ds.frame_spacing,
         model.meta.frame_spacing,
         "the traces have",
     )?;
-    let idx: Vec<usize> = (0..ds.len()).collect();
-    Ok(protocol::evaluate(model, ds, &idx)?)
+    Ok(Evaluation::new(model, ds, bank_at)?)
 }
 
 #[cfg(test)]
@@ -125,9 +124,10 @@ mod tests {
             &Request::for_model(&model, None, Some(10)),
         )
         .unwrap();
-        let (m, outcomes) = evaluate(&model, &loaded).unwrap();
-        assert_eq!((m.n, outcomes.len()), (60, 60));
-        assert_eq!(m.n_irrelevant, 15);
+        let e = evaluate(&model, &loaded, 0.25).unwrap();
+        assert_eq!((e.metrics.n, e.outcomes.len()), (60, 60));
+        assert_eq!(e.metrics.n_irrelevant, 15);
+        assert_eq!((e.bank_at, e.runs.len()), (0.25, 60));
         let wrong = load(
             Traces::Arrays {
                 series: campaign(),
@@ -136,7 +136,7 @@ mod tests {
             &Request::for_model(&model, None, Some(20)),
         )
         .unwrap();
-        let e = evaluate(&model, &wrong).unwrap_err();
+        let e = evaluate(&model, &wrong, 0.25).unwrap_err();
         assert!(e.message.contains("one frame every 20 steps"), "{e}");
     }
 }

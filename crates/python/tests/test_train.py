@@ -99,6 +99,9 @@ def test_evaluate_equals_the_cli(campaign):
     assert_close_tree(metrics, want)
     assert [o["name"] for o in outcomes] == names
     assert sum(o["halt_frame"] is not None for o in outcomes) == want["halts"]
+    wider = cli_json("evaluate", "--model", path, "--bank-at", "0.5", *campaign.held_out)
+    assert_close_tree(model.evaluate(campaign.held_out, bank_at=0.5), wider)
+    assert wider["bank_at"] == 0.5 and wider["honest"] != want["honest"]
 
 
 def test_save_load_bytes_and_pickle_keep_the_model(wide, tmp_path):

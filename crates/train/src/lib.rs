@@ -11,6 +11,7 @@ pub mod calibration;
 pub mod config;
 pub mod cv;
 pub mod dataset;
+pub mod evaluation;
 pub mod fit;
 pub mod forecast;
 pub mod metrics;

@@ -3,72 +3,25 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use simforecast_runtime::model::Model;
-use simforecast_train::protocol::{self, Metrics};
-use simforecast_train::savings::{self, Savings, SavingsSummary, Stop};
+use simforecast_train::evaluation::Evaluation;
+use simforecast_train::savings::SavingsSummary;
 
 use crate::args::EvaluateArgs;
 use crate::data;
 use crate::report::{self, fixed, fmt3};
 use crate::AnyResult;
 
-/// `evaluate --json`: the held-out metrics (their names unchanged for scripts; `compute_saved`
-/// is the paper's accounting), then the honest accounting at `bank_at` and its curve.
-#[derive(Serialize)]
-struct Report<'a> {
-    #[serde(flatten)]
-    metrics: &'a Metrics,
-    bank_at: f64,
-    honest: Savings,
-    curve: Vec<Savings>,
-    /// Where each run stops at `bank_at`.
-    runs: Vec<RunRow<'a>>,
-}
-
-/// One run of the honest accounting.
-#[derive(Serialize)]
-struct RunRow<'a> {
-    name: &'a str,
-    frames: usize,
-    mu: f64,
-    irrelevant: bool,
-    stop: Stop,
-}
-
 pub fn run(a: EvaluateArgs) -> AnyResult<()> {
     report::check_bank_at(a.bank_at)?;
     let model = Arc::new(Model::load(&a.model)?);
     let ds = data::load_for_model(&model, &a.traces, a.column.as_deref())?;
-    let idx: Vec<usize> = (0..ds.len()).collect();
-    let (m, outcomes) = protocol::evaluate(&model, &ds, &idx)?;
-    let paths = protocol::run_paths(&outcomes);
-    let honest = savings::path_savings(&paths, a.bank_at)?;
+    let evaluation = Evaluation::new(&model, &ds, a.bank_at)?;
     if a.json {
         // Absent figures are written as null.
-        return report::print_json(&Report {
-            metrics: &m,
-            bank_at: a.bank_at,
-            curve: savings::curve_tolerances()
-                .map(|t| savings::path_savings(&paths, t))
-                .collect::<Result<_, _>>()?,
-            honest,
-            runs: outcomes
-                .iter()
-                .filter_map(|o| {
-                    let (actual, path) = (o.actual?, o.path()?);
-                    Some(RunRow {
-                        name: &o.name,
-                        frames: o.frames,
-                        mu: actual.mu,
-                        irrelevant: actual.irrelevant,
-                        stop: path.stop_at(a.bank_at).stop,
-                    })
-                })
-                .collect(),
-        });
+        return report::print_json(&evaluation);
     }
+    let (m, honest) = (&evaluation.metrics, &evaluation.honest);
     println!(
         "{} held-out traces ({} irrelevant): {} halted ({} wrongly)",
         m.n, m.n_irrelevant, m.halts, m.false_halts
@@ -88,8 +41,7 @@ pub fn run(a: EvaluateArgs) -> AnyResult<()> {
         fixed(m.coverage, 3),
         fixed(m.interval_width, 3)
     );
-    let one =
-        SavingsSummary::of(std::slice::from_ref(&honest)).expect("one split at one tolerance");
+    let one = SavingsSummary::of(std::slice::from_ref(honest)).expect("one split at one tolerance");
     report::print_honest_rule(a.bank_at, level);
     println!(
         "compute saved at ±{}: {:.2}x ({:.1} % fewer frames than the full runs)",

@@ -128,14 +128,14 @@ class Model:
     @overload
     def evaluate(self, traces: _Traces, *, frame_spacing: Optional[int] = ...,
                  column: Optional[str] = ..., names: Optional[Sequence[str]] = ...,
-                 per_trace: Literal[False] = ...) -> Dict[str, Any]: ...
+                 per_trace: Literal[False] = ..., bank_at: float = ...) -> Dict[str, Any]: ...
     @overload
     def evaluate(self, traces: _Traces, *, frame_spacing: Optional[int] = ...,
                  column: Optional[str] = ..., names: Optional[Sequence[str]] = ...,
-                 per_trace: Literal[True]) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]: ...
-    # evaluate: the held-out metrics of ``simforecast evaluate --json`` (n, n_irrelevant,
-    # halts, false_halts, precision, recall, f1, confusion, r2, r2_all, forecast_share,
-    # coverage, interval_width, mean_frames_to_decision, compute_saved, ood); arrays need
+                 per_trace: Literal[True], bank_at: float = ...) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]: ...
+    # evaluate: ``simforecast evaluate --json`` (n, n_irrelevant, halts, false_halts,
+    # precision, recall, f1, confusion, r2, r2_all, forecast_share, coverage, interval_width,
+    # mean_frames_to_decision, compute_saved, ood; bank_at, honest, curve, runs); arrays need
     # ``frame_spacing``, which must be the model's; ``column`` defaults to the model's.
     @property
     def frame_spacing(self) -> int:

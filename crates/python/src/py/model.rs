@@ -111,11 +111,15 @@ impl Model {
         Ok(events.iter().map(Event::from).collect())
     }
 
-    /// The model's metrics on held-out traces, as `simforecast evaluate --json`: a dict (absent
-    /// figures None). `traces` are paths (files, directories, globs) or arrays, as for `train`;
-    /// arrays need `frame_spacing`, which must be the model's. With `per_trace=True`, returns
-    /// (metrics, outcomes), one dict per trace.
-    #[pyo3(signature = (traces, *, frame_spacing = None, column = None, names = None, per_trace = false))]
+    /// The model's evaluation on held-out traces, as `simforecast evaluate --json`: a dict
+    /// (absent figures None) with the held-out metrics, the compute saved when a forecast must
+    /// be within ±`bank_at` (relative 90 % half-width) to replace the rest of a run, its curve
+    /// and each run's stop. `traces` are paths (files, directories, globs) or arrays, as for
+    /// `train`; arrays need `frame_spacing`, which must be the model's. With `per_trace=True`,
+    /// returns (evaluation, outcomes), one dict per trace.
+    #[pyo3(signature = (traces, *, frame_spacing = None, column = None, names = None, per_trace = false, bank_at = 0.25))]
+    // One argument per keyword of the Python signature above.
+    #[allow(clippy::too_many_arguments)]
     fn evaluate<'py>(
         &self,
         py: Python<'py>,
@@ -124,23 +128,24 @@ impl Model {
         column: Option<String>,
         names: Option<Vec<String>>,
         per_trace: bool,
+        bank_at: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let frame_spacing = steps(py, frame_spacing, "frame_spacing")?;
         let traces = convert::traces(traces, names)?;
         let req = Request::for_model(&self.inner, column, frame_spacing);
         let inner = &self.inner;
-        let (loaded_warnings, (metrics, outcomes)) = detached(py, || {
+        let (loaded_warnings, evaluation) = detached(py, || {
             let loaded = traces::load(traces, &req)?;
-            let result = training::evaluate(inner, &loaded)?;
+            let result = training::evaluate(inner, &loaded, bank_at)?;
             Ok((loaded.warnings, result))
         })?;
         warn(py, &loaded_warnings)?;
-        let metrics = convert::to_python(py, &metrics)?;
+        let report = convert::to_python(py, &evaluation)?;
         if per_trace {
-            let outcomes = convert::to_python(py, &outcomes)?;
-            return Ok(PyTuple::new(py, [metrics, outcomes])?.into_any());
+            let outcomes = convert::to_python(py, &evaluation.outcomes)?;
+            return Ok(PyTuple::new(py, [report, outcomes])?.into_any());
         }
-        Ok(metrics)
+        Ok(report)
     }
 
     /// Steps between frames of the traces the model was trained on.
