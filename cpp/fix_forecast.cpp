@@ -199,9 +199,7 @@ void FixForecast::open_file()
       why = utils::getsyserror();
     }
   }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok) {
-    why = forecast_bcast::text(why, me, world);
+  if (forecast_bcast::failed(ok, why, me, world)) {
     release();
     error->all(FLERR, "Fix forecast {} cannot open file '{}': {}", id, file_path, why);
   }

@@ -24,6 +24,15 @@ namespace forecast_bcast {
     return out;
   }
 
+  // Whether rank 0 failed (`ok` is rank 0's verdict), on every rank; when it did, `why` holds
+  // rank 0's message on every rank, so all raise the same error->all().
+  inline bool failed(int ok, std::string &why, int me, MPI_Comm world)
+  {
+    MPI_Bcast(&ok, 1, MPI_INT, 0, world);
+    if (!ok) why = text(why, me, world);
+    return !ok;
+  }
+
 }    // namespace forecast_bcast
 }    // namespace LAMMPS_NS
 

@@ -104,10 +104,9 @@ void ForecastConvergence::create()
       why = sf_last_error();
     }
   }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok)
+  if (forecast_bcast::failed(ok, why, comm->me, world))
     error->all(FLERR, "Illegal fix forecast {} convergence settings ({}): {}", owner->id,
-               settings(), forecast_bcast::text(why, comm->me, world));
+               settings(), why);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -184,11 +183,10 @@ std::vector<char> ForecastConvergence::pack(const Record &record)
     }
     if (!ok) why = sf_last_error();
   }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok)
+  if (forecast_bcast::failed(ok, why, comm->me, world))
     error->all(FLERR,
                "Fix forecast {} cannot save its convergence estimator to the restart file: {}",
-               owner->id, forecast_bcast::text(why, comm->me, world));
+               owner->id, why);
   return blob;
 }
 
@@ -219,11 +217,10 @@ ForecastConvergence::Record ForecastConvergence::restore(const char *buf)
       why = sf_last_error();
     }
   }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok)
+  if (forecast_bcast::failed(ok, why, comm->me, world))
     error->all(FLERR,
                "Fix forecast {} cannot restore its convergence estimator from the restart file: "
                "{}",
-               owner->id, forecast_bcast::text(why, comm->me, world));
+               owner->id, why);
   return h.record;
 }

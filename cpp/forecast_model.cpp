@@ -85,9 +85,7 @@ void ForecastModel::load(bool check_spacing)
       why = sf_last_error();
     }
   }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok) {
-    why = forecast_bcast::text(why, me, world);
+  if (forecast_bcast::failed(ok, why, me, world)) {
     // the library's messages name the file already; do not repeat it
     if (why.find(path) != std::string::npos)
       error->all(FLERR, "Fix forecast {} cannot load its model: {}", owner->id, why);
@@ -184,10 +182,9 @@ std::vector<char> ForecastModel::pack(const Record &record)
     }
     if (!ok) why = sf_last_error();
   }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok)
+  if (forecast_bcast::failed(ok, why, comm->me, world))
     error->all(FLERR, "Fix forecast {} cannot save its monitor state to the restart file: {}",
-               owner->id, forecast_bcast::text(why, comm->me, world));
+               owner->id, why);
   return blob;
 }
 
@@ -217,12 +214,11 @@ ForecastModel::Record ForecastModel::restore(const char *buf)
       why = sf_last_error();
     }
   }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
-  if (!ok)
+  if (forecast_bcast::failed(ok, why, comm->me, world))
     error->all(FLERR,
                "Fix forecast {} cannot restore the monitor state from the restart file with "
                "model '{}': {}. Use the model file the run was started with",
-               owner->id, path, forecast_bcast::text(why, comm->me, world));
+               owner->id, path, why);
 
   Record r;
   r.last_step = h.last_step;
