@@ -54,6 +54,26 @@ TRAIN_OPTIONS = ["--screen-windows", "50,100,150,200", "--forecast-windows", "10
 STEPS_PER_FRAME = 10
 
 
+# A 108-atom Lennard-Jones liquid whose temperature `v_t` is the fix's input in the tests that
+# need a live system rather than a replayed trace; format() fills {plugin}.
+TINY_LJ = """\
+plugin load     {plugin}
+units           lj
+atom_style      atomic
+lattice         fcc 0.8442
+region          box block 0 3 0 3 0 3
+create_box      1 box
+create_atoms    1 box
+mass            1 1.0
+velocity        all create 1.0 87287 loop geom
+pair_style      lj/cut 2.5
+pair_coeff      1 1 1.0 1.0 2.5
+fix             nve all nve
+thermo          0
+variable        t equal temp
+"""
+
+
 def _first_existing(paths):
     for p in paths:
         if p and Path(p).exists():

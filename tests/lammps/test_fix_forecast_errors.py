@@ -8,23 +8,9 @@ import subprocess
 
 import pytest
 
-from conftest import lammps, read_decisions, require_ok
+from conftest import TINY_LJ, lammps, read_decisions, require_ok
 
-TINY = """\
-plugin load     {plugin}
-units           lj
-atom_style      atomic
-lattice         fcc 0.8442
-region          box block 0 3 0 3 0 3
-create_box      1 box
-create_atoms    1 box
-mass            1 1.0
-velocity        all create 1.0 87287 loop geom
-pair_style      lj/cut 2.5
-pair_coeff      1 1 1.0 1.0 2.5
-fix             nve all nve
-thermo          0
-variable        t equal temp
+TINY = TINY_LJ + """\
 {body}
 run             100
 print           "TINY_END step $(step)"

@@ -18,24 +18,10 @@ import re
 
 import pytest
 
-from conftest import check_messages, lammps, read_decisions, require_ok
+from conftest import TINY_LJ, check_messages, lammps, read_decisions, require_ok
 from test_fix_forecast import IRRELEVANT_RUN, campaign_frames, decision_lines, replay
 
-SCRIPT = """\
-plugin load     {plugin}
-units           lj
-atom_style      atomic
-lattice         fcc 0.8442
-region          box block 0 3 0 3 0 3
-create_box      1 box
-create_atoms    1 box
-mass            1 1.0
-velocity        all create 1.0 87287 loop geom
-pair_style      lj/cut 2.5
-pair_coeff      1 1 1.0 1.0 2.5
-fix             nve all nve
-thermo          0
-variable        t equal temp
+SCRIPT = TINY_LJ + """\
 variable        bad equal ternary(step=={bad},exp(1000)-exp(1000),v_t)
 fix             fc all forecast 10 v_bad {model} file {fcfile} nonfinite {mode} {extra}
 run             100
