@@ -277,15 +277,36 @@ pub struct EvaluateArgs {
     /// Column to read (default: the model's).
     #[arg(long)]
     pub column: Option<String>,
+    #[command(flatten)]
+    pub bank: BankArgs,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The precision at which `evaluate` and `protocol` count compute saved.
+#[derive(Args)]
+pub struct BankArgs {
     /// Tolerance at which compute saved is counted: a run stops at a forecast only if the
     /// forecast's interval for mu has a relative half-width (hi - lo) / 2 / |mid| at most this
     /// (0.25 = mu within ±25 %); otherwise it runs to its end. Not `--tolerance`, the training
     /// option on the interval's full relative width.
     #[arg(long, default_value_t = simforecast_train::savings::DEFAULT_BANK_AT)]
-    pub bank_at: f64,
-    /// Print the metrics as JSON.
-    #[arg(long)]
-    pub json: bool,
+    bank_at: f64,
+}
+
+impl BankArgs {
+    /// `--bank-at`, refused unless it is a positive relative half-width.
+    pub fn checked(&self) -> Result<f64, String> {
+        let t = self.bank_at;
+        if t.is_finite() && t > 0.0 {
+            Ok(t)
+        } else {
+            Err(format!(
+                "--bank-at must be a positive relative half-width (0.25 = mu within ±25 %), got {t}"
+            ))
+        }
+    }
 }
 
 #[derive(Args)]
@@ -326,13 +347,8 @@ pub struct ProtocolArgs {
     /// Directory for the SVG plots.
     #[arg(long)]
     pub plots: Option<PathBuf>,
-    /// Tolerance at which compute saved is counted: a run stops at a forecast only if the
-    /// forecast's interval for mu has a relative half-width (hi - lo) / 2 / |mid| at most this
-    /// (0.25 = mu within ±25 %); otherwise it runs to its end. Not `--tolerance`, the training
-    /// option on the interval's full relative width.
-    #[arg(long, default_value_t = simforecast_train::savings::DEFAULT_BANK_AT)]
-    pub bank_at: f64,
-
+    #[command(flatten)]
+    pub bank: BankArgs,
     /// Print everything as JSON.
     #[arg(long)]
     pub json: bool,

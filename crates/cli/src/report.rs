@@ -159,18 +159,6 @@ pub fn print_summary_table(rows: &[ConfigSummary]) {
     );
 }
 
-/// Refuses a `--bank-at` that is no positive relative half-width.
-pub fn check_bank_at(t: f64) -> AnyResult<()> {
-    if t.is_finite() && t > 0.0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "--bank-at must be a positive relative half-width (0.25 = mu within ±25 %), got {t}"
-        )
-        .into())
-    }
-}
-
 /// A tolerance as a percentage: 0.25 → "25 %", 0.125 → "12.5 %".
 pub fn percent(t: f64) -> String {
     let p = t * 100.0;

@@ -13,10 +13,10 @@ use crate::report::{self, fixed, fmt3};
 use crate::AnyResult;
 
 pub fn run(a: EvaluateArgs) -> AnyResult<()> {
-    report::check_bank_at(a.bank_at)?;
+    let bank_at = a.bank.checked()?;
     let model = Arc::new(Model::load(&a.model)?);
     let ds = data::load_for_model(&model, &a.traces, a.column.as_deref())?;
-    let evaluation = Evaluation::new(&model, &ds, a.bank_at)?;
+    let evaluation = Evaluation::new(&model, &ds, bank_at)?;
     if a.json {
         // Absent figures are written as null.
         return report::print_json(&evaluation);
@@ -42,10 +42,10 @@ pub fn run(a: EvaluateArgs) -> AnyResult<()> {
         fixed(m.interval_width, 3)
     );
     let one = SavingsSummary::of(std::slice::from_ref(honest)).expect("one split at one tolerance");
-    report::print_honest_rule(a.bank_at, level);
+    report::print_honest_rule(bank_at, level);
     println!(
         "compute saved at ±{}: {:.2}x ({:.1} % fewer frames than the full runs)",
-        report::percent(a.bank_at),
+        report::percent(bank_at),
         honest.saved_ratio,
         honest.saved_share * 100.0
     );
@@ -54,7 +54,7 @@ pub fn run(a: EvaluateArgs) -> AnyResult<()> {
          with only wider forecasts); halting precision {}",
         honest.halted,
         honest.banked,
-        report::percent(a.bank_at),
+        report::percent(bank_at),
         honest.ran_to_end + honest.too_wide,
         honest.too_wide,
         fixed(m.precision, 3)

@@ -130,7 +130,7 @@ impl<'a> SummaryJson<'a> {
 }
 
 pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
-    report::check_bank_at(a.bank_at)?;
+    let bank_at = a.bank.checked()?;
     if a.no_sweep {
         a.sweep.clear();
     }
@@ -198,7 +198,7 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
             baseline::persistence_paths(&ds, tr, te, &persistence_windows, configs[0].level)
         })
         .collect::<Result<_, _>>()?;
-    let persistence = SavingsSummary::at(&persistence_paths, a.bank_at)?;
+    let persistence = SavingsSummary::at(&persistence_paths, bank_at)?;
     let persistence_curve = SavingsSummary::curve(&persistence_paths)?;
     pb.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
@@ -207,7 +207,7 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
     let base_r = MeanStd::of(baseline.iter().map(|b| b.1));
     let honest = summaries
         .iter()
-        .map(|s| s.honest(a.bank_at))
+        .map(|s| s.honest(bank_at))
         .collect::<Result<Vec<_>, _>>()?;
     let curves = summaries
         .iter()
@@ -231,10 +231,10 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
             repeats: splits.len(),
             seconds,
             mean_trace_len: ds.mean_len(&(0..ds.len()).collect::<Vec<_>>()),
-            bank_at: a.bank_at,
+            bank_at,
             configs: summaries
                 .iter()
-                .map(|s| SummaryJson::new(s, a.bank_at))
+                .map(|s| SummaryJson::new(s, bank_at))
                 .collect::<AnyResult<_>>()?,
             mean_rule: MeanRule {
                 precision: base_p.map(|m| m.mean),
@@ -251,7 +251,7 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
                 .map(|(window, s)| {
                     Ok(SweepPoint {
                         window: *window,
-                        summary: SummaryJson::new(s, a.bank_at)?,
+                        summary: SummaryJson::new(s, bank_at)?,
                     })
                 })
                 .collect::<AnyResult<_>>()?,
@@ -264,7 +264,7 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
         splits.len(),
     );
     let level = fixed(Some(configs[0].level * 100.0), 0);
-    print_honest_rule(a.bank_at, Some(configs[0].level * 100.0));
+    print_honest_rule(bank_at, Some(configs[0].level * 100.0));
     let mut rows: Vec<(&str, &SavingsSummary, Option<MeanStd>)> = summaries
         .iter()
         .zip(&honest)
