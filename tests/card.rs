@@ -35,7 +35,7 @@ fn screen_cards(card: &ModelCard) -> Vec<(usize, HaltingCard)> {
         .iter()
         .filter_map(|s| match &s.kind {
             StageKind::Screen(c) => Some((s.window, c.halting.clone())),
-            StageKind::Forecast(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -94,9 +94,15 @@ fn default_card_says_where_it_halts_with_its_scaled_margin() {
         }
     }
     assert!(!text.contains("halts at vote"), "{text}");
-    assert_eq!(card.decisions.forecast_by, Some(200));
-    assert_eq!(card.decisions.tolerance, Some(2.5));
-    assert!(text.contains("by 200 frames at the latest"), "{text}");
+    // Regression stages forecast any run not halted, within the tolerance only: no deadline.
+    assert_eq!(card.decisions.forecast_by, None);
+    assert_eq!(card.decisions.tolerance, Some(0.25));
+    assert!(!card.decisions.tolerance_windows.is_empty());
+    assert!(
+        text.contains("where its 90% interval for mu is within ±25% (tolerance 0.25)"),
+        "{text}"
+    );
+    assert!(!text.contains("at the latest"), "{text}");
     // One entry per stage, numbered as the monitor's events number them.
     for (i, s) in model.stages.iter().enumerate() {
         assert!(
@@ -115,20 +121,23 @@ fn default_card_says_where_it_halts_with_its_scaled_margin() {
         let g = s
             .signal_guard
             .expect("every default stage has a signal guard");
-        let nh = model.stages[i].neighbourhood();
-        assert_eq!(Some(g), nh.signal);
+        assert_eq!(Some(&g), model.stages[i].signal_guard());
         let scale = g.scale.expect("no training window is constant");
         assert!(0.0 < scale.min && scale.min < scale.max && g.max_level > 0.0);
         assert_eq!(line.matches("(sign)").count(), 1, "{line}");
         assert_eq!(line.matches("(level)").count(), 1, "{line}");
         assert_eq!(line.matches("(scale)").count(), 1, "{line}");
-        assert!(
-            line.ends_with(&format!(
-                "or its k-th neighbour distance > {:.3}",
-                s.ood_max_distance.unwrap()
-            )),
-            "{line}"
-        );
+        // KNN stages also guard the distance; regression stages have the signal guard alone.
+        match &s.neighbours {
+            Some(n) => assert!(
+                line.ends_with(&format!(
+                    "or its k-th neighbour distance > {:.3}",
+                    n.ood_max_distance.unwrap()
+                )),
+                "{line}"
+            ),
+            None => assert!(line.ends_with("(scale)"), "{line}"),
+        }
         assert_eq!(json["stages"][i]["signal_guard"]["max_level"], g.max_level);
         assert_eq!(json["stages"][i]["signal_guard"]["scale"]["min"], scale.min);
     }

@@ -193,6 +193,7 @@ fn without_signal_guards(model: &Model) -> Arc<Model> {
         match s {
             Stage::Screen(s) => s.neighbourhood.signal = None,
             Stage::Forecast(f) => f.neighbourhood.signal = None,
+            Stage::Regression(r) => r.signal = None,
         }
     }
     Arc::new(m)
@@ -202,10 +203,7 @@ fn without_signal_guards(model: &Model) -> Arc<Model> {
 fn the_campaign_itself_is_in_distribution() {
     let model = common::wide_model();
     let ds = common::wide_dataset();
-    assert!(model
-        .stages
-        .iter()
-        .all(|s| s.neighbourhood().signal.is_some()));
+    assert!(model.stages.iter().all(|s| s.signal_guard().is_some()));
     let bare = without_signal_guards(&model);
     let mut fired = 0;
     // Held-out traces (odd) and training traces (even) alike.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use simforecast::*;
 use simforecast_runtime::monitor::{Monitor, State};
-use simforecast_runtime::stage::{Stage, Verdict};
+use simforecast_runtime::stage::Stage;
 use simforecast_train::protocol::replay;
 use simforecast_train::TrainConfig;
 
@@ -23,19 +23,14 @@ fn held_out_series() -> Vec<(String, Vec<f64>)> {
 fn streaming_equals_replay_and_decides_at_stage_windows() {
     let model = common::wide_model();
     let windows: Vec<u64> = model.stages.iter().map(|s| s.window() as u64).collect();
-    let deadline = TrainConfig::default_calibrated()
-        .forecast_deadline
-        .expect("the default has a forecast deadline") as u64;
-    for s in &model.stages {
-        if let Stage::Forecast(f) = s {
-            assert_eq!(
-                f.calibration.deadline,
-                s.window() as u64 >= deadline,
-                "stage at {}",
-                s.window()
-            );
-        }
-    }
+    let tolerance = model.tolerance().expect("the default has a tolerance");
+    assert_eq!(
+        Some(tolerance),
+        TrainConfig::default_calibrated().tolerance,
+        "the model keeps its training tolerance"
+    );
+    let regression = |i: usize| matches!(model.stages[i], Stage::Regression(_));
+    let (mut forecast_runs, mut halted_runs) = (0, 0);
     for (name, s) in held_out_series().iter().take(40) {
         let (events, _) = replay(&model, name, s).unwrap();
         let mut mon = Monitor::new(Arc::clone(&model));
@@ -48,40 +43,22 @@ fn streaming_equals_replay_and_decides_at_stage_windows() {
         assert_eq!(format!("{events:?}"), format!("{streamed:?}"));
         assert!(events.iter().all(|e| windows.contains(&e.frame)));
         assert!(mon.finished());
-        // A run is forecast exactly when some screening stage cleared it as relevant; one never
-        // cleared (probably irrelevant but not haltable, or out of distribution) stays collecting.
-        let cleared_at = events.iter().find_map(|e| {
-            e.screen
-                .as_ref()
-                .is_some_and(|s| s.verdict == Verdict::Relevant)
-                .then_some(e.frame)
-        });
-        let forecast_at = events
-            .iter()
-            .find_map(|e| e.forecast.as_ref().map(|f| (e.frame, f.confident)));
-        let (cleared, forecast) = (cleared_at.is_some(), forecast_at.is_some());
-        assert_eq!(
-            cleared, forecast,
-            "{name}: cleared {cleared} but forecast {forecast}"
-        );
-        if !cleared && !events.iter().any(|e| e.halt()) {
-            assert_eq!(mon.state(), State::Collecting, "{name}");
-        }
         assert!(events.iter().filter(|e| e.forecast.is_some()).count() <= 1);
-        // A cleared run is forecast by the deadline (or when cleared, if later), early only when
-        // the interval is within tolerance.
-        if let (Some(c), Some((f, confident))) = (cleared_at, forecast_at) {
-            assert!(
-                f >= c && f <= c.max(deadline),
-                "{name}: cleared at {c}, forecast at {f}"
-            );
-            assert!(
-                confident || f >= deadline,
-                "{name}: early forecast out of tolerance"
-            );
+        let halted = events.iter().any(|e| e.halt());
+        // The default forecasts with regression stages: only within the tolerance and in
+        // distribution, whatever the screening said, never after a halt.
+        if let Some(f) = events.iter().find_map(|e| e.forecast.as_ref()) {
+            forecast_runs += 1;
+            assert!(regression(f.stage), "{name}: forecast by a KNN stage");
+            assert!(f.confident && f.within_tolerance && !f.ood, "{name}: {f:?}");
+            assert_eq!(f.tolerance, Some(tolerance));
+            let half = (f.mu_high - f.mu_low) / (f.mu_high + f.mu_low);
+            assert!(half <= tolerance + 1e-12, "{name}: half-width {half}");
+            assert!(f.mu_low <= f.mu_hat && f.mu_hat <= f.mu_high);
+            assert_eq!(mon.state(), State::ForecastReady);
         }
-        // A halted run gets no forecast: the forecasters only know relevant runs.
-        if events.iter().any(|e| e.halt()) {
+        if halted {
+            halted_runs += 1;
             assert!(
                 events.iter().all(|e| e.forecast.is_none()),
                 "{name}: forecast after a halt"
@@ -89,6 +66,46 @@ fn streaming_equals_replay_and_decides_at_stage_windows() {
             assert_eq!(mon.state(), State::ScreenedIrrelevant);
         }
     }
+    // Most held-out runs of the wide campaign are pinned within ±25 % before their end.
+    assert!(forecast_runs >= 25, "{forecast_runs} of 40 forecast");
+    assert!(forecast_runs + halted_runs <= 40);
+}
+
+#[test]
+fn a_tighter_tolerance_forecasts_later_or_never() {
+    let model = common::wide_model();
+    let (lo, hi) = model
+        .tolerance_range()
+        .expect("regression stages have a table");
+    assert!(lo <= 0.1 && hi >= 0.5, "{lo}..{hi}");
+    let first = |s: &[f64], t: f64| {
+        Monitor::replay_at(&model, s, Some(t))
+            .unwrap()
+            .into_iter()
+            .find_map(|e| e.forecast.map(|f| (e.frame, f)))
+    };
+    let mut later = 0;
+    for (name, s) in held_out_series().iter().take(20) {
+        let loose = first(s, 0.5);
+        let tight = first(s, 0.1);
+        if let Some((frame, f)) = &tight {
+            let (loose_frame, _) = loose.as_ref().expect("pinned at ±10 % is pinned at ±50 %");
+            assert!(loose_frame <= frame, "{name}");
+            assert!((f.mu_high - f.mu_low) / (f.mu_high + f.mu_low) <= 0.1 + 1e-12);
+        }
+        if loose.map(|l| l.0) != tight.map(|t| t.0) {
+            later += 1;
+        }
+    }
+    assert!(later > 0, "the tolerance changed nothing");
+    // Tolerances the model was not calibrated for are refused, the monitor left as it was.
+    let mut mon = Monitor::new(Arc::clone(&model));
+    for bad in [0.0, -0.1, f64::NAN, 5.0] {
+        assert!(mon.set_tolerance(Some(bad)).is_err(), "{bad}");
+    }
+    assert_eq!(mon.tolerance(), model.tolerance());
+    mon.set_tolerance(Some(0.4)).unwrap();
+    assert_eq!(mon.tolerance(), Some(0.4));
 }
 
 #[test]

@@ -177,7 +177,9 @@ pub struct RecipeArgs {
     /// early).
     #[arg(long)]
     pub early_miss: Option<f64>,
-    /// Forecast early when the interval's relative width is at most this.
+    /// Precision a forecast must reach: the relative half-width (hi - lo) / 2 / |mid| of its
+    /// interval for mu (0.25 = mu within ±25 %; default preset: 0.25, calibrated for 0.05-1.0).
+    /// Stored in the model as its default; the fix's `tolerance` keyword overrides it per run.
     #[arg(long)]
     pub tolerance: Option<f64>,
     /// Frames by which a run cleared as relevant gets its forecast even when no interval was
@@ -289,8 +291,8 @@ pub struct EvaluateArgs {
 pub struct BankArgs {
     /// Tolerance at which compute saved is counted: a run stops at a forecast only if the
     /// forecast's interval for mu has a relative half-width (hi - lo) / 2 / |mid| at most this
-    /// (0.25 = mu within ±25 %); otherwise it runs to its end. Not `--tolerance`, the training
-    /// option on the interval's full relative width.
+    /// (0.25 = mu within ±25 %); otherwise it runs to its end. The same measure as the model's
+    /// `--tolerance`, which decides where the model forecasts; this decides what is counted.
     #[arg(long, default_value_t = simforecast_train::savings::DEFAULT_BANK_AT)]
     bank_at: f64,
 }
@@ -493,7 +495,7 @@ mod tests {
         assert_eq!(c.screen_windows, [40, 80]);
         assert_eq!(c.screen_score, ScoreKind::Margin);
         assert_eq!((c.folds, c.seed), (3, 7));
-        let (d, _) = a.model.compared(Preset::Default).check(1000).unwrap();
+        let (d, _) = a.model.compared(Preset::Default).check(2000).unwrap();
         let mut want = simforecast_train::TrainConfig::default_calibrated();
         want.folds = 3;
         want.seed = 7;

@@ -96,17 +96,20 @@ pub fn print_stage_reports(reports: &[StageReport]) {
         let r2 = r.cv_r2.map_or("".into(), |v| {
             format!("{}/{}", fixed(v[0], 2), fixed(v[1], 2))
         });
+        let n = r.neighbours.as_ref();
         println!(
             "{:>9} {:>6} {:>4} {:>3} {:>9} {:>5} {:>6} {:>6} {:>6} {:>6} {:>9}",
             r.role.to_string(),
             r.window,
-            r.k,
-            r.power,
-            match r.weighting {
-                Weighting::Uniform => "uniform",
-                Weighting::Distance => "distance",
+            n.map_or("-".into(), |n| n.k.to_string()),
+            n.map_or("-".into(), |n| n.power.to_string()),
+            match n.map(|n| n.weighting) {
+                Some(Weighting::Uniform) => "uniform",
+                Some(Weighting::Distance) => "distance",
+                None => "ridge",
             },
-            r.n_features,
+            n.map_or(simforecast_runtime::stage::regression::N_FEATURES, |n| n
+                .features),
             fixed(r.cv_f1_majority, 3),
             fixed(r.cv_precision, 3),
             fixed(r.cv_recall, 3),

@@ -97,17 +97,16 @@ fn protocol_json_carries_the_honest_figure_its_curve_and_the_baselines() {
     assert_eq!(c["name"], "default");
     check_summary(&c["honest"], 0.25, 2);
     check_curve(&c["curve"], 2);
-    // The paper's accounting is still there, and counts far more saved than the honest figure
-    // at ±25 %.
+    // The paper's accounting is still there; the default forecasts only within its tolerance
+    // (±25 %), so it counts about what the honest figure counts, never less.
     let paper = f(&c["compute_saved"]["mean"]);
-    assert!(
-        paper > 2.0 * f(&c["honest"]["saved_ratio"]["mean"]),
-        "{paper}"
-    );
+    let honest = f(&c["honest"]["saved_ratio"]["mean"]);
+    assert!(paper >= honest - 1e-9 && honest > 1.2, "{paper} {honest}");
     // Each forecasting window beside the persistence baseline.
     let windows = c["windows"].as_array().unwrap();
     let got: Vec<u64> = windows.iter().map(|w| u(&w["window"])).collect();
-    assert_eq!(got, [100, 150, 200, 300, 400, 600, 800]);
+    // Every 50 frames from 100 frames to before the shortest trace's end.
+    assert_eq!(got, (2..=28).map(|i| 50 * i).collect::<Vec<u64>>());
     for w in windows {
         for side in ["model", "persistence"] {
             let s = &w[side];

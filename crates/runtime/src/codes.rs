@@ -63,3 +63,13 @@ pub enum Equilibration {
     /// The t0 that minimises the marginal standard error of the block means after it (MSER).
     Mser = 1,
 }
+
+/// What a forecast rests on.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Evidence {
+    /// A trained model's forecasting stage (calibrated on finished runs).
+    Model = 0,
+    /// The run's own statistics (the model-free convergence mode; nothing calibrates it).
+    OwnStatistics = 1,
+}

@@ -10,11 +10,15 @@
 //!   calibrated relevant cut; the last screening stage clears a run it does not halt when most of
 //!   its neighbours are relevant, and otherwise reports it as probably irrelevant (advisory, no
 //!   halt); an out-of-distribution trace is never cleared.
-//! - forecasting stages learn from relevant runs only, so they forecast only for a cleared run:
-//!   at the first one whose interval is within tolerance, else at the first one at or past the
-//!   model's forecast deadline (or the last one), flagged `confident = false`. A run cleared after
-//!   the deadline is forecast at the stage of its clearing window. A run that is never cleared
-//!   gets no forecast and runs to its end.
+//! - KNN forecasting stages learn from relevant runs only, so they forecast only for a cleared
+//!   run: at the first one whose interval is within tolerance, else at the first one at or past
+//!   the model's forecast deadline (or the last one), flagged `confident = false`. A run cleared
+//!   after the deadline is forecast at the stage of its clearing window. A run that is never
+//!   cleared gets no forecast and runs to its end.
+//! - regression stages learn from every run, so they forecast any run not halted, and only at the
+//!   first window whose interval is within the tolerance (the model's, or the one the caller set)
+//!   with the trace in distribution: no deadline forces a forecast wider than asked. A run no
+//!   window pins runs to its end.
 //! - a non-finite sample is an error that leaves the monitor unchanged.
 
 use std::sync::Arc;
@@ -25,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::stage::{ForecastOutcome, OodReason, Role, ScreenOutcome, Stage};
 
-pub use crate::codes::{State, Verdict};
+pub use crate::codes::{Evidence, State, Verdict};
 
 /// A screening decision.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,6 +61,11 @@ pub struct ForecastEvent {
     pub mu_high: f64,
     pub level: f64,
     pub confident: bool,
+    /// The interval's relative half-width is within the tolerance in force (None: no tolerance,
+    /// any width).
+    pub within_tolerance: bool,
+    pub tolerance: Option<f64>,
+    pub evidence: Evidence,
     /// As in [`ScreenEvent`]: the flag, and why.
     pub ood: bool,
     pub ood_reason: Option<OodReason>,
@@ -82,10 +91,19 @@ impl Event {
     }
 }
 
-/// A stage's outcome, with the forecasting stage's deadline flag.
+/// When a forecasting stage's outcome becomes the run's forecast.
+#[derive(Clone, Copy, PartialEq)]
+enum Rule {
+    /// A KNN stage: for a cleared run, within tolerance or at the deadline (flag) or last stage.
+    Cleared { deadline: bool },
+    /// A regression stage: for any run not halted, only within tolerance and in distribution.
+    Tolerance,
+}
+
+/// A stage's outcome, with its forecasting rule.
 enum Outcome {
     Screen(ScreenOutcome),
-    Forecast(ForecastOutcome, bool),
+    Forecast(ForecastOutcome, Rule),
 }
 
 /// The serialisable part of a monitor.
@@ -100,8 +118,9 @@ struct Progress {
     last_event: Option<Event>,
 }
 
-// Version 3: events say why a trace is out of distribution.
-const STATE_MAGIC: [u8; 8] = *b"SFMONST\x03";
+// Version 4: forecasts say their tolerance and evidence. Version 3: events say why a trace is
+// out of distribution.
+const STATE_MAGIC: [u8; 8] = *b"SFMONST\x04";
 
 /// A monitor over one trace.
 #[derive(Clone, Debug)]
@@ -111,6 +130,8 @@ pub struct Monitor {
     last_screen: Option<usize>,
     last_forecast: Option<usize>,
     max_window: usize,
+    /// The tolerance the caller set (None: each stage's own).
+    tolerance: Option<f64>,
     progress: Progress,
 }
 
@@ -127,6 +148,7 @@ impl Monitor {
             last_screen,
             last_forecast,
             max_window: capacity,
+            tolerance: None,
             progress: Progress {
                 buffer: Vec::with_capacity(capacity),
                 frames: 0,
@@ -149,6 +171,34 @@ impl Monitor {
 
     pub fn frames(&self) -> u64 {
         self.progress.frames
+    }
+
+    /// Sets the relative half-width of the interval a forecast must reach (None: the model's).
+    /// Refused when it is not a positive number, or outside the tolerances the model's
+    /// regression stages were calibrated for.
+    pub fn set_tolerance(&mut self, t: Option<f64>) -> Result<()> {
+        if let Some(t) = t {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(Error::InvalidArgument(format!(
+                    "tolerance must be a positive relative half-width, got {t}"
+                )));
+            }
+            if let Some((lo, hi)) = self.model.tolerance_range() {
+                if !(lo..=hi).contains(&t) {
+                    return Err(Error::InvalidArgument(format!(
+                        "tolerance {t} is outside the range the model was calibrated for \
+                         ({lo}..={hi})"
+                    )));
+                }
+            }
+        }
+        self.tolerance = t;
+        Ok(())
+    }
+
+    /// The tolerance in force: the caller's, else the model's (None: no tolerance).
+    pub fn tolerance(&self) -> Option<f64> {
+        self.tolerance.or(self.model.tolerance())
     }
 
     pub fn last_event(&self) -> Option<&Event> {
@@ -192,10 +242,17 @@ impl Monitor {
             }
             let index = self.progress.next_stage;
             // Evaluated before anything changes, so an error leaves the monitor as it was.
+            let x = &self.progress.buffer;
             let outcome = match stage {
-                Stage::Screen(s) => Outcome::Screen(s.evaluate(&self.progress.buffer)?),
+                Stage::Screen(s) => Outcome::Screen(s.evaluate(x)?),
                 Stage::Forecast(f) => {
-                    Outcome::Forecast(f.evaluate(&self.progress.buffer)?, f.calibration.deadline)
+                    let t = self.tolerance.or(f.calibration.tolerance);
+                    let deadline = f.calibration.deadline;
+                    Outcome::Forecast(f.evaluate_at(x, t)?, Rule::Cleared { deadline })
+                }
+                Stage::Regression(r) => {
+                    let t = self.tolerance.unwrap_or(r.calibration.tolerance);
+                    Outcome::Forecast(r.evaluate(x, t)?, Rule::Tolerance)
                 }
             };
             self.progress.next_stage += 1;
@@ -205,7 +262,7 @@ impl Monitor {
             });
             match outcome {
                 Outcome::Screen(o) => self.apply_screen(index, o, ev),
-                Outcome::Forecast(o, deadline) => self.apply_forecast(index, o, deadline, ev),
+                Outcome::Forecast(o, rule) => self.apply_forecast(index, o, rule, ev),
             }
         }
         let event = event.filter(|e| !e.is_empty());
@@ -274,18 +331,25 @@ impl Monitor {
         &mut self,
         index: usize,
         outcome: ForecastOutcome,
-        deadline: bool,
+        rule: Rule,
         ev: &mut Event,
     ) {
+        let tolerance = self.tolerance();
         let p = &mut self.progress;
-        // Forecasting stages learn from relevant runs only, so their forecast means nothing for a
-        // run screened irrelevant, or before screening cleared it (or ended).
         if p.forecast_done || p.state == State::ScreenedIrrelevant {
             return;
         }
-        let screened = p.state == State::ScreenedRelevant || self.last_screen.is_none();
-        let last = Some(index) == self.last_forecast;
-        if !(screened && (outcome.confident || last || deadline)) {
+        let issue = match rule {
+            // KNN stages learn from relevant runs only: their forecast means nothing before
+            // screening cleared the run (or ended).
+            Rule::Cleared { deadline } => {
+                let screened = p.state == State::ScreenedRelevant || self.last_screen.is_none();
+                let last = Some(index) == self.last_forecast;
+                screened && (outcome.confident || last || deadline)
+            }
+            Rule::Tolerance => outcome.confident,
+        };
+        if !issue {
             return;
         }
         p.forecast_done = true;
@@ -300,6 +364,9 @@ impl Monitor {
             mu_high: f.mu_high,
             level: outcome.level,
             confident: outcome.confident,
+            within_tolerance: outcome.within_tolerance,
+            tolerance,
+            evidence: Evidence::Model,
             ood: outcome.ood.is_some(),
             ood_reason: outcome.ood,
         });
@@ -308,7 +375,13 @@ impl Monitor {
     /// Streams a recorded trace through a fresh monitor frame by frame, exactly as the fix sees a
     /// live run, and returns every event (it stops once every stage has been evaluated).
     pub fn replay(model: &Arc<Model>, series: &[f64]) -> Result<Vec<Event>> {
+        Self::replay_at(model, series, None)
+    }
+
+    /// [`Monitor::replay`] at tolerance `t` (None: the model's).
+    pub fn replay_at(model: &Arc<Model>, series: &[f64], t: Option<f64>) -> Result<Vec<Event>> {
         let mut mon = Monitor::new(Arc::clone(model));
+        mon.set_tolerance(t)?;
         let mut events = Vec::new();
         for &v in series {
             if let Some(e) = mon.push(v)? {

@@ -17,6 +17,16 @@ pub enum Selection {
     AveragePrecision,
 }
 
+/// Which forecaster the forecasting windows get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Forecaster {
+    /// KNN over the relevant runs (the paper's); a cleared run is forecast by the deadline.
+    Knn,
+    /// Ridge regression in log space over every run, calibrated jointly over the windows; a run
+    /// is forecast at the first window within the tolerance, else never.
+    Regression,
+}
+
 /// Everything that defines a training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -24,6 +34,7 @@ pub struct TrainConfig {
     pub recipe: Recipe,
     pub screen_windows: Vec<usize>,
     pub forecast_windows: Vec<usize>,
+    pub forecaster: Forecaster,
     pub k_grid: Vec<usize>,
     pub power_grid: Vec<f64>,
     pub weightings: Vec<Weighting>,
@@ -46,7 +57,8 @@ pub struct TrainConfig {
     /// Lowest vote a cut may take (above one half): a halt needs this share of the neighbours.
     pub min_cut: f64,
     pub level: f64,
-    /// Forecast early when the interval's relative width is at most this (None: at any width).
+    /// Forecast when the interval's relative half-width is at most this (None: at any width;
+    /// the regression forecaster needs one).
     pub tolerance: Option<f64>,
     /// Frames by which a cleared run gets its forecast even when no interval was within
     /// tolerance (None: the last forecasting window). Runs cleared later get theirs when cleared.
@@ -74,6 +86,7 @@ impl TrainConfig {
             recipe: Recipe::paper(),
             screen_windows: vec![100],
             forecast_windows: vec![150],
+            forecaster: Forecaster::Knn,
             k_grid: (1..=30).collect(),
             power_grid: vec![1.0, 2.0],
             weightings: vec![Weighting::Uniform],
@@ -112,9 +125,12 @@ impl TrainConfig {
             },
             // Measured in bench/tuning.md (round 3): screening goes on to 800 frames, halting
             // only at 600 and 800 where the trace says enough to halt at precision 0.95 (earlier
-            // halting stages add false halts); runs cleared by 200 frames are forecast by then.
+            // halting stages add false halts).
             screen_windows: vec![50, 100, 150, 200, 300, 400, 600, 800],
-            forecast_windows: vec![100, 150, 200, 300, 400, 600, 800],
+            // Every 50 frames: a run stops at the first window where μ is known within the
+            // tolerance; windows past the shortest trace are dropped (params.rs).
+            forecast_windows: (2..=28).map(|i| 50 * i).collect(),
+            forecaster: Forecaster::Regression,
             k_grid: vec![3, 5, 7, 9, 11, 15, 21, 28],
             power_grid: vec![1.0, 2.0],
             weightings: vec![Weighting::Uniform, Weighting::Distance],
@@ -126,13 +142,14 @@ impl TrainConfig {
             min_halts: 3,
             min_cut: 0.8,
             halt_windows: vec![600, 800],
-            // bench/tuning.md round 3: clearing up to 4 % of irrelevant runs early and
-            // forecasting early only within a relative width of 2.5 costs 15-30 % fewer frames
-            // than 2 % / 5 for 0.01-0.06 of R² and no halt.
+            // bench/tuning.md round 3: clearing up to 4 % of irrelevant runs early costs 15-30 %
+            // fewer frames than 2 % for 0.01-0.06 of R² and no halt.
             max_early_miss: 0.04,
             level: 0.9,
-            tolerance: Some(2.5),
-            forecast_deadline: Some(200),
+            // ±25 %: a usual precision for rheology, and about what μ's own noise allows (its
+            // block standard error is ~8 % of μ, so a 90 % interval is at least ±13 % wide).
+            tolerance: Some(0.25),
+            forecast_deadline: None,
             ood_quantile: 0.99,
             component_grid: vec![2, 4, 6, 10],
             log_targets: false,
@@ -152,7 +169,9 @@ impl TrainConfig {
             preset: "fixed".into(),
             screen_windows: vec![100],
             forecast_windows: vec![150],
+            forecaster: Forecaster::Knn,
             halt_windows: vec![100],
+            tolerance: Some(1.25),
             forecast_deadline: None,
             ..Self::default_calibrated()
         }
@@ -168,12 +187,13 @@ impl TrainConfig {
             preset: "eager".into(),
             screen_windows: vec![50, 100, 150],
             forecast_windows: vec![100, 150],
+            forecaster: Forecaster::Knn,
             halt_windows: vec![100, 150],
             target_precision: 0.6,
             min_cut: 0.5,
             min_halts: 3,
             screen_score: ScoreKind::Vote,
-            tolerance: Some(5.0),
+            tolerance: Some(2.5),
             forecast_deadline: None,
             ..Self::default_calibrated()
         }
@@ -245,6 +265,19 @@ impl TrainConfig {
                 self.level
             ));
         }
+        if self.forecaster == Forecaster::Regression && !self.forecast_windows.is_empty() {
+            let range = crate::regression::table_tolerances();
+            let (lo, hi) = range.fold((f64::INFINITY, 0.0f64), |(a, b), t| (a.min(t), b.max(t)));
+            match self.tolerance {
+                Some(t) if (lo - 1e-9..=hi + 1e-9).contains(&t) => {}
+                t => {
+                    return bad(format!(
+                        "the regression forecaster needs a tolerance (relative half-width of \
+                         the interval for mu) between {lo} and {hi}, got {t:?} (--tolerance)"
+                    ))
+                }
+            }
+        }
         if !(0.0..=1.0).contains(&self.target_precision) {
             return bad(format!(
                 "target precision must be in [0, 1], got {}",
@@ -268,11 +301,17 @@ mod tests {
         let e = unscreened.validate().unwrap_err().to_string();
         assert!(e.contains("halting window 700"), "{e}");
         let off_grid = TrainConfig {
-            forecast_deadline: Some(250),
+            forecast_deadline: Some(275),
             ..TrainConfig::default_calibrated()
         };
         let e = off_grid.validate().unwrap_err().to_string();
-        assert!(e.contains("forecast deadline (250 frames)"), "{e}");
+        assert!(e.contains("forecast deadline (275 frames)"), "{e}");
+        let no_tolerance = TrainConfig {
+            tolerance: None,
+            ..TrainConfig::default_calibrated()
+        };
+        let e = no_tolerance.validate().unwrap_err().to_string();
+        assert!(e.contains("needs a tolerance"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use simforecast_runtime::card::{HaltingCard, StageCard, StageKind};
+use simforecast_runtime::card::{HaltingCard, NeighboursCard, StageCard, StageKind};
 use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::knn::{PointSet, Weighting};
 use simforecast_runtime::model::{Metadata, Model};
@@ -13,10 +13,11 @@ use simforecast_runtime::stage::{
     Smoothing, Stage,
 };
 
-use crate::config::TrainConfig;
+use crate::config::{Forecaster, TrainConfig};
 use crate::cv::features_of;
 use crate::dataset::Dataset;
 use crate::forecast::fit_forecast;
+use crate::regression::fit_regression;
 use crate::screen::fit_screen;
 
 /// Per-stage figures from cross-validation, for reports (a row of a table; the stage's
@@ -25,11 +26,8 @@ use crate::screen::fit_screen;
 pub struct StageReport {
     pub role: Role,
     pub window: usize,
-    pub k: usize,
-    pub power: f64,
-    pub weighting: Weighting,
-    pub n_components: usize,
-    pub n_features: usize,
+    /// The stage's KNN (None: a regression stage).
+    pub neighbours: Option<NeighboursCard>,
     pub n_train: usize,
     /// Screening: out-of-fold F1 of the majority vote, and precision/recall at the stage's cut
     /// (None when it has none).
@@ -63,15 +61,18 @@ impl StageReport {
                 r2 = Some(c.cv_r2);
                 coverage = Some(c.cv_coverage);
             }
+            StageKind::Regression(c) => {
+                coverage = c
+                    .table
+                    .iter()
+                    .find(|p| (p.tolerance - c.tolerance).abs() < 1e-9)
+                    .and_then(|p| p.cv_coverage);
+            }
         }
         Self {
             role: stage.role(),
             window: card.window,
-            k: card.k,
-            power: card.power,
-            weighting: card.weighting,
-            n_components: card.components,
-            n_features: card.features,
+            neighbours: card.neighbours.clone(),
             n_train: card.training_traces,
             cv_f1_majority: f1,
             cv_precision: cut.map(|c| c.cv_precision),
@@ -159,21 +160,32 @@ pub fn fit_model(
             ds.series[i].len()
         )));
     }
+    let knn_forecasts = match cfg.forecaster {
+        Forecaster::Knn => cfg.forecast_windows.as_slice(),
+        Forecaster::Regression => &[],
+    };
     let mut jobs: Vec<(Role, usize)> = cfg
         .screen_windows
         .iter()
         .map(|&w| (Role::Screen, w))
-        .chain(cfg.forecast_windows.iter().map(|&w| (Role::Forecast, w)))
+        .chain(knn_forecasts.iter().map(|&w| (Role::Forecast, w)))
         .collect();
     jobs.sort_by_key(|&(r, w)| (w, r == Role::Forecast));
     jobs.dedup();
-    let stages: Vec<Stage> = jobs
+    let mut stages: Vec<Stage> = jobs
         .par_iter()
         .map(|&(role, w)| match role {
             Role::Screen => fit_screen(ds, train_idx, w, cfg),
             Role::Forecast => fit_forecast(ds, train_idx, w, cfg),
         })
         .collect::<Result<_>>()?;
+    if cfg.forecaster == Forecaster::Regression && !cfg.forecast_windows.is_empty() {
+        let mut windows = cfg.forecast_windows.clone();
+        windows.sort_unstable();
+        windows.dedup();
+        stages.extend(fit_regression(ds, train_idx, &windows, cfg)?);
+        stages.sort_by_key(|s| (s.window(), s.role() == Role::Forecast));
+    }
     let reports = stages
         .iter()
         .enumerate()

@@ -18,11 +18,12 @@ pub mod metrics;
 pub mod params;
 pub mod plots;
 pub mod protocol;
+pub mod regression;
 pub mod savings;
 pub mod screen;
 pub mod trace;
 
-pub use config::{Selection, TrainConfig};
+pub use config::{Forecaster, Selection, TrainConfig};
 pub use dataset::{tail_stats, Dataset};
 pub use fit::{fit_model, StageReport};
 pub use metrics::{average_precision, mean2, prf, r2};

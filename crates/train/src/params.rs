@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn presets_fit_long_traces_unchanged() {
         for preset in Preset::ALL {
-            let (cfg, adapted) = TrainParams::new(preset).check(1400).unwrap();
+            let (cfg, adapted) = TrainParams::new(preset).check(1500).unwrap();
             assert_eq!(cfg, preset.config(), "{preset:?}");
             assert!(adapted.is_empty());
         }
@@ -285,14 +285,15 @@ mod tests {
     fn default_windows_follow_short_traces() {
         let (cfg, adapted) = TrainParams::new(Preset::Default).check(600).unwrap();
         assert_eq!(cfg.screen_windows, vec![50, 100, 150, 200, 300, 400]);
-        assert_eq!(cfg.forecast_windows, vec![100, 150, 200, 300, 400]);
+        let every_50 = |to: usize| (2..=to / 50).map(|i| 50 * i).collect::<Vec<usize>>();
+        assert_eq!(cfg.forecast_windows, every_50(550));
         // The preset halts at 600/800 only: the two latest kept screening windows halt now.
         assert_eq!(cfg.halt_windows, vec![300, 400]);
-        assert_eq!(cfg.forecast_deadline, Some(200));
-        assert_eq!(adapted.dropped_windows, vec![600, 800]);
+        assert_eq!(cfg.forecast_deadline, None);
+        assert_eq!(adapted.dropped_windows, every_50(1400)[10..].to_vec());
         let (cfg, _) = TrainParams::new(Preset::Default).check(180).unwrap();
         assert_eq!(cfg.screen_windows, vec![50, 100, 150]);
-        assert_eq!(cfg.forecast_deadline, Some(150));
+        assert_eq!(cfg.forecast_windows, vec![100, 150]);
     }
 
     #[test]
@@ -329,7 +330,7 @@ mod tests {
     fn overrides_merge_by_field_and_shared_keeps_the_validation_options() {
         let o = Overrides {
             k_grid: Some(vec![3]),
-            tolerance: Some(1.5),
+            tolerance: Some(0.5),
             forecast_deadline: Some(Deadline::LastWindow),
             folds: Some(4),
             seed: Some(7),
@@ -342,7 +343,7 @@ mod tests {
         .check(2000)
         .unwrap();
         assert_eq!(cfg.k_grid, vec![3]);
-        assert_eq!(cfg.tolerance, Some(1.5));
+        assert_eq!(cfg.tolerance, Some(0.5));
         assert_eq!(cfg.forecast_deadline, None);
         assert_eq!((cfg.folds, cfg.seed), (4, 7));
         assert_eq!(

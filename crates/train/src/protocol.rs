@@ -20,7 +20,7 @@ use crate::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
 use simforecast_runtime::error::Result;
 use simforecast_runtime::model::Model;
 use simforecast_runtime::monitor::{Event, ForecastEvent, Monitor, State};
-use simforecast_runtime::stage::{ForecastStage, Role, Stage, Verdict};
+use simforecast_runtime::stage::{Role, Stage, Verdict};
 
 pub use crate::baseline::mean_rule;
 pub use crate::metrics::MeanStd;
@@ -113,15 +113,13 @@ pub fn replay(
     series: &[f64],
 ) -> Result<(Vec<Event>, TraceOutcome)> {
     // Monitor::replay's loop, with the monitor's state noted at each forecasting window: after
-    // the push of that frame it says whether the run was cleared and not halted there.
-    let forecasters: Vec<(usize, &ForecastStage)> = model
+    // the push of that frame it says whether the stage may forecast the run there (a KNN stage:
+    // cleared and not halted; a regression stage: not halted).
+    let forecasters: Vec<(usize, &Stage)> = model
         .stages
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| match s {
-            Stage::Forecast(f) => Some((i, f)),
-            Stage::Screen(_) => None,
-        })
+        .filter(|(_, s)| s.role() == Role::Forecast)
         .collect();
     let screened = model.stages.iter().any(|s| s.role() == Role::Screen);
     let mut live = vec![false; forecasters.len()];
@@ -131,12 +129,18 @@ pub fn replay(
         if let Some(e) = mon.push(v)? {
             events.push(e);
         }
-        for (l, _) in live
+        for (l, (_, f)) in live
             .iter_mut()
             .zip(&forecasters)
             .filter(|(_, (_, f))| f.window() == frame)
         {
-            *l = !screened || matches!(mon.state(), State::ScreenedRelevant | State::ForecastReady);
+            *l = match f {
+                Stage::Regression(_) => mon.state() != State::ScreenedIrrelevant,
+                _ => {
+                    !screened
+                        || matches!(mon.state(), State::ScreenedRelevant | State::ForecastReady)
+                }
+            };
         }
         if mon.finished() {
             break;
@@ -169,8 +173,12 @@ pub fn replay(
         .filter(|((_, f), _)| f.window() <= series.len())
         .map(|(&(i, f), &live)| {
             let window = f.window();
-            let o = f.evaluate(series)?;
-            Ok(StageForecast {
+            let o = match f {
+                Stage::Forecast(k) => k.evaluate(series)?,
+                Stage::Regression(r) => r.evaluate(series, r.calibration.tolerance)?,
+                Stage::Screen(_) => return Ok(None),
+            };
+            Ok(Some(StageForecast {
                 stage: i,
                 window,
                 mu_minus_sigma: o.forecast.mu_minus_sigma,
@@ -180,12 +188,13 @@ pub fn replay(
                 mu_high: o.forecast.mu_high,
                 ood: o.ood.is_some(),
                 live,
-            })
+            }))
         })
+        .filter_map(Result::transpose)
         .collect::<Result<Vec<_>>>()?;
     let deadline = forecasters
         .iter()
-        .find(|(_, f)| f.calibration.deadline)
+        .find(|(_, f)| matches!(f, Stage::Forecast(k) if k.calibration.deadline))
         .or(forecasters.last());
     let direct_forecast = deadline.and_then(|(i, _)| {
         stage_forecasts
@@ -662,12 +671,22 @@ mod tests {
                     .iter()
                     .all(|s| !s.live || (s.window as u64) < h));
             }
-            // A run the monitor never forecast was never cleared before its last forecasting
-            // window, so it has nothing live (the default forecasts every cleared run by its
-            // deadline).
-            if o.forecast.is_none() && o.halt_frame.is_none() {
-                assert!(o.stage_forecasts.iter().all(|s| !s.live), "{}", o.name);
-            }
+            // The default forecasts at the first live stage in distribution whose interval is
+            // within its tolerance; a run never forecast had none.
+            let t = model.tolerance().unwrap();
+            let pinned = |s: &&StageForecast| {
+                s.live
+                    && !s.ood
+                    && crate::savings::relative_half_width(s.mu_low, s.mu_high)
+                        .is_some_and(|w| w <= t)
+            };
+            let first = o.stage_forecasts.iter().find(pinned);
+            assert_eq!(
+                first.map(|s| s.window as u64),
+                o.forecast_frame,
+                "{}",
+                o.name
+            );
         }
         assert!(
             forecast > 50 && halted > 0,
@@ -685,13 +704,14 @@ mod tests {
         let loose = crate::savings::path_savings(&paths, 1.0).unwrap();
         assert_eq!(tight.runs, ds.len() / 2);
         assert!(tight.saved_ratio <= loose.saved_ratio);
-        // Every run the paper's accounting counts as decided early but whose forecast is wider
-        // than ±25 % runs to its end here: far less is saved.
+        // The default forecasts only within its tolerance (±25 %): at that tolerance the honest
+        // accounting and the paper's count the same stops.
         assert!(
-            tight.saved_ratio < paper / 2.0,
+            (tight.saved_ratio - paper).abs() < 1e-9,
             "{} vs {paper}",
             tight.saved_ratio
         );
+        assert!(tight.saved_ratio > 1.2, "{}", tight.saved_ratio);
         assert_eq!(
             tight.halted + tight.banked + tight.too_wide + tight.ran_to_end,
             tight.runs

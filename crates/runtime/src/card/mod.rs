@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::knn::Weighting;
 use crate::model::{Direction, Metadata, Model, FORMAT_VERSION};
 use crate::stage::{
-    Bound, Clearing, Cut, ForecastCalibration, HaltTarget, Halting, Recipe, ScoreKind, SignalGuard,
-    Stage,
+    Bound, Clearing, Cut, ForecastCalibration, HaltTarget, Halting, Neighbourhood, Recipe,
+    RegressionCalibration, ScoreKind, SignalGuard, Stage,
 };
 
 /// A model described: what it reads, how it labels runs, what it was trained on, what it
@@ -71,11 +71,15 @@ pub struct Decisions {
     /// neighbours are mostly relevant (None: no screening, every run is forecast).
     pub last_screen: Option<usize>,
     /// Window by which a cleared run gets its forecast whatever its width: the deadline, else
-    /// the last forecasting stage (None: no forecasting stage).
+    /// the last KNN forecasting stage (None: no such stage; regression stages forecast only
+    /// within tolerance).
     pub forecast_by: Option<usize>,
-    /// Relative width of the interval within which a run is forecast before that (the first
-    /// forecasting stage's; None: any width).
+    /// Relative half-width of the interval within which a run is forecast (the model's; None:
+    /// any width).
     pub tolerance: Option<f64>,
+    /// Windows of the regression stages, which forecast any run not halted at the first window
+    /// within tolerance (empty: none).
+    pub tolerance_windows: Vec<usize>,
     /// Nominal coverage of the forecast interval.
     pub level: Option<f64>,
 }
@@ -85,19 +89,41 @@ pub struct Decisions {
 pub struct StageCard {
     pub index: usize,
     pub window: usize,
+    pub training_traces: usize,
+    /// The KNN over functional features (None: a regression stage has none).
+    #[serde(flatten)]
+    pub neighbours: Option<NeighboursCard>,
+    /// Level, scale and sign a window must have to be in distribution (None: no guard).
+    pub signal_guard: Option<SignalGuard>,
+    #[serde(flatten)]
+    pub kind: StageKind,
+}
+
+/// A stage's KNN over functional features.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct NeighboursCard {
     pub k: usize,
     pub power: f64,
     pub weighting: Weighting,
     pub knots: usize,
     pub components: usize,
     pub features: usize,
-    pub training_traces: usize,
     /// k-th neighbour distance beyond which a trace is out of distribution (None: no guard).
     pub ood_max_distance: Option<f64>,
-    /// Level, scale and sign a window must have to be in distribution (None: no guard).
-    pub signal_guard: Option<SignalGuard>,
-    #[serde(flatten)]
-    pub kind: StageKind,
+}
+
+impl NeighboursCard {
+    fn of(nh: &Neighbourhood) -> Self {
+        Self {
+            k: nh.params.k,
+            power: nh.params.power,
+            weighting: nh.params.weighting,
+            knots: nh.features.n_knots,
+            components: nh.features.n_components,
+            features: nh.features.dim(),
+            ood_max_distance: nh.distance.map(|g| g.max_distance),
+        }
+    }
 }
 
 /// What a stage decides.
@@ -106,6 +132,7 @@ pub struct StageCard {
 pub enum StageKind {
     Screen(ScreenCard),
     Forecast(ForecastCalibration),
+    Regression(RegressionCalibration),
 }
 
 /// A screening stage described.
@@ -178,7 +205,6 @@ impl AdvisoryReason {
 impl StageCard {
     /// The card of stage `index` of a model.
     pub fn new(index: usize, stage: &Stage) -> Self {
-        let nh = stage.neighbourhood();
         let kind = match stage {
             Stage::Screen(s) => {
                 let cal = &s.calibration;
@@ -207,19 +233,18 @@ impl StageCard {
                 })
             }
             Stage::Forecast(f) => StageKind::Forecast(f.calibration.clone()),
+            Stage::Regression(r) => StageKind::Regression(r.calibration.clone()),
+        };
+        let training_traces = match stage {
+            Stage::Regression(r) => r.training_traces,
+            _ => stage.neighbourhood().map_or(0, |nh| nh.points.len()),
         };
         Self {
             index,
-            window: nh.window(),
-            k: nh.params.k,
-            power: nh.params.power,
-            weighting: nh.params.weighting,
-            knots: nh.features.n_knots,
-            components: nh.features.n_components,
-            features: nh.features.dim(),
-            training_traces: nh.points.len(),
-            ood_max_distance: nh.distance.map(|g| g.max_distance),
-            signal_guard: nh.signal,
+            window: stage.window(),
+            training_traces,
+            neighbours: stage.neighbourhood().map(NeighboursCard::of),
+            signal_guard: stage.signal_guard().copied(),
             kind,
         }
     }
@@ -248,13 +273,13 @@ impl ModelCard {
         let screens = || {
             stages.iter().filter_map(|s| match &s.kind {
                 StageKind::Screen(c) => Some((s.window, c)),
-                StageKind::Forecast(_) => None,
+                _ => None,
             })
         };
         let forecasts = || {
             stages.iter().filter_map(|s| match &s.kind {
                 StageKind::Forecast(c) => Some((s.window, c)),
-                StageKind::Screen(_) => None,
+                _ => None,
             })
         };
         let decisions = Decisions {
@@ -271,8 +296,17 @@ impl ModelCard {
                 .find(|(_, c)| c.deadline)
                 .or_else(|| forecasts().next_back())
                 .map(|(w, _)| w),
-            tolerance: forecasts().next().and_then(|(_, c)| c.tolerance),
-            level: forecasts().next().map(|(_, c)| c.level),
+            tolerance: model.tolerance(),
+            tolerance_windows: stages
+                .iter()
+                .filter(|s| matches!(s.kind, StageKind::Regression(_)))
+                .map(|s| s.window)
+                .collect(),
+            level: model.stages.iter().find_map(|s| match s {
+                Stage::Forecast(f) => Some(f.calibration.level),
+                Stage::Regression(r) => Some(r.calibration.level),
+                Stage::Screen(_) => None,
+            }),
         };
         Self {
             preset: m.preset.clone(),

@@ -4,7 +4,7 @@ use std::fmt::{self, Display, Formatter};
 
 use crate::fpca::ComponentRule;
 use crate::knn::Weighting;
-use crate::stage::{Cut, ForecastCalibration, ScoreKind, Side, SignalGuard};
+use crate::stage::{Cut, ForecastCalibration, RegressionCalibration, ScoreKind, Side, SignalGuard};
 
 use super::{AdvisoryReason, HaltingCard, ModelCard, ScreenCard, StageCard, StageKind};
 
@@ -117,11 +117,22 @@ impl Display for ModelCard {
                 )?;
             }
         }
-        match (d.forecast_by, d.level) {
-            (Some(by), Some(level)) => {
+        match (d.forecast_by, d.level, d.tolerance_windows.as_slice()) {
+            (_, Some(level), w @ [first, .., last]) | (_, Some(level), w @ [first @ last]) => {
+                let within = d.tolerance.map_or("at any width".into(), |t| {
+                    format!("within ±{:.0}% (tolerance {t})", 100.0 * t)
+                });
+                writeln!(
+                    f,
+                    "forecast   any run not halted is forecast at the first of {} windows ({first} to {last} frames) where its {:.0}% interval for mu is {within}; a run no window pins runs to its end",
+                    w.len(),
+                    level * 100.0,
+                )?;
+            }
+            (Some(by), Some(level), []) => {
                 let early = match d.tolerance {
                     Some(t) => format!(
-                        "at the first forecasting stage whose interval's relative width is at most {t}"
+                        "at the first forecasting stage whose interval's relative half-width is at most {t}"
                     ),
                     None => "at the first forecasting stage once cleared, at any width".into(),
                 };
@@ -170,8 +181,33 @@ impl ModelCard {
             }
             _ => None,
         });
-        let forecasts = match deadline {
-            Some((w, c)) => {
+        let regression = self.stages.iter().find_map(|s| match &s.kind {
+            StageKind::Regression(c) => Some(c),
+            _ => None,
+        });
+        let forecasts = match (regression, deadline) {
+            (Some(c), _) => {
+                let windows = &self.decisions.tolerance_windows;
+                let point = c
+                    .table
+                    .iter()
+                    .find(|p| (p.tolerance - c.tolerance).abs() < 1e-9);
+                let figures = point.map_or(String::new(), |p| {
+                    format!(
+                        " (out of fold {:.0}% of runs stopped by a forecast, {:.0}% intervals covering {} of mu)",
+                        100.0 * p.cv_stopped,
+                        100.0 * c.level,
+                        p.cv_coverage.map_or("n/a".into(), |v| format!("{v:.2}"))
+                    )
+                });
+                format!(
+                    "forecasts any run it does not halt at the first window from {} to {} frames where mu is known within ±{:.0}%{figures}; others run to their end",
+                    windows.first().copied().unwrap_or(0),
+                    windows.last().copied().unwrap_or(0),
+                    100.0 * c.tolerance
+                )
+            }
+            (None, Some((w, c))) => {
                 let r2 = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}"));
                 format!(
                     "forecasts every cleared run by {w} frames (out-of-fold R2 {}/{}; its {:.0}% interval covers {:.2} of mu, mean relative width {:.2}, i.e. mu within about ±{:.0}%)",
@@ -183,7 +219,7 @@ impl ModelCard {
                     50.0 * c.cv_relative_width
                 )
             }
-            None => "makes no forecast".into(),
+            (None, None) => "makes no forecast".into(),
         };
         format!("it {halts}; it {forecasts}")
     }
@@ -201,7 +237,7 @@ impl ModelCard {
                 }
                 _ => None,
             },
-            StageKind::Forecast(_) => None,
+            _ => None,
         })
     }
 }
@@ -211,23 +247,31 @@ impl Display for StageCard {
         let (role, score) = match &self.kind {
             StageKind::Screen(c) => ("screen", format!("{}, ", score_of(c))),
             StageKind::Forecast(_) => ("forecast", String::new()),
+            StageKind::Regression(_) => ("forecast", String::new()),
         };
-        write!(
-            f,
-            "  [{}] {role} at {} frames: {score}k={} p={} {}, {} features ({} FPCA components, {} knots), {} training traces",
-            self.index,
-            self.window,
-            self.k,
-            self.power,
-            match self.weighting {
-                Weighting::Uniform => "uniform",
-                Weighting::Distance => "distance-weighted",
-            },
-            self.features,
-            self.components,
-            self.knots,
-            self.training_traces,
-        )?;
+        match &self.neighbours {
+            Some(n) => write!(
+                f,
+                "  [{}] {role} at {} frames: {score}k={} p={} {}, {} features ({} FPCA components, {} knots), {} training traces",
+                self.index,
+                self.window,
+                n.k,
+                n.power,
+                match n.weighting {
+                    Weighting::Uniform => "uniform",
+                    Weighting::Distance => "distance-weighted",
+                },
+                n.features,
+                n.components,
+                n.knots,
+                self.training_traces,
+            )?,
+            None => write!(
+                f,
+                "  [{}] {role} at {} frames: ridge regression of ln mu on the window's running statistics, {} training traces",
+                self.index, self.window, self.training_traces,
+            )?,
+        }
         for line in self.details() {
             write!(f, "\n      {line}")?;
         }
@@ -242,7 +286,7 @@ impl StageCard {
         if let Some(g) = &self.signal_guard {
             when.extend(signal_bounds(g));
         }
-        if let Some(d) = self.ood_max_distance {
+        if let Some(d) = self.neighbours.as_ref().and_then(|n| n.ood_max_distance) {
             when.push(format!("its k-th neighbour distance > {d:.3}"));
         }
         match when.split_last() {
@@ -315,6 +359,7 @@ impl StageCard {
         match &self.kind {
             StageKind::Screen(c) => screen_details(c),
             StageKind::Forecast(c) => vec![forecast_details(c)],
+            StageKind::Regression(c) => vec![regression_details(c)],
         }
     }
 
@@ -387,6 +432,20 @@ fn screen_details(c: &ScreenCard) -> Vec<String> {
     out
 }
 
+fn regression_details(c: &RegressionCalibration) -> String {
+    let r2 = c.cv_r2_log_mu.map_or("n/a".into(), |v| format!("{v:.2}"));
+    let q = c
+        .quantile_at(c.tolerance)
+        .map_or("none".into(), |q| format!("{q:.2}"));
+    format!(
+        "out-of-fold R2 of ln mu {r2}; {:.0}% interval calibrated over all windows together, quantile {q} at the tolerance ±{:.0}% (table {})",
+        c.level * 100.0,
+        100.0 * c.tolerance,
+        c.range()
+            .map_or("empty".into(), |(lo, hi)| format!("{lo}..{hi}"))
+    )
+}
+
 fn forecast_details(c: &ForecastCalibration) -> String {
     let r2 = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}"));
     let mut s = format!(
@@ -404,7 +463,7 @@ fn forecast_details(c: &ForecastCalibration) -> String {
         );
     }
     s.push_str(&match c.tolerance {
-        Some(t) => format!("; forecasts early when the relative width is at most {t}"),
+        Some(t) => format!("; forecasts early when the relative half-width is at most {t}"),
         None => "; forecasts at any width".into(),
     });
     if c.deadline {

@@ -21,10 +21,11 @@ use crate::error::Error;
 use crate::stage::{Recipe, Role, Stage};
 
 pub const MAGIC: [u8; 8] = *b"SIMFCST\0";
-/// Version 5: every stage's neighbourhood has a signal guard (level, scale and sign of the
+/// Version 6: regression forecasting stages and tolerance tables; KNN tolerances are relative
+/// half-widths. Version 5: every stage's neighbourhood has a signal guard (level, scale and sign of the
 /// window) beside its distance guard. Version 4: stages as an enum of their kinds, absent values
 /// as options, no notes.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 const HEADER_LEN: usize = 20;
 
 /// Which side of the threshold is bad.
@@ -173,6 +174,30 @@ impl Model {
             ));
         }
         Ok(())
+    }
+
+    /// The model's tolerance (relative half-width of the interval a forecast must reach): its
+    /// regression stages', else its first KNN forecasting stage's (None: none, any width).
+    pub fn tolerance(&self) -> Option<f64> {
+        let regression = self.stages.iter().find_map(|s| match s {
+            Stage::Regression(r) => Some(r.calibration.tolerance),
+            _ => None,
+        });
+        regression.or_else(|| {
+            self.stages.iter().find_map(|s| match s {
+                Stage::Forecast(f) => f.calibration.tolerance,
+                _ => None,
+            })
+        })
+    }
+
+    /// The tolerances the regression stages were calibrated for (None: no regression stage; a
+    /// KNN stage takes any tolerance).
+    pub fn tolerance_range(&self) -> Option<(f64, f64)> {
+        self.stages.iter().find_map(|s| match s {
+            Stage::Regression(r) => r.calibration.range(),
+            _ => None,
+        })
     }
 
     /// Frames after which no stage is left.

@@ -31,8 +31,8 @@ pub struct ForecastCalibration {
     pub cv_r2: [Option<f64>; 2],
     pub cv_coverage: f64,
     pub cv_relative_width: f64,
-    /// Forecast here when the relative interval width (high−low)/μ̂ is at most this (None: at
-    /// any finite width); the last forecasting stage always forecasts.
+    /// Forecast here when the interval's relative half-width (high−low)/2/|middle| is at most
+    /// this (None: at any finite width); the last forecasting stage always forecasts.
     pub tolerance: Option<f64>,
     /// At or past the forecast deadline: a cleared run without a forecast gets one here, within
     /// tolerance or not (its `confident` flag says which).
@@ -68,6 +68,8 @@ pub struct ForecastOutcome {
     pub level: f64,
     /// The interval is within the stage's tolerance and the trace is in distribution.
     pub confident: bool,
+    /// The interval is within the tolerance (in distribution or not).
+    pub within_tolerance: bool,
     /// Why the trace is out of distribution (None: it is in).
     pub ood: Option<OodReason>,
 }
@@ -77,24 +79,35 @@ impl ForecastStage {
         self.neighbourhood.window()
     }
 
-    /// Evaluates the stage on the first `window` samples of `x`.
+    /// Evaluates the stage on the first `window` samples of `x` at the stage's tolerance.
     pub fn evaluate(&self, x: &[f64]) -> crate::Result<ForecastOutcome> {
-        let (nb, ood) = self.neighbourhood.neighbours(x)?;
-        Ok(self.outcome(&nb, ood))
+        self.evaluate_at(x, self.calibration.tolerance)
     }
 
-    /// The outcome for given neighbours and out-of-distribution verdict.
-    pub fn outcome(&self, nb: &[Neighbour], ood: Option<OodReason>) -> ForecastOutcome {
+    /// Evaluates the stage at tolerance `t` (None: any finite width).
+    pub fn evaluate_at(&self, x: &[f64], t: Option<f64>) -> crate::Result<ForecastOutcome> {
+        let (nb, ood) = self.neighbourhood.neighbours(x)?;
+        Ok(self.outcome(&nb, ood, t))
+    }
+
+    /// The outcome for given neighbours and out-of-distribution verdict at tolerance `t`.
+    pub fn outcome(
+        &self,
+        nb: &[Neighbour],
+        ood: Option<OodReason>,
+        t: Option<f64>,
+    ) -> ForecastOutcome {
         let cal = &self.calibration;
         let f =
             forecast_from_neighbours(nb, &self.targets, self.neighbourhood.params.weighting, cal);
-        let rel = (f.mu_high - f.mu_low) / f.mu_hat.abs();
+        let rel = relative_half_width(f.mu_low, f.mu_high);
         // An infinite or undefined relative width is never within tolerance.
-        let within = rel.is_finite() && cal.tolerance.is_none_or(|t| rel <= t);
+        let within = rel.is_some_and(|r| r.is_finite() && t.is_none_or(|t| r <= t));
         ForecastOutcome {
             forecast: f,
             level: cal.level,
             confident: within && ood.is_none(),
+            within_tolerance: within,
             ood,
         }
     }
@@ -165,6 +178,13 @@ pub fn regress_targets(
     } else {
         [m[0], m[1]]
     }
+}
+
+/// An interval's relative half-width (hi − lo) / 2 / |middle| (None: its middle is 0). The
+/// tolerance a user states is a bound on it.
+pub fn relative_half_width(lo: f64, hi: f64) -> Option<f64> {
+    let mid = (lo + hi) / 2.0;
+    (mid != 0.0).then(|| (hi - lo) / 2.0 / mid.abs())
 }
 
 pub fn to_space(mu: f64, log_space: bool) -> f64 {

@@ -6,6 +6,7 @@
 pub mod features;
 pub mod forecast;
 pub mod guard;
+pub mod regression;
 pub mod screen;
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ pub use forecast::{
     Forecast, ForecastCalibration, ForecastOutcome, ForecastStage, Target,
 };
 pub use guard::{DistanceGuard, OodReason, Range, Side, Signal, SignalGuard};
+pub use regression::{Linear, RegressionCalibration, RegressionStage, TolerancePoint, WindowStats};
 pub use screen::{
     margin_value, Bound, Clearing, Cut, HaltTarget, Halting, Margin, Score, ScoreKind,
     ScreenCalibration, ScreenOutcome, ScreenStage,
@@ -147,37 +149,55 @@ pub enum Outcome {
     Forecast(ForecastOutcome),
 }
 
-/// A fitted stage, of one of the two kinds.
+/// A fitted stage, of one of its kinds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Stage {
     Screen(ScreenStage),
+    /// KNN forecast over the relevant training runs (the paper's forecaster).
     Forecast(ForecastStage),
+    /// Regression forecast over every training run, at a tolerance ([`regression`]).
+    Regression(RegressionStage),
 }
 
 impl Stage {
     pub fn role(&self) -> Role {
         match self {
             Stage::Screen(_) => Role::Screen,
-            Stage::Forecast(_) => Role::Forecast,
+            Stage::Forecast(_) | Stage::Regression(_) => Role::Forecast,
         }
     }
 
-    pub fn neighbourhood(&self) -> &Neighbourhood {
+    /// The KNN neighbourhood of a screening or KNN forecasting stage (None: a regression stage).
+    pub fn neighbourhood(&self) -> Option<&Neighbourhood> {
         match self {
-            Stage::Screen(s) => &s.neighbourhood,
-            Stage::Forecast(f) => &f.neighbourhood,
+            Stage::Screen(s) => Some(&s.neighbourhood),
+            Stage::Forecast(f) => Some(&f.neighbourhood),
+            Stage::Regression(_) => None,
+        }
+    }
+
+    /// The signal guard of the stage (None: it has none).
+    pub fn signal_guard(&self) -> Option<&SignalGuard> {
+        match self {
+            Stage::Regression(r) => r.signal.as_ref(),
+            _ => self.neighbourhood().and_then(|n| n.signal.as_ref()),
         }
     }
 
     pub fn window(&self) -> usize {
-        self.neighbourhood().window()
+        match self {
+            Stage::Regression(r) => r.window(),
+            _ => self.neighbourhood().map_or(0, Neighbourhood::window),
+        }
     }
 
-    /// Evaluates the stage on the first `window` samples of `x`.
+    /// Evaluates the stage on the first `window` samples of `x` (a regression stage at its
+    /// model's tolerance).
     pub fn evaluate(&self, x: &[f64]) -> Result<Outcome> {
         Ok(match self {
             Stage::Screen(s) => Outcome::Screen(s.evaluate(x)?),
             Stage::Forecast(f) => Outcome::Forecast(f.evaluate(x)?),
+            Stage::Regression(r) => Outcome::Forecast(r.evaluate(x, r.calibration.tolerance)?),
         })
     }
 
@@ -186,9 +206,10 @@ impl Stage {
         let own = match self {
             Stage::Screen(s) => s.validate(),
             Stage::Forecast(f) => f.validate(),
+            Stage::Regression(r) => r.validate(),
         };
         self.neighbourhood()
-            .validate()
+            .map_or(Ok(()), Neighbourhood::validate)
             .and(own)
             .map_err(|why| Error::InvalidArgument(format!("{} stage: {why}", self.role())))
     }

@@ -1,0 +1,324 @@
+//! A regression forecasting stage: a ridge fit of ln μ (and ln σ) on running statistics of the
+//! window, learnt from every training run (relevant or not), with a normalised conformal interval
+//! whose quantile depends on the tolerance the run is stopped at.
+//!
+//! Why not only KNN: KNN cannot forecast beyond the training range, and the runs most worth
+//! stopping sit at its edge; a linear fit in log space on the window's own means extrapolates. The
+//! interval's width follows the run's own noise (block-averaged standard error of the window's
+//! second half), so a run whose plateau already pins μ gets a narrow interval and a noisy one a
+//! wide one.
+//!
+//! Tolerance: a run is stopped at the first window whose interval's relative half-width is within
+//! the tolerance t. Stopping at the first narrow interval selects lucky ones, so the quantile is
+//! calibrated jointly over all windows, out of fold, for each tolerance of a table: q(t) is the
+//! smallest multiplier at which the intervals of the runs that would stop cover μ at the nominal
+//! level (see `simforecast_train::regression`).
+
+use serde::{Deserialize, Serialize};
+
+use super::forecast::Forecast;
+use super::{ForecastOutcome, OodReason, Signal, SignalGuard};
+
+/// Number of statistics of a window: intercept, log-means of its four quarters, the log of the
+/// second half's standard deviation relative to the window's mean absolute value, and the log of
+/// the second half's relative block noise.
+pub const N_FEATURES: usize = 7;
+
+/// Frames per block of the block-averaged noise estimate.
+pub const BLOCK: usize = 25;
+
+/// The statistics of one window the regression reads, and the noise its interval scales with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowStats {
+    pub features: [f64; N_FEATURES],
+    /// ln of the relative block-averaged standard error of the second half's mean.
+    pub noise: f64,
+}
+
+impl WindowStats {
+    /// The statistics of `window` (its whole length is the window). None when the window is
+    /// shorter than 8 frames or identically zero: nothing relative can be said.
+    pub fn of(window: &[f64]) -> Option<Self> {
+        let w = window.len();
+        if w < 8 {
+            return None;
+        }
+        let scale = window.iter().map(|v| v.abs()).sum::<f64>() / w as f64;
+        if !(scale > 0.0 && scale.is_finite()) {
+            return None;
+        }
+        // Means of the early parts of a slow run are noise about zero: a floor keeps their
+        // logarithms finite and small.
+        let floor = 0.02 * scale;
+        let mean = |a: &[f64]| a.iter().sum::<f64>() / a.len() as f64;
+        let log_mean = |a: &[f64]| mean(a).max(floor).ln();
+        let (q1, q2, q3) = (w / 4, w / 2, w - w / 4);
+        let half = &window[q2..];
+        let half_mean = mean(half);
+        let sd = (half.iter().map(|v| (v - half_mean).powi(2)).sum::<f64>() / half.len() as f64)
+            .sqrt()
+            .max(1e-12 * scale);
+        let noise = (block_se(half) / half_mean.max(floor))
+            .clamp(1e-3, 10.0)
+            .ln();
+        Some(Self {
+            features: [
+                1.0,
+                log_mean(&window[q3..]),
+                log_mean(&window[q2..q3]),
+                log_mean(&window[q1..q2]),
+                log_mean(&window[..q1]),
+                (sd / scale).ln(),
+                noise,
+            ],
+            noise,
+        })
+    }
+}
+
+/// Standard error of the mean of `x` from the means of blocks of [`BLOCK`] frames (at least two
+/// blocks; correlated frames make the naive error too small).
+fn block_se(x: &[f64]) -> f64 {
+    let nb = (x.len() / BLOCK).max(2);
+    let size = x.len() / nb;
+    if size == 0 {
+        return 0.0;
+    }
+    let means: Vec<f64> = (0..nb)
+        .map(|b| x[b * size..(b + 1) * size].iter().sum::<f64>() / size as f64)
+        .collect();
+    let m = means.iter().sum::<f64>() / nb as f64;
+    let var = means.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (nb - 1) as f64;
+    (var / nb as f64).sqrt()
+}
+
+/// A linear model on standardised statistics: `coef[0] + Σ coef[j] (f[j] − mean[j]) / sd[j]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Linear {
+    /// Per statistic (index 0, the intercept, unused): mean and standard deviation in training.
+    pub centre: Vec<f64>,
+    pub spread: Vec<f64>,
+    pub coef: Vec<f64>,
+}
+
+impl Linear {
+    pub fn predict(&self, f: &[f64; N_FEATURES]) -> f64 {
+        self.coef[0]
+            + (1..N_FEATURES)
+                .map(|j| self.coef[j] * (f[j] - self.centre[j]) / self.spread[j])
+                .sum::<f64>()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let ok = [&self.centre, &self.spread, &self.coef]
+            .iter()
+            .all(|v| v.len() == N_FEATURES && v.iter().all(|x| x.is_finite()))
+            && self.spread.iter().skip(1).all(|&s| s > 0.0);
+        ok.then_some(())
+            .ok_or_else(|| "linear model has the wrong shape or non-finite values".into())
+    }
+}
+
+/// The calibrated quantile of the normalised score at one tolerance.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TolerancePoint {
+    /// Relative half-width of the interval asked for.
+    pub tolerance: f64,
+    /// The multiplier of the scale that covers μ at the nominal level among the runs that stop
+    /// at this tolerance, out of fold over all windows together (None: too few runs ever reached
+    /// it to calibrate; nothing is forecast at this tolerance).
+    pub quantile: Option<f64>,
+    /// Out of fold at this tolerance: share of runs stopped by a forecast, their coverage, and
+    /// mean frames to the stop.
+    pub cv_stopped: f64,
+    pub cv_coverage: Option<f64>,
+}
+
+/// Calibration of a regression stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegressionCalibration {
+    /// Nominal coverage of the interval (e.g. 0.9).
+    pub level: f64,
+    /// The model's tolerance: a run is forecast (and may be stopped) at the first window whose
+    /// interval's relative half-width is within it.
+    pub tolerance: f64,
+    /// The quantile at each tolerance of a grid, in increasing tolerance (shared by the model's
+    /// regression stages: it was calibrated on all of them together).
+    pub table: Vec<TolerancePoint>,
+    /// Out-of-fold R² of ln μ at this window.
+    pub cv_r2_log_mu: Option<f64>,
+}
+
+impl RegressionCalibration {
+    /// The quantile at tolerance `t`: interpolated between the table's points around it; None
+    /// outside the table or where a neighbouring point has none.
+    pub fn quantile_at(&self, t: f64) -> Option<f64> {
+        let upper = self.table.iter().position(|p| p.tolerance >= t)?;
+        let hi = self.table[upper];
+        if hi.tolerance == t || upper == 0 {
+            return (hi.tolerance == t).then_some(hi.quantile).flatten();
+        }
+        let lo = self.table[upper - 1];
+        let (ql, qh) = (lo.quantile?, hi.quantile?);
+        let a = (t - lo.tolerance) / (hi.tolerance - lo.tolerance);
+        Some(ql + a * (qh - ql))
+    }
+
+    /// The smallest and largest tolerance of the table.
+    pub fn range(&self) -> Option<(f64, f64)> {
+        Some((self.table.first()?.tolerance, self.table.last()?.tolerance))
+    }
+}
+
+/// A fitted regression stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegressionStage {
+    pub window: usize,
+    /// ln μ and ln σ of the tail.
+    pub log_mu: Linear,
+    pub log_sigma: Linear,
+    /// ln of the interval's scale: `scale[0] + scale[1] · noise`.
+    pub scale: [f64; 2],
+    pub calibration: RegressionCalibration,
+    pub signal: Option<SignalGuard>,
+    pub training_traces: usize,
+}
+
+impl RegressionStage {
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Centre (ln μ̂) and scale of the interval for a window's statistics.
+    pub fn centre_scale(&self, s: &WindowStats) -> (f64, f64) {
+        let centre = self.log_mu.predict(&s.features);
+        let scale = (self.scale[0] + self.scale[1] * s.noise).exp();
+        (centre, scale)
+    }
+
+    /// Evaluates the stage on the first `window` samples of `x` at tolerance `t`.
+    pub fn evaluate(&self, x: &[f64], t: f64) -> crate::Result<ForecastOutcome> {
+        let window = &x[..self.window.min(x.len())];
+        if window.len() < self.window {
+            return Err(crate::Error::InvalidArgument(format!(
+                "stage needs {} frames, got {}",
+                self.window,
+                x.len()
+            )));
+        }
+        if let Some((frame, &value)) = window.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(crate::Error::NonFinite { frame, value });
+        }
+        let ood = self.signal.and_then(|g| g.check(Signal::of(window)));
+        let level = self.calibration.level;
+        let Some(stats) = WindowStats::of(window) else {
+            // An identically zero window: nothing relative can be forecast.
+            let nan = f64::NAN;
+            return Ok(ForecastOutcome {
+                forecast: Forecast {
+                    mu_minus_sigma: nan,
+                    mu_plus_sigma: nan,
+                    mu_hat: nan,
+                    mu_low: nan,
+                    mu_high: nan,
+                },
+                level,
+                confident: false,
+                within_tolerance: false,
+                ood: ood.or(Some(OodReason::Level)),
+            });
+        };
+        let (centre, scale) = self.centre_scale(&stats);
+        let sigma = self.log_sigma.predict(&stats.features).exp();
+        let mu_hat = centre.exp();
+        let q = self.calibration.quantile_at(t);
+        let (half, within) = match q {
+            Some(q) => (q * scale, (q * scale).tanh() <= t),
+            None => (f64::INFINITY, false),
+        };
+        Ok(ForecastOutcome {
+            forecast: Forecast {
+                mu_minus_sigma: mu_hat - sigma,
+                mu_plus_sigma: mu_hat + sigma,
+                mu_hat,
+                mu_low: (centre - half).exp(),
+                mu_high: (centre + half).exp(),
+            },
+            level,
+            confident: within && ood.is_none(),
+            within_tolerance: within,
+            ood,
+        })
+    }
+
+    pub(super) fn validate(&self) -> Result<(), String> {
+        self.log_mu.validate()?;
+        self.log_sigma.validate()?;
+        let cal = &self.calibration;
+        let sorted = cal
+            .table
+            .windows(2)
+            .all(|p| p[0].tolerance < p[1].tolerance);
+        let finite = self.scale.iter().all(|v| v.is_finite())
+            && cal
+                .table
+                .iter()
+                .all(|p| p.tolerance > 0.0 && p.quantile.is_none_or(|q| q > 0.0 && q.is_finite()));
+        if !(self.window >= 8 && sorted && finite && cal.level > 0.0 && cal.level < 1.0) {
+            return Err("regression stage: window, scale or tolerance table is invalid".into());
+        }
+        if !(cal.tolerance > 0.0 && cal.tolerance.is_finite()) {
+            return Err(format!("tolerance {} is not positive", cal.tolerance));
+        }
+        self.signal.as_ref().map_or(Ok(()), SignalGuard::validate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_of_a_plateau() {
+        let x: Vec<f64> = (0..200).map(|i| 5.0 + 0.1 * ((i * 7) % 5) as f64).collect();
+        let s = WindowStats::of(&x).unwrap();
+        assert_eq!(s.features[0], 1.0);
+        for j in 1..=4 {
+            assert!(
+                (s.features[j] - 5.2f64.ln()).abs() < 0.01,
+                "{:?}",
+                s.features
+            );
+        }
+        // A steady signal has small block noise.
+        assert!(s.noise < (0.01f64).ln(), "{}", s.noise);
+        assert!(WindowStats::of(&[0.0; 100]).is_none());
+        assert!(WindowStats::of(&[1.0; 5]).is_none());
+    }
+
+    #[test]
+    fn quantile_interpolates_within_the_table() {
+        let point = |tolerance, quantile| TolerancePoint {
+            tolerance,
+            quantile,
+            cv_stopped: 0.5,
+            cv_coverage: Some(0.9),
+        };
+        let cal = RegressionCalibration {
+            level: 0.9,
+            tolerance: 0.25,
+            table: vec![
+                point(0.1, None),
+                point(0.2, Some(2.0)),
+                point(0.3, Some(3.0)),
+            ],
+            cv_r2_log_mu: None,
+        };
+        assert_eq!(cal.quantile_at(0.2), Some(2.0));
+        assert!((cal.quantile_at(0.25).unwrap() - 2.5).abs() < 1e-12);
+        assert_eq!(cal.quantile_at(0.15), None);
+        assert_eq!(cal.quantile_at(0.05), None);
+        assert_eq!(cal.quantile_at(0.35), None);
+        assert_eq!(cal.range(), Some((0.1, 0.3)));
+    }
+}

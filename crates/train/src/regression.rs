@@ -1,0 +1,331 @@
+//! Fitting the regression forecasting stages of a model together: a ridge fit of ln μ and ln σ
+//! on each window's running statistics, the scale of each run's interval from its own block
+//! noise, and one tolerance table calibrated out of fold over all windows at once.
+//!
+//! Why jointly: a run is forecast at the first window whose interval is within the tolerance.
+//! Calibrating each window alone would ignore that choice, which favours the windows where the
+//! interval happens to be narrow; here, for each tolerance t, the quantile q(t) is the smallest
+//! at which the out-of-fold runs that would stop (at their first window with tanh(q·scale) ≤ t)
+//! are covered at the nominal level, counted as split conformal does: at least
+//! ⌈level·(m + 1)⌉ of the m stopped runs. Fewer than level/(1 − level) stopped runs can never
+//! meet that, so a small training set forecasts nothing it cannot certify.
+
+use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
+
+use simforecast_runtime::error::{Error, Result};
+use simforecast_runtime::stage::regression::N_FEATURES;
+use simforecast_runtime::stage::{
+    Linear, RegressionCalibration, RegressionStage, Signal, SignalGuard, Stage, TolerancePoint,
+    WindowStats,
+};
+
+use crate::config::TrainConfig;
+use crate::cv::folds;
+use crate::dataset::Dataset;
+use crate::metrics::r2;
+
+/// Ridge penalty on the standardised statistics (relative to the number of runs): small, it only
+/// keeps collinear quarter means from blowing up.
+const RIDGE: f64 = 1e-3;
+
+/// The tolerances of the table: 0.05, 0.10, …, 1.00.
+pub fn table_tolerances() -> impl Iterator<Item = f64> {
+    (1..=20).map(|i| i as f64 * 0.05)
+}
+
+/// A window's fit: ln μ, ln σ and the scale model.
+struct WindowFit {
+    log_mu: Linear,
+    log_sigma: Linear,
+    scale: [f64; 2],
+}
+
+impl WindowFit {
+    fn centre_scale(&self, s: &WindowStats) -> (f64, f64) {
+        (
+            self.log_mu.predict(&s.features),
+            (self.scale[0] + self.scale[1] * s.noise).exp(),
+        )
+    }
+}
+
+/// Ridge regression of `y` on the rows' statistics (intercept unpenalised).
+fn ridge(rows: &[[f64; N_FEATURES]], y: &[f64]) -> Linear {
+    let n = rows.len().max(1) as f64;
+    let mut centre = vec![0.0; N_FEATURES];
+    let mut spread = vec![1.0; N_FEATURES];
+    for j in 1..N_FEATURES {
+        let m = rows.iter().map(|r| r[j]).sum::<f64>() / n;
+        let v = rows.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / n;
+        centre[j] = m;
+        spread[j] = if v > 1e-12 { v.sqrt() } else { 1.0 };
+    }
+    let x = DMatrix::from_fn(rows.len(), N_FEATURES, |i, j| {
+        if j == 0 {
+            1.0
+        } else {
+            (rows[i][j] - centre[j]) / spread[j]
+        }
+    });
+    let mut a = x.transpose() * &x;
+    for j in 1..N_FEATURES {
+        a[(j, j)] += RIDGE * n;
+    }
+    let b = x.transpose() * DVector::from_column_slice(y);
+    let coef = a
+        .lu()
+        .solve(&b)
+        .map(|c| c.iter().copied().collect())
+        .unwrap_or_else(|| {
+            let mut c = vec![0.0; N_FEATURES];
+            c[0] = y.iter().sum::<f64>() / n;
+            c
+        });
+    Linear {
+        centre,
+        spread,
+        coef,
+    }
+}
+
+/// Least squares of `y` on [1, x]: (intercept, slope); slope 0 when x does not vary.
+fn line(x: &[f64], y: &[f64]) -> [f64; 2] {
+    let n = x.len().max(1) as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let slope = if sxx > 1e-12 { sxy / sxx } else { 0.0 };
+    [my - slope * mx, slope]
+}
+
+/// The runs' statistics and targets at one window.
+struct WindowData<'a> {
+    stats: &'a [Option<WindowStats>],
+    log_mu: &'a [f64],
+    log_sigma: &'a [f64],
+}
+
+impl WindowData<'_> {
+    /// Fits ln μ and ln σ on the runs `idx` (positions), and the scale model on their own
+    /// out-of-fold residuals.
+    fn fit(&self, idx: &[usize], n_folds: usize, seed: u64) -> WindowFit {
+        let usable: Vec<usize> = idx
+            .iter()
+            .copied()
+            .filter(|&i| self.stats[i].is_some())
+            .collect();
+        let rows = |ids: &[usize]| -> Vec<[f64; N_FEATURES]> {
+            ids.iter()
+                .map(|&i| self.stats[i].as_ref().unwrap().features)
+                .collect()
+        };
+        let pick = |v: &[f64], ids: &[usize]| -> Vec<f64> { ids.iter().map(|&i| v[i]).collect() };
+        let log_mu = ridge(&rows(&usable), &pick(self.log_mu, &usable));
+        let log_sigma = ridge(&rows(&usable), &pick(self.log_sigma, &usable));
+        // The scale: how far ln μ lies from its fit, out of fold, against the run's noise.
+        let (mut noise, mut resid) = (Vec::new(), Vec::new());
+        for val in folds(&usable, None, n_folds.min(usable.len()).max(2), seed) {
+            let fit_on: Vec<usize> = usable
+                .iter()
+                .copied()
+                .filter(|i| !val.contains(i))
+                .collect();
+            if fit_on.is_empty() {
+                continue;
+            }
+            let inner = ridge(&rows(&fit_on), &pick(self.log_mu, &fit_on));
+            for &i in &val {
+                let s = self.stats[i].as_ref().unwrap();
+                noise.push(s.noise);
+                resid.push(((self.log_mu[i] - inner.predict(&s.features)).abs() + 1e-6).ln());
+            }
+        }
+        WindowFit {
+            log_mu,
+            log_sigma,
+            scale: line(&noise, &resid),
+        }
+    }
+}
+
+/// Out-of-fold (centre, scale) of every run at every window (None: no statistics there).
+type Paths = Vec<Vec<Option<(f64, f64)>>>;
+
+/// Where run `i` stops at tolerance `t` with quantile `q`, and whether its interval there
+/// covers ln μ.
+fn stop(path: &[Option<(f64, f64)>], log_mu: f64, q: f64, t: f64) -> Option<(usize, bool)> {
+    path.iter().enumerate().find_map(|(w, cs)| {
+        let (c, s) = (*cs)?;
+        ((q * s).tanh() <= t).then(|| (w, (log_mu - c).abs() <= q * s))
+    })
+}
+
+/// The table point at tolerance `t`: the smallest quantile on a fine grid at which the runs that
+/// stop are covered at `level` in the split-conformal count.
+fn calibrate(paths: &Paths, log_mu: &[f64], t: f64, level: f64) -> TolerancePoint {
+    let candidates = (0..400).map(|i| 0.05 * 1.02f64.powi(i));
+    for q in candidates {
+        let stops: Vec<(usize, bool)> = paths
+            .iter()
+            .zip(log_mu)
+            .filter_map(|(p, &m)| stop(p, m, q, t))
+            .collect();
+        let m = stops.len();
+        let covered = stops.iter().filter(|s| s.1).count();
+        if m > 0 && covered >= (level * (m + 1) as f64).ceil() as usize {
+            return TolerancePoint {
+                tolerance: t,
+                quantile: Some(q),
+                cv_stopped: m as f64 / paths.len() as f64,
+                cv_coverage: Some(covered as f64 / m as f64),
+            };
+        }
+    }
+    TolerancePoint {
+        tolerance: t,
+        quantile: None,
+        cv_stopped: 0.0,
+        cv_coverage: None,
+    }
+}
+
+/// Fits one regression stage per window of `windows` on the traces `train_idx`, with their
+/// shared tolerance table. Needs positive μ and σ for every training trace (ln space).
+pub(crate) fn fit_regression(
+    ds: &Dataset,
+    train_idx: &[usize],
+    windows: &[usize],
+    cfg: &TrainConfig,
+) -> Result<Vec<Stage>> {
+    if let Some(&i) = train_idx
+        .iter()
+        .find(|&&i| !(ds.mu[i] > 0.0 && ds.sigma[i] > 0.0))
+    {
+        return Err(Error::InvalidArgument(format!(
+            "the regression forecaster works in log space and needs a positive mu and sigma for \
+             every training trace; '{}' has mu {} and sigma {} (use a KNN preset such as \
+             --preset paper for such a column)",
+            ds.names[i], ds.mu[i], ds.sigma[i]
+        )));
+    }
+    let n_min = cfg.folds.max(4);
+    if train_idx.len() < n_min {
+        return Err(Error::InvalidArgument(format!(
+            "the regression forecaster needs at least {n_min} training traces, got {}",
+            train_idx.len()
+        )));
+    }
+    let tolerance = cfg.tolerance.unwrap_or(0.25);
+    // Positions 0..n of the training traces.
+    let n = train_idx.len();
+    let log_mu: Vec<f64> = train_idx.iter().map(|&i| ds.mu[i].ln()).collect();
+    let log_sigma: Vec<f64> = train_idx.iter().map(|&i| ds.sigma[i].ln()).collect();
+    let stats: Vec<Vec<Option<WindowStats>>> = windows
+        .par_iter()
+        .map(|&w| {
+            train_idx
+                .iter()
+                .map(|&i| WindowStats::of(&ds.series[i][..w]))
+                .collect()
+        })
+        .collect();
+    let data = |wi: usize| WindowData {
+        stats: &stats[wi],
+        log_mu: &log_mu,
+        log_sigma: &log_sigma,
+    };
+    let all: Vec<usize> = (0..n).collect();
+    let outer = folds(&all, None, cfg.folds, cfg.seed ^ 0x7e6e);
+    // Out of fold: every run's centre and scale at every window.
+    let oof: Vec<Vec<Option<(f64, f64)>>> = (0..windows.len())
+        .into_par_iter()
+        .map(|wi| {
+            let d = data(wi);
+            let mut col = vec![None; n];
+            for val in &outer {
+                let fit_on: Vec<usize> = all.iter().copied().filter(|i| !val.contains(i)).collect();
+                let fit = d.fit(&fit_on, cfg.folds, cfg.seed ^ wi as u64);
+                for &i in val {
+                    col[i] = d.stats[i].as_ref().map(|s| fit.centre_scale(s));
+                }
+            }
+            col
+        })
+        .collect();
+    let paths: Paths = (0..n)
+        .map(|i| oof.iter().map(|col| col[i]).collect())
+        .collect();
+    let table: Vec<TolerancePoint> = table_tolerances()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|&t| calibrate(&paths, &log_mu, t, cfg.level))
+        .collect();
+    windows
+        .par_iter()
+        .enumerate()
+        .map(|(wi, &w)| {
+            let d = data(wi);
+            let fit = d.fit(&all, cfg.folds, cfg.seed ^ wi as u64);
+            let (y, p): (Vec<f64>, Vec<f64>) = oof[wi]
+                .iter()
+                .zip(&log_mu)
+                .filter_map(|(cs, &m)| cs.map(|(c, _)| (m, c)))
+                .unzip();
+            let signals: Vec<Signal> = train_idx
+                .iter()
+                .map(|&i| Signal::of(&ds.series[i][..w]))
+                .collect();
+            Ok(Stage::Regression(RegressionStage {
+                window: w,
+                log_mu: fit.log_mu,
+                log_sigma: fit.log_sigma,
+                scale: fit.scale,
+                calibration: RegressionCalibration {
+                    level: cfg.level,
+                    tolerance,
+                    table: table.clone(),
+                    cv_r2_log_mu: r2(&y, &p),
+                },
+                signal: SignalGuard::fit(&signals),
+                training_traces: n,
+            }))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ridge_recovers_a_linear_law() {
+        let rows: Vec<[f64; N_FEATURES]> = (0..50)
+            .map(|i| {
+                let a = i as f64 / 10.0;
+                [1.0, a, (a * 1.3).sin(), 0.2 * a * a, 0.0, 1.0, -(i as f64)]
+            })
+            .collect();
+        let y: Vec<f64> = rows.iter().map(|r| 2.0 + 0.5 * r[1] - r[2]).collect();
+        let fit = ridge(&rows, &y);
+        for (r, want) in rows.iter().zip(&y) {
+            assert!((fit.predict(r) - want).abs() < 0.05, "{}", fit.predict(r));
+        }
+    }
+
+    #[test]
+    fn calibration_needs_enough_stopped_runs() {
+        // Nine runs with one window whose interval covers each: 9 of 9 stopped meets
+        // ceil(0.9 * 10) = 9; eight runs never can.
+        let paths: Paths = (0..9).map(|_| vec![Some((0.0, 0.1))]).collect();
+        let log_mu = vec![0.05; 9];
+        let p = calibrate(&paths, &log_mu, 0.5, 0.9);
+        let q = p.quantile.unwrap();
+        assert!(q * 0.1 >= 0.05 && q * 0.1 < 0.05 * 1.03, "{q}");
+        assert_eq!(p.cv_stopped, 1.0);
+        assert_eq!(
+            calibrate(&paths[..8].to_vec(), &log_mu[..8], 0.5, 0.9).quantile,
+            None
+        );
+    }
+}
