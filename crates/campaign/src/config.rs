@@ -62,10 +62,16 @@ impl Config {
             return bad(format!("threshold must be finite, got {}", self.threshold));
         }
         if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
-            return bad(format!("tolerance must be positive, got {}", self.tolerance));
+            return bad(format!(
+                "tolerance must be positive, got {}",
+                self.tolerance
+            ));
         }
         if !(0.0..=1.0).contains(&self.audit) {
-            return bad(format!("audit fraction must be in [0, 1], got {}", self.audit));
+            return bad(format!(
+                "audit fraction must be in [0, 1], got {}",
+                self.audit
+            ));
         }
         if self.tail < 2 {
             return bad(format!("tail must be at least 2 frames, got {}", self.tail));

@@ -15,7 +15,9 @@ pub enum CampaignError {
     NotACampaign(PathBuf),
     #[error("'{path}' is damaged: {why}; the directory's other files are untouched")]
     Corrupt { path: PathBuf, why: String },
-    #[error("'{path}' is a campaign of format version {found}, this build reads version {expected}")]
+    #[error(
+        "'{path}' is a campaign of format version {found}, this build reads version {expected}"
+    )]
     Version {
         path: PathBuf,
         found: u32,
@@ -39,6 +41,8 @@ pub enum CampaignError {
         waited_s: f64,
         owner: String,
     },
+    #[error("lock '{0}' was broken by another process (held too long?): nothing was published, retry")]
+    LockLost(PathBuf),
     #[error("model: {0}")]
     Model(#[from] simforecast_runtime::model::ModelFileError),
     #[error("{0}")]

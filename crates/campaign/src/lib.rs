@@ -81,7 +81,12 @@ impl Campaign {
                 }
             }
             Err(CampaignError::NotACampaign(_)) => {
-                publish(dir, config::CONFIG_FILE, &config::encode(&config), Mode::Replace)?;
+                publish(
+                    dir,
+                    config::CONFIG_FILE,
+                    &config::encode(&config),
+                    Mode::Replace,
+                )?;
                 publish::append_log(
                     dir,
                     &format!(
@@ -130,11 +135,9 @@ impl Campaign {
     /// Takes the campaign lock (broken stale locks are logged).
     pub fn lock(&self) -> Result<Lock> {
         let dir = self.dir.clone();
-        Lock::acquire(
-            &self.dir.join("lock"),
-            LockPolicy::SHORT,
-            &mut |l: &str| log_line(&dir, l),
-        )
+        Lock::acquire(&self.dir.join("lock"), LockPolicy::SHORT, &mut |l: &str| {
+            log_line(&dir, l)
+        })
     }
 
     /// Appends a line to `DIR/log` under the lock.
@@ -177,8 +180,9 @@ impl Campaign {
             return Err(CampaignError::RunExists(rec.run_id));
         }
         let mu = match rec.outcome {
-            Outcome::Finished => simforecast_train::tail_stats(&rec.values, self.config.tail)
-                .map(|(mu, _)| mu),
+            Outcome::Finished => {
+                simforecast_train::tail_stats(&rec.values, self.config.tail).map(|(mu, _)| mu)
+            }
             _ => None,
         };
         let stored = StoredRun {
@@ -202,7 +206,9 @@ impl Campaign {
         )?;
         let json = serde_json::to_vec_pretty(&stored).expect("run serialises");
         match publish(&runs, &json_name, &json, Mode::CreateNew) {
-            Err(e) if publish::exists_error(&e) => return Err(CampaignError::RunExists(rec.run_id)),
+            Err(e) if publish::exists_error(&e) => {
+                return Err(CampaignError::RunExists(rec.run_id))
+            }
             r => r?,
         }
         if stored.labelled() {
@@ -279,7 +285,12 @@ impl Campaign {
         if c.column.is_none() || c.frame_spacing.is_none() {
             c.column.get_or_insert_with(|| column.to_string());
             c.frame_spacing.get_or_insert(spacing);
-            publish(&self.dir, config::CONFIG_FILE, &config::encode(&c), Mode::Replace)?;
+            publish(
+                &self.dir,
+                config::CONFIG_FILE,
+                &config::encode(&c),
+                Mode::Replace,
+            )?;
             publish::append_log(
                 &self.dir,
                 &format!(

@@ -160,11 +160,7 @@ fn stale(path: &Path, owner: Option<&Owner>, policy: LockPolicy) -> Option<Stale
     // owner file), the directory's own time says how old it is.
     let since = owner.map(|o| o.since).or_else(|| {
         let m = fs::metadata(path).ok()?.modified().ok()?;
-        Some(
-            m.duration_since(std::time::UNIX_EPOCH)
-                .ok()?
-                .as_secs_f64(),
-        )
+        Some(m.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64())
     })?;
     let age = now_unix() - since;
     (age > policy.stale_after.as_secs_f64()).then_some(Stale::Silent(age))
@@ -191,7 +187,8 @@ fn break_lock(path: &Path, owner: Option<&Owner>, why: Stale, log: &mut dyn FnMu
     };
     log(&format!(
         "broke stale lock {} held by {who}: {reason}",
-        path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     ));
     let _ = fs::remove_dir_all(&aside);
 }
@@ -239,7 +236,10 @@ mod tests {
         let d = tmp("stale");
         let p = d.join("lock");
         // A process that existed and was killed: its pid is free now.
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         let dead = child.id();
         child.kill().unwrap();
         child.wait().unwrap();
@@ -253,8 +253,10 @@ mod tests {
         let write = |o: &Owner| fs::write(p.join("owner"), serde_json::to_vec(o).unwrap()).unwrap();
         write(&owner(&hostname(), dead, now_unix()));
         let mut lines = Vec::new();
-        let lock = Lock::acquire(&p, LockPolicy::SHORT, &mut |l: &str| lines.push(l.to_string()))
-            .unwrap();
+        let lock = Lock::acquire(&p, LockPolicy::SHORT, &mut |l: &str| {
+            lines.push(l.to_string())
+        })
+        .unwrap();
         assert!(lock.still_held());
         assert!(lines[0].contains("no longer exists"), "{lines:?}");
         drop(lock);

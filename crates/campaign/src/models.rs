@@ -43,12 +43,12 @@ pub fn current(dir: &Path) -> Result<Option<u32>> {
     match std::fs::read_to_string(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(&path)(e)),
-        Ok(text) => parse_version(text.trim()).map(Some).ok_or_else(|| {
-            CampaignError::Corrupt {
+        Ok(text) => parse_version(text.trim())
+            .map(Some)
+            .ok_or_else(|| CampaignError::Corrupt {
                 path,
                 why: format!("names no model version ('{}')", text.trim()),
-            }
-        }),
+            }),
     }
 }
 
@@ -66,10 +66,11 @@ pub fn history(dir: &Path) -> Result<Vec<ModelInfo>> {
     for name in list(&models, ".json")? {
         let path = models.join(&name);
         let bytes = std::fs::read(&path).map_err(io(&path))?;
-        let info: ModelInfo = serde_json::from_slice(&bytes).map_err(|e| CampaignError::Corrupt {
-            path: path.clone(),
-            why: e.to_string(),
-        })?;
+        let info: ModelInfo =
+            serde_json::from_slice(&bytes).map_err(|e| CampaignError::Corrupt {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
         out.push(info);
     }
     out.sort_by_key(|m| m.version);

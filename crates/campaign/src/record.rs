@@ -113,7 +113,12 @@ pub fn check_run_id(id: &str) -> Result<()> {
 impl RunRecord {
     pub fn check(&self) -> Result<()> {
         check_run_id(&self.run_id)?;
-        let bad = |m: String| Err(CampaignError::Invalid(format!("run '{}': {m}", self.run_id)));
+        let bad = |m: String| {
+            Err(CampaignError::Invalid(format!(
+                "run '{}': {m}",
+                self.run_id
+            )))
+        };
         if let Some((i, v)) = self.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return bad(format!("frame {i} is {v}"));
         }

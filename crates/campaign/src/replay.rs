@@ -114,18 +114,18 @@ pub struct Replay {
     pub seconds: f64,
 }
 
-/// Replays `traces` (name, frames) into a fresh campaign `c`, in the order drawn from `seed`;
+/// Replays the recorded runs into a fresh campaign `c`, in the order drawn from `seed`;
 /// `each` sees every row as it is made.
 pub fn replay(
     c: &mut Campaign,
-    traces: &[(String, Vec<f64>)],
-    column: &str,
-    frame_spacing: i64,
+    recorded: &Recorded,
     seed: u64,
     each: &mut dyn FnMut(&Row),
 ) -> Result<Replay> {
     let start = Instant::now();
     let cfg = c.config().clone();
+    let traces = &recorded.runs;
+    let (column, frame_spacing) = (recorded.column.as_str(), recorded.frame_spacing);
     let mut order: Vec<usize> = (0..traces.len())
         .filter(|&i| traces[i].1.len() >= cfg.tail)
         .collect();
@@ -195,21 +195,25 @@ pub fn replay(
     })
 }
 
-/// Reads the traces of `inputs` for a replay: (name, frames), their column and frame spacing.
-pub fn load(
-    inputs: &[String],
-    column: &str,
-) -> Result<(Vec<(String, Vec<f64>)>, String, i64)> {
+/// A recorded campaign: its runs (name, frames), their column and frame spacing.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub runs: Vec<(String, Vec<f64>)>,
+    pub column: String,
+    pub frame_spacing: i64,
+}
+
+/// Reads the traces of `inputs` for a replay.
+pub fn load(inputs: &[String], column: &str) -> Result<Recorded> {
     use std::str::FromStr;
     let col = simforecast_train::trace::Column::from_str(column)
-        .map_err(|e| crate::CampaignError::Invalid(e.to_string()))?;
+        .map_err(crate::CampaignError::Invalid)?;
     let set = simforecast_train::trace::load_traces(inputs, &col, 1)?;
-    let traces = set
-        .traces
-        .into_iter()
-        .map(|t| (t.name, t.values))
-        .collect();
-    Ok((traces, set.column, set.spacing))
+    Ok(Recorded {
+        runs: set.traces.into_iter().map(|t| (t.name, t.values)).collect(),
+        column: set.column,
+        frame_spacing: set.spacing,
+    })
 }
 
 /// A fresh directory for a replay's campaign when none is given: removed by the caller.

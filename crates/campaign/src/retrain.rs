@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use simforecast_train::{fit_model, Dataset, Preset, TrainParams};
 
-use crate::error::Result;
+use crate::error::{CampaignError, Result};
 use crate::lock::{Lock, LockPolicy};
 use crate::models::{self, ModelInfo};
 use crate::publish;
@@ -104,6 +104,9 @@ pub fn maybe_retrain(c: &mut Campaign) -> Result<Retrain> {
         training_hash: model.meta.training_hash.clone(),
     };
     let lock = c.lock()?;
+    if !lock.still_held() {
+        return Err(CampaignError::LockLost(c.dir.join("lock")));
+    }
     let info = models::publish_model(&c.dir, &model, info)?;
     publish::append_log(
         &c.dir,
@@ -121,10 +124,7 @@ pub fn maybe_retrain(c: &mut Campaign) -> Result<Retrain> {
 }
 
 /// Fits the default preset (windows fitted to the shortest labelled run) on the labelled runs.
-fn train(
-    c: &mut Campaign,
-    ids: &[String],
-) -> Result<(simforecast_runtime::model::Model, Dataset)> {
+fn train(c: &mut Campaign, ids: &[String]) -> Result<(simforecast_runtime::model::Model, Dataset)> {
     let mut series = Vec::with_capacity(ids.len());
     for id in ids {
         series.push(c.trace(id)?.to_vec());

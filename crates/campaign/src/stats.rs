@@ -107,11 +107,17 @@ mod tests {
     fn known_intervals() {
         // Reference values (R: binom.test(x, n)$conf.int).
         let (l, h) = clopper_pearson(9, 10, 0.05);
-        assert!((l - 0.5549839).abs() < 1e-6 && (h - 0.9974714).abs() < 1e-6, "{l} {h}");
+        assert!(
+            (l - 0.5549839).abs() < 1e-6 && (h - 0.9974714).abs() < 1e-6,
+            "{l} {h}"
+        );
         let (l, h) = clopper_pearson(0, 10, 0.05);
         assert!(l == 0.0 && (h - 0.3084971).abs() < 1e-6, "{h}");
         let (l, h) = clopper_pearson(50, 100, 0.05);
-        assert!((l - 0.3983211).abs() < 1e-6 && (h - 0.6016789).abs() < 1e-6, "{l} {h}");
+        assert!(
+            (l - 0.3983211).abs() < 1e-6 && (h - 0.6016789).abs() < 1e-6,
+            "{l} {h}"
+        );
         assert_eq!(clopper_pearson(0, 0, 0.05), (0.0, 1.0));
     }
 }

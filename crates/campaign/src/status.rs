@@ -67,7 +67,9 @@ fn audit_shares<'a>(
                 hn += 1;
                 hk += usize::from(config.direction.is_irrelevant(mu, config.threshold));
             }
-            Decision::Forecast { lo, hi, level: l, .. } => {
+            Decision::Forecast {
+                lo, hi, level: l, ..
+            } => {
                 fn_ += 1;
                 fk += usize::from(lo <= mu && mu <= hi);
                 level = Some(l);
@@ -168,7 +170,15 @@ pub fn describe_run(r: &StoredRun) -> String {
             }
         ),
         (Outcome::Halted { frame }, _) => format!("halted at frame {frame}"),
-        (Outcome::Forecast { frame, mu_hat, lo, hi }, _) => {
+        (
+            Outcome::Forecast {
+                frame,
+                mu_hat,
+                lo,
+                hi,
+            },
+            _,
+        ) => {
             format!("forecast at frame {frame}: mu {mu_hat:.4} in [{lo:.4}, {hi:.4}]")
         }
     };
@@ -242,7 +252,12 @@ impl std::fmt::Display for Status {
             }
         }
         if !self.halted_runs.is_empty() {
-            let shown: Vec<&str> = self.halted_runs.iter().take(10).map(String::as_str).collect();
+            let shown: Vec<&str> = self
+                .halted_runs
+                .iter()
+                .take(10)
+                .map(String::as_str)
+                .collect();
             writeln!(
                 f,
                 "halted runs: {}{}",

@@ -502,7 +502,12 @@ pub struct CampaignRecordArgs {
     #[arg(long, requires = "interval")]
     pub forecast_at: Option<usize>,
     /// The forecast's interval for mu: LO HI.
-    #[arg(long, num_args = 2, allow_hyphen_values = true, requires = "forecast_at")]
+    #[arg(
+        long,
+        num_args = 2,
+        allow_hyphen_values = true,
+        requires = "forecast_at"
+    )]
     pub interval: Option<Vec<f64>>,
     /// The run's full length in frames, when it stopped early.
     #[arg(long)]

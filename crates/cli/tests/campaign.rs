@@ -45,7 +45,13 @@ fn ok(o: Output) -> String {
 }
 
 fn init(dir: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["campaign", "init", dir.to_str().unwrap(), "--threshold", "33.1"];
+    let mut args = vec![
+        "campaign",
+        "init",
+        dir.to_str().unwrap(),
+        "--threshold",
+        "33.1",
+    ];
     args.extend_from_slice(extra);
     sf(&args)
 }
@@ -73,7 +79,10 @@ fn many_writers_at_once_lose_and_corrupt_nothing() {
     const WRITERS: usize = 12;
     const EACH: usize = 4;
     let dir = scratch("writers");
-    ok(init(&dir, &["--first-model-at", "12", "--retrain-every", "12"]));
+    ok(init(
+        &dir,
+        &["--first-model-at", "12", "--retrain-every", "12"],
+    ));
     let traces = wide_traces(WRITERS * EACH);
     // Every writer records its runs one after the other, all writers at once; a quarter of the
     // runs were halted at frame 600 (no label), the rest finished (labelled: retraining is due
@@ -164,7 +173,10 @@ fn a_killed_lock_holder_does_not_block_for_good() {
     assert!(start.elapsed().as_secs() < 10);
     let log = fs::read_to_string(dir.join("log")).unwrap();
     assert!(
-        log.contains(&format!("broke stale lock lock held by {} pid {pid}", hostname())),
+        log.contains(&format!(
+            "broke stale lock lock held by {} pid {pid}",
+            hostname()
+        )),
         "{log}"
     );
     assert!(log.contains("its process no longer exists"), "{log}");
@@ -194,7 +206,12 @@ fn another_campaigns_directory_is_refused() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("column v_eta vs v_temp"));
     // A run sampled every 20 steps, in a campaign pinned to 10 by its first run.
     let t = &wide_traces(1)[0];
-    ok(sf(&["campaign", "record", dir.to_str().unwrap(), t.to_str().unwrap()]));
+    ok(sf(&[
+        "campaign",
+        "record",
+        dir.to_str().unwrap(),
+        t.to_str().unwrap(),
+    ]));
     let text = fs::read_to_string(t).unwrap();
     let doubled: String = text
         .lines()
@@ -214,9 +231,17 @@ fn another_campaigns_directory_is_refused() {
         other.to_str().unwrap(),
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("one frame every 10 steps vs every 20"), "{err}");
+    assert!(
+        err.contains("one frame every 10 steps vs every 20"),
+        "{err}"
+    );
     // The same run twice is refused, not overwritten.
-    let o = sf(&["campaign", "record", dir.to_str().unwrap(), t.to_str().unwrap()]);
+    let o = sf(&[
+        "campaign",
+        "record",
+        dir.to_str().unwrap(),
+        t.to_str().unwrap(),
+    ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("already recorded"));
     // A damaged configuration is refused by its checksum.
     let cfg = dir.join("campaign.json");

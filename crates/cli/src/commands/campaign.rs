@@ -81,16 +81,26 @@ fn record(a: CampaignRecordArgs) -> AnyResult<()> {
     };
     let mut traces = trace::read_traces(Path::new(&a.trace), &col)?;
     if traces.len() != 1 {
-        return Err(format!("{} holds {} traces: record takes one", a.trace, traces.len()).into());
+        return Err(format!(
+            "{} holds {} traces: record takes one",
+            a.trace,
+            traces.len()
+        )
+        .into());
     }
     let t = traces.remove(0);
-    let spacing = t
-        .spacing()
-        .ok_or_else(|| format!("{}: no regular frame spacing (fewer than 2 frames?)", a.trace))?;
+    let spacing = t.spacing().ok_or_else(|| {
+        format!(
+            "{}: no regular frame spacing (fewer than 2 frames?)",
+            a.trace
+        )
+    })?;
     let stop = a.halted_at.or(a.forecast_at);
     if let Some(f) = stop {
         if f == 0 || f > t.len() {
-            return Err(format!("{} has {} frames, cannot stop after {f}", a.trace, t.len()).into());
+            return Err(
+                format!("{} has {} frames, cannot stop after {f}", a.trace, t.len()).into(),
+            );
         }
     }
     let outcome = match (a.halted_at, a.forecast_at, a.interval.as_deref()) {
@@ -137,7 +147,7 @@ fn record(a: CampaignRecordArgs) -> AnyResult<()> {
 fn replay_cmd(a: CampaignReplayArgs) -> AnyResult<()> {
     // Checked before reading the traces: a bad value is a usage error, not a late failure.
     Column::from_str(&a.column)?;
-    let (traces, column, spacing) = replay::load(&a.traces, &a.column)?;
+    let recorded = replay::load(&a.traces, &a.column)?;
     let (dir, scratch) = match &a.dir {
         Some(d) if !replay::fresh(d) => {
             return Err(format!(
@@ -150,23 +160,25 @@ fn replay_cmd(a: CampaignReplayArgs) -> AnyResult<()> {
         None => (replay::scratch_dir(), true),
     };
     let mut cfg = config(&a.settings);
-    cfg.column = Some(column.clone());
-    cfg.frame_spacing = Some(spacing);
+    cfg.column = Some(recorded.column.clone());
+    cfg.frame_spacing = Some(recorded.frame_spacing);
     let result = (|| -> AnyResult<Replay> {
         let mut camp = Campaign::init(&dir, cfg)?;
         if !a.json {
             println!("{}", header());
         }
         let every = a.every.max(1);
-        let n = traces.iter().filter(|t| t.1.len() >= a.settings.tail).count();
+        let n = recorded
+            .runs
+            .iter()
+            .filter(|t| t.1.len() >= a.settings.tail)
+            .count();
         let mut print = |r: &Row| {
             if !a.json && (r.index % every == 0 || r.index == n || r.published.is_some()) {
                 println!("{}", row_line(r));
             }
         };
-        Ok(replay::replay(
-            &mut camp, &traces, &column, spacing, a.order, &mut print,
-        )?)
+        Ok(replay::replay(&mut camp, &recorded, a.order, &mut print)?)
     })();
     if scratch {
         let _ = std::fs::remove_dir_all(&dir);
@@ -262,7 +274,10 @@ fn summary(r: &Replay) {
         last.halts,
         last.wrong_halts,
         if last.halts > 0 {
-            format!("{:.1} %", 100.0 * last.wrong_halts as f64 / last.halts as f64)
+            format!(
+                "{:.1} %",
+                100.0 * last.wrong_halts as f64 / last.halts as f64
+            )
         } else {
             "-".into()
         }
