@@ -41,7 +41,9 @@ pub enum CampaignError {
         waited_s: f64,
         owner: String,
     },
-    #[error("lock '{0}' was broken by another process (held too long?): nothing was published, retry")]
+    #[error(
+        "lock '{0}' was broken by another process (held too long?): nothing was published, retry"
+    )]
     LockLost(PathBuf),
     #[error("model: {0}")]
     Model(#[from] simforecast_runtime::model::ModelFileError),

@@ -20,6 +20,7 @@ pub mod decide;
 pub mod error;
 pub mod lock;
 pub mod models;
+pub mod plot;
 pub mod publish;
 pub mod record;
 pub mod replay;

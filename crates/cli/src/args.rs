@@ -540,6 +540,9 @@ pub struct CampaignReplayArgs {
     /// Every run's row and the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Draw compute saved, wrong halts, precision and coverage against run index (SVG).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -184,6 +184,11 @@ fn replay_cmd(a: CampaignReplayArgs) -> AnyResult<()> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let r = result?;
+    if let Some(path) = &a.plot {
+        let title = format!("campaign replay, order seed {}", r.seed);
+        simforecast_campaign::plot::replay_plot(path, &title, &r)?;
+        eprintln!("plot written to {}", path.display());
+    }
     if a.json {
         return report::print_json(&r);
     }
