@@ -228,3 +228,71 @@ pub fn scratch_dir() -> std::path::PathBuf {
 pub fn fresh(dir: &Path) -> bool {
     std::fs::read_dir(dir).map_or(true, |mut d| d.next().is_none())
 }
+
+/// What a model trained offline saves on the same runs, for comparison with the replay: the
+/// runs in `folds` folds, each fold decided by a model trained on the others (cross-fitted, so
+/// no run is decided by a model that saw it), every decision obeyed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Offline {
+    pub folds: usize,
+    pub runs: usize,
+    pub saved_share: f64,
+    pub halts: usize,
+    pub wrong_halts: usize,
+    pub forecast_stops: usize,
+    pub covered: usize,
+    pub seconds: f64,
+}
+
+pub fn offline(config: &crate::Config, recorded: &Recorded, folds: usize) -> Result<Offline> {
+    let start = Instant::now();
+    let runs: Vec<&(String, Vec<f64>)> = recorded
+        .runs
+        .iter()
+        .filter(|r| r.1.len() >= config.tail)
+        .collect();
+    let folds = folds.clamp(2, runs.len().max(2));
+    let mut out = Offline {
+        folds,
+        runs: runs.len(),
+        saved_share: 0.0,
+        halts: 0,
+        wrong_halts: 0,
+        forecast_stops: 0,
+        covered: 0,
+        seconds: 0.0,
+    };
+    let (mut simulated, mut full) = (0u64, 0u64);
+    for k in 0..folds {
+        let (test, train): (Vec<(usize, _)>, Vec<(usize, _)>) =
+            runs.iter().enumerate().partition(|(i, _)| i % folds == k);
+        let (model, _) = crate::retrain::fit(
+            config,
+            train.iter().map(|(_, r)| r.0.clone()).collect(),
+            train.iter().map(|(_, r)| r.1.clone()).collect(),
+        )?;
+        let model = std::sync::Arc::new(model);
+        for (_, (_, values)) in test {
+            let (mu, _) = simforecast_train::tail_stats(values, config.tail).expect("long enough");
+            let frames = match decide(&model, values, config.tolerance)? {
+                Decision::Halt { frame } => {
+                    out.halts += 1;
+                    out.wrong_halts +=
+                        usize::from(!config.direction.is_irrelevant(mu, config.threshold));
+                    frame
+                }
+                Decision::Forecast { frame, lo, hi, .. } => {
+                    out.forecast_stops += 1;
+                    out.covered += usize::from(lo <= mu && mu <= hi);
+                    frame
+                }
+                Decision::RunToEnd => values.len(),
+            };
+            simulated += frames as u64;
+            full += values.len() as u64;
+        }
+    }
+    out.saved_share = 1.0 - simulated as f64 / full.max(1) as f64;
+    out.seconds = start.elapsed().as_secs_f64();
+    Ok(out)
+}

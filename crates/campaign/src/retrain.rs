@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use simforecast_train::{fit_model, Dataset, Preset, TrainParams};
 
+use crate::config::Config;
 use crate::error::{CampaignError, Result};
 use crate::lock::{Lock, LockPolicy};
 use crate::models::{self, ModelInfo};
@@ -129,9 +130,18 @@ fn train(c: &mut Campaign, ids: &[String]) -> Result<(simforecast_runtime::model
     for id in ids {
         series.push(c.trace(id)?.to_vec());
     }
-    let cfg = &c.config;
+    fit(&c.config, ids.to_vec(), series)
+}
+
+/// The campaign's training: the default preset, its windows fitted to the shortest run, on the
+/// runs `names` with frames `series` (all finished).
+pub fn fit(
+    cfg: &Config,
+    names: Vec<String>,
+    series: Vec<Vec<f64>>,
+) -> Result<(simforecast_runtime::model::Model, Dataset)> {
     let ds = Dataset::new(
-        ids.to_vec(),
+        names,
         series,
         cfg.threshold,
         cfg.direction,

@@ -540,6 +540,10 @@ pub struct CampaignReplayArgs {
     /// Every run's row and the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also what models trained offline save on the same runs (cross-fitted in this many folds,
+    /// every decision obeyed), for comparison; 0: not computed.
+    #[arg(long, default_value_t = 0)]
+    pub offline_folds: usize,
     /// Draw compute saved, wrong halts, precision and coverage against run index (SVG).
     #[arg(long)]
     pub plot: Option<PathBuf>,

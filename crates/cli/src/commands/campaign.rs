@@ -162,6 +162,10 @@ fn replay_cmd(a: CampaignReplayArgs) -> AnyResult<()> {
     let mut cfg = config(&a.settings);
     cfg.column = Some(recorded.column.clone());
     cfg.frame_spacing = Some(recorded.frame_spacing);
+    let offline = match a.offline_folds {
+        0 => None,
+        k => Some(replay::offline(&cfg, &recorded, k)?),
+    };
     let result = (|| -> AnyResult<Replay> {
         let mut camp = Campaign::init(&dir, cfg)?;
         if !a.json {
@@ -190,9 +194,37 @@ fn replay_cmd(a: CampaignReplayArgs) -> AnyResult<()> {
         eprintln!("plot written to {}", path.display());
     }
     if a.json {
-        return report::print_json(&r);
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            replay: &'a Replay,
+            offline: Option<&'a replay::Offline>,
+        }
+        return report::print_json(&Out {
+            replay: &r,
+            offline: offline.as_ref(),
+        });
     }
     summary(&r);
+    if let (Some(o), Some(last)) = (&offline, r.rows.last()) {
+        println!(
+            "offline ({} folds, cross-fitted on {} runs, {:.1} s): compute saved {:.1} %, halts {} \
+             of which wrong {}, forecast stops {} covering mu {}; the replay saved {}",
+            o.folds,
+            o.runs,
+            o.seconds,
+            100.0 * o.saved_share,
+            o.halts,
+            o.wrong_halts,
+            o.forecast_stops,
+            o.covered,
+            if o.saved_share > 0.0 {
+                format!("{:.0} % of it", 100.0 * last.saved_share / o.saved_share)
+            } else {
+                "(offline saves nothing)".into()
+            }
+        );
+    }
     Ok(())
 }
 
@@ -253,7 +285,14 @@ fn summary(r: &Replay) {
         .iter()
         .find(|x| x.model.is_some() && !x.advisory)
         .map_or("never".into(), |x| format!("from run {}", x.index));
-    let advisory = r.rows.iter().filter(|x| x.advisory).count();
+    let advisory = match r.rows.iter().find(|x| x.advisory) {
+        Some(first) => format!(
+            "advisory during {} runs (first after run {})",
+            r.rows.iter().filter(|x| x.advisory).count(),
+            first.index
+        ),
+        None => "never advisory".into(),
+    };
     let within = |s: &simforecast_campaign::stats::Share, t: Option<f64>| match t {
         Some(t) if s.n > 0 => {
             if (s.low..=s.high).contains(&t) {
@@ -269,7 +308,7 @@ fn summary(r: &Replay) {
         r.seed, r.runs, r.left_out, r.models, r.train_seconds, r.seconds
     );
     println!(
-        "compute saved {:.1} % ({} of {} frames simulated); acting {acting}; advisory after {advisory} runs",
+        "compute saved {:.1} % ({} of {} frames simulated); acting {acting}; {advisory}",
         100.0 * last.saved_share,
         last.frames_simulated,
         last.full_frames
