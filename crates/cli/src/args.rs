@@ -48,6 +48,9 @@ pub enum Command {
     /// No model: stop each run where its own statistics say its mean is known within tolerance,
     /// and check those stops against the runs' ends (is this campaign safe to stop that way?).
     Convergence(ConvergenceArgs),
+    /// Campaign mode: a directory shared by the campaign's runs that learns while it runs.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
 }
 
 #[derive(Args, Clone)]
@@ -425,6 +428,127 @@ pub struct ConvergenceArgs {
     /// Print everything as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum CampaignCommand {
+    /// Create a campaign directory (or check that DIR is this campaign already).
+    Init(CampaignInitArgs),
+    /// Runs by outcome, the audit's precision and coverage, compute saved, the model history.
+    Status(CampaignStatusArgs),
+    /// Record one run's trace and outcome in DIR (then retrain when due).
+    Record(CampaignRecordArgs),
+    /// Run recorded traces through the campaign from zero runs, in a random order, and show
+    /// what it saved and how its audit fared against the truth, run by run.
+    Replay(CampaignReplayArgs),
+}
+
+/// What a campaign decides by (`init`, `replay`).
+#[derive(Args, Clone)]
+pub struct CampaignSettings {
+    #[command(flatten)]
+    pub label: LabelArgs,
+    /// A forecast stops a run only when its interval's relative half-width is within this.
+    #[arg(long, default_value_t = simforecast_train::savings::DEFAULT_BANK_AT)]
+    pub tolerance: f64,
+    /// Share of would-be halts and forecast stops that run to the end to audit the model.
+    #[arg(long, default_value_t = 0.1)]
+    pub audit: f64,
+    /// Frames at the end of a run over which its result mu is taken.
+    #[arg(long, default_value_t = 1000)]
+    pub tail: usize,
+    /// First model once this many finished runs are recorded.
+    #[arg(long, default_value_t = 30)]
+    pub first_model_at: usize,
+    /// Retrain each time this many more finished runs have arrived.
+    #[arg(long, default_value_t = 25)]
+    pub retrain_every: usize,
+    /// Halting precision target: the audit showing it missed turns the campaign advisory.
+    #[arg(long, default_value_t = 0.95)]
+    pub target_precision: f64,
+}
+
+#[derive(Args, Clone)]
+pub struct CampaignInitArgs {
+    /// The campaign directory (created if missing).
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub settings: CampaignSettings,
+    /// The trace column (default: the first recorded run's).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Steps between frames (default: the first recorded run's).
+    #[arg(long)]
+    pub frame_spacing: Option<i64>,
+}
+
+#[derive(Args, Clone)]
+pub struct CampaignStatusArgs {
+    pub dir: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct CampaignRecordArgs {
+    pub dir: PathBuf,
+    /// The run's trace (a `fix ave/time` file or log), holding the frames it simulated.
+    pub trace: String,
+    /// The run's id (default: the trace's name).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// The run was halted after this many frames.
+    #[arg(long, conflicts_with = "forecast_at")]
+    pub halted_at: Option<usize>,
+    /// The run was stopped at a forecast after this many frames (with --interval).
+    #[arg(long, requires = "interval")]
+    pub forecast_at: Option<usize>,
+    /// The forecast's interval for mu: LO HI.
+    #[arg(
+        long,
+        num_args = 2,
+        allow_hyphen_values = true,
+        requires = "forecast_at"
+    )]
+    pub interval: Option<Vec<f64>>,
+    /// The run's full length in frames, when it stopped early.
+    #[arg(long)]
+    pub declared_len: Option<usize>,
+    /// Do not retrain after recording, even when due.
+    #[arg(long)]
+    pub no_retrain: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct CampaignReplayArgs {
+    /// The recorded campaign's traces: files, directories or quoted globs.
+    #[arg(required = true)]
+    pub traces: Vec<String>,
+    #[command(flatten)]
+    pub settings: CampaignSettings,
+    /// Seed of the random order the runs arrive in.
+    #[arg(long, default_value_t = 0)]
+    pub order: u64,
+    /// Column to read.
+    #[arg(long, default_value = "auto")]
+    pub column: String,
+    /// The campaign directory to build (must be missing or empty; default: a temporary one,
+    /// removed at the end).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Print a row every this many runs (and the last).
+    #[arg(long, default_value_t = 25)]
+    pub every: usize,
+    /// Every run's row and the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also what models trained offline save on the same runs (cross-fitted in this many folds,
+    /// every decision obeyed), for comparison; 0: not computed.
+    #[arg(long, default_value_t = 0)]
+    pub offline_folds: usize,
+    /// Draw compute saved, wrong halts, precision and coverage against run index (SVG).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 #[cfg(test)]

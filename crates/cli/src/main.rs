@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Predict(a) => commands::predict::run(a),
         Command::Convergence(a) => commands::convergence::run(a),
+        Command::Campaign(c) => commands::campaign::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! One module per command; each has `run(args)`.
 
+pub mod campaign;
 pub mod convergence;
 pub mod evaluate;
 pub mod inspect;
