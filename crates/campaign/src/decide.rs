@@ -13,7 +13,12 @@ use crate::record::Decision;
 
 /// The model's decision for the frames `values` (a live run's frames so far, or a recorded one).
 pub fn decide(model: &Arc<Model>, values: &[f64], tolerance: f64) -> Result<Decision> {
-    for e in Monitor::replay(model, values)? {
+    // The campaign's tolerance where the model was calibrated for it (a KNN model takes any).
+    let t = model
+        .tolerance_range()
+        .is_none_or(|(lo, hi)| (lo..=hi).contains(&tolerance))
+        .then_some(tolerance);
+    for e in Monitor::replay_at(model, values, t)? {
         let frame = e.frame as usize;
         if e.halt() {
             return Ok(Decision::Halt { frame });

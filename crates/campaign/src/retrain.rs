@@ -150,7 +150,10 @@ pub fn fit(
         cfg.column.clone().unwrap_or_default(),
     )?;
     let shortest = ds.series.iter().map(Vec::len).min().unwrap_or(0);
-    let (train_cfg, _) = TrainParams::new(Preset::Default).check(shortest)?;
+    // The model is calibrated at the campaign's tolerance: its forecasts are the stops.
+    let mut params = TrainParams::new(Preset::Default);
+    params.overrides.tolerance = Some(cfg.tolerance);
+    let (train_cfg, _) = params.check(shortest)?;
     let idx: Vec<usize> = (0..ds.len()).collect();
     let (model, _) = fit_model(&ds, &idx, &train_cfg)?;
     Ok((model, ds))
