@@ -512,7 +512,10 @@ fn example_slurry() {
 fn example_lj_fluid() {
     let kinds = run_document("examples/lj-fluid/README.md");
     for k in [Kind::Protocol, Kind::Train, Kind::Inspect, Kind::Predict] {
-        assert!(kinds.contains(&k), "examples/lj-fluid/README.md shows no {k:?} command");
+        assert!(
+            kinds.contains(&k),
+            "examples/lj-fluid/README.md shows no {k:?} command"
+        );
     }
 }
 
