@@ -87,7 +87,7 @@ def main():
     # the trace holds 6 significant digits, LAMMPS' sums the full values
     check(abs(float(m.group(1)) - mu) <= 1e-4 * abs(mu) + 1e-6, f"LAMMPS mu {m.group(1)}, trace {mu}")
     check(abs(float(m.group(2)) - sigma) <= 1e-4 * sigma, f"LAMMPS sigma {m.group(2)}, trace {sigma}")
-    check(re.search(r"^NEMD run: .* 256 atoms, 80 frames", p.stdout, re.M) is not None, "256 atoms")
+    check(re.search(r"^NEMD run: .* 256 atoms, 80 of 80 frames", p.stdout, re.M) is not None, "256 atoms")
 
     print("2. campaign.py --quick: two runs, then a resume that runs nothing", flush=True)
     out = os.path.join(work, "quick")
