@@ -108,8 +108,9 @@ examples-test: cmake-build
 	    $(DEMO_TRAIN_OPTIONS) -o $(BUILD)/examples-test/halting.sfm > /dev/null
 	$(VENV)/bin/python examples/slurry/selftest.py --plugin $(abspath $(BUILD))/forecastplugin.so \
 	    --model $(abspath $(BUILD))/examples-test/halting.sfm --expect-halt
-	@echo "==> examples/lj-fluid self-test: in.nemd, campaign.py --quick, the cached campaign"
-	$(VENV)/bin/python examples/lj-fluid/selftest.py
+	@echo "==> examples/lj-fluid self-test: in.nemd (with fix forecast), campaign.py --quick, the cached campaign"
+	$(VENV)/bin/python examples/lj-fluid/selftest.py --plugin $(abspath $(BUILD))/forecastplugin.so \
+	    --simforecast ./target/release/simforecast
 
 PY_WHEELS := $(BUILD)/wheels
 ## python-test: the Python package (crates/python): build its abi3 wheel with maturin, install it

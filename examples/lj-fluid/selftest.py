@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check the LJ-fluid example with a real LAMMPS (about 10 s on 2 cores).
 
-    python3 selftest.py [--lmp PATH] [--keep DIR]
+    python3 selftest.py [--lmp PATH] [--keep DIR] [--plugin forecastplugin.so --simforecast BIN]
 
   1. in.nemd writes a trace in the format simforecast reads (column v_eta, one frame every 10
      steps), and the mu, sigma LAMMPS prints equal the trace's last frames';
@@ -9,6 +9,9 @@
      a second start with the same options runs nothing;
   3. the cached campaign in data/ is whole: one trace per runs.csv row, each of its n_frames,
      with the row's mu and sigma.
+With --plugin and --simforecast, also fix forecast in in.nemd:
+  4. a model trained on the cached campaign ends a run early (a halt or a forecast, `after stop`),
+     and the frames it saw are exactly those of the same run without the fix.
 Exits non-zero on the first failure.
 """
 import argparse
@@ -63,11 +66,51 @@ def check_runs(out, tail=None):
     return rows
 
 
+def nemd(lmp, work, name, extra):
+    """One in.nemd run of the fix check (rho 0.72, temp 1.2, rate 0.5); returns its output."""
+    trace = os.path.join(work, f"{name}.dat")
+    p = subprocess.run([lmp, "-nocite", "-log", os.path.join(work, f"{name}.log"), "-in",
+                        os.path.join(HERE, "in.nemd"), "-var", "rho", "0.72", "-var", "temp", "1.2",
+                        "-var", "rate", "0.5", "-var", "trace", trace] + extra,
+                       cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    check(p.returncode == 0, f"in.nemd {' '.join(extra)} exited {p.returncode}:\n{p.stdout[-2000:]}")
+    return p.stdout, trace
+
+
+def check_fix(lmp, work, plugin, simforecast):
+    print("4. in.nemd with fix forecast: a model of the cached campaign ends the run early", flush=True)
+    model = os.path.join(work, "lj.sfm")
+    p = subprocess.run([simforecast, "train", os.path.join(HERE, "data", "traces"), "--threshold", "2.75",
+                        "--tail", "500", "-o", model], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    check(p.returncode == 0, f"simforecast train exited {p.returncode}:\n{p.stdout[-2000:]}")
+    out, trace = nemd(lmp, work, "fix", ["-var", "plugin", plugin, "-var", "model", model,
+                                         "-var", "decisions", os.path.join(work, "decisions.txt")])
+    m = re.search(r"^NEMD run: .* (\d+) of 1200 frames", out, re.M)
+    check(m is not None and 0 < int(m.group(1)) < 1200, "the fix ended the run early")
+    seen = int(m.group(1))
+    m = re.search(r"^fix forecast: state (\d+) .*halted (\d+)", out, re.M)
+    check(m is not None and m.group(1) in ("2", "3") and m.group(2) in ("1", "2"),
+          "in.nemd prints the fix's verdict: halted or forecast")
+    check("measured over" not in out, "no measured mu for a run that stopped early")
+    with open(os.path.join(work, "decisions.txt")) as f:
+        check(f.read().count("\n") > 2, "the fix wrote its decisions")
+    # the whole run: fix deform interpolates the box over the run's length, so a shorter run
+    # would differ in the last bits and then, chaotically, in every digit
+    _, full = nemd(lmp, work, "nofix", [])
+    check(np.array_equal(check_trace(trace, seen), check_trace(full, 1200)[:seen]),
+          "the frames the fix saw are those of the run without it")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lmp", default=None, help="LAMMPS executable [the repository's .venv/bin/lmp]")
+    ap.add_argument("--plugin", default=None, help="forecastplugin.so: also check in.nemd with fix forecast")
+    ap.add_argument("--simforecast", default=None, help="the simforecast CLI (with --plugin), to train the model")
     ap.add_argument("--keep", default=None, help="work in this directory and keep it [a temporary one]")
     args = ap.parse_args()
+    if (args.plugin is None) != (args.simforecast is None):
+        ap.error("--plugin and --simforecast go together")
     lmp = campaign.find_lmp(args.lmp)
     work = args.keep or tempfile.mkdtemp(prefix="lj-fluid-selftest-")
     os.makedirs(work, exist_ok=True)
@@ -105,6 +148,8 @@ def main():
     print("3. the cached campaign in data/", flush=True)
     rows = check_runs(os.path.join(HERE, "data"), tail=500)
     check(len(rows) == 50, f"data/runs.csv has {len(rows)} runs")
+    if args.plugin:
+        check_fix(lmp, work, os.path.abspath(args.plugin), os.path.abspath(args.simforecast))
     if not args.keep:
         shutil.rmtree(work)
     print("selftest passed", flush=True)
