@@ -100,7 +100,7 @@ demo: cmake-build
 	awk '/=+ campaign summary =+/ { block = "" } { block = block $$0 "\n" } END { printf "%s", block }' $(DEMO)/campaign.log | sed -n '/campaign summary/,$$p'
 
 ## examples-test: the examples/slurry inputs with a real LAMMPS and the plugin (the bold model of
-## the demo, so the campaign must show a halt and a forecast)
+## the demo, so the campaign must show a halt and a forecast); the examples/lj-fluid driver
 examples-test: cmake-build
 	@echo "==> examples/slurry self-test with LAMMPS and fix forecast"
 	mkdir -p $(BUILD)/examples-test
@@ -108,6 +108,9 @@ examples-test: cmake-build
 	    $(DEMO_TRAIN_OPTIONS) -o $(BUILD)/examples-test/halting.sfm > /dev/null
 	$(VENV)/bin/python examples/slurry/selftest.py --plugin $(abspath $(BUILD))/forecastplugin.so \
 	    --model $(abspath $(BUILD))/examples-test/halting.sfm --expect-halt
+	@echo "==> examples/lj-fluid self-test: in.nemd (with fix forecast), campaign.py --quick, the cached campaign"
+	$(VENV)/bin/python examples/lj-fluid/selftest.py --plugin $(abspath $(BUILD))/forecastplugin.so \
+	    --simforecast ./target/release/simforecast
 
 PY_WHEELS := $(BUILD)/wheels
 ## python-test: the Python package (crates/python): build its abi3 wheel with maturin, install it

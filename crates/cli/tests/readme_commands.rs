@@ -24,6 +24,7 @@ const DOCUMENTS: &[(&str, &str)] = &[
     ("examples/c/README.md", "."),
     ("examples/cpp/README.md", "."),
     ("examples/slurry/README.md", "examples/slurry"),
+    ("examples/lj-fluid/README.md", "examples/lj-fluid"),
 ];
 
 /// Commands whose inputs only a LAMMPS campaign makes (hours of simulation): found, listed,
@@ -505,6 +506,17 @@ fn example_cpp() {
 #[test]
 fn example_slurry() {
     assert!(run_document("examples/slurry/README.md").contains(&Kind::Train));
+}
+
+#[test]
+fn example_lj_fluid() {
+    let kinds = run_document("examples/lj-fluid/README.md");
+    for k in [Kind::Protocol, Kind::Train, Kind::Inspect, Kind::Predict] {
+        assert!(
+            kinds.contains(&k),
+            "examples/lj-fluid/README.md shows no {k:?} command"
+        );
+    }
 }
 
 /// Every example's README is run, and every command set aside is still in its document.
