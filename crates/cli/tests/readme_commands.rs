@@ -24,6 +24,7 @@ const DOCUMENTS: &[(&str, &str)] = &[
     ("examples/c/README.md", "."),
     ("examples/cpp/README.md", "."),
     ("examples/slurry/README.md", "examples/slurry"),
+    ("examples/slurm/README.md", "examples/slurm"),
 ];
 
 /// Commands whose inputs only a LAMMPS campaign makes (hours of simulation): found, listed,
@@ -505,6 +506,11 @@ fn example_cpp() {
 #[test]
 fn example_slurry() {
     assert!(run_document("examples/slurry/README.md").contains(&Kind::Train));
+}
+
+#[test]
+fn example_slurm() {
+    assert!(run_document("examples/slurm/README.md").contains(&Kind::Train));
 }
 
 /// Every example's README is run, and every command set aside is still in its document.
