@@ -48,7 +48,7 @@ alive_pid() {
 require_host() {
     [[ $(id -u) == 0 ]] || cannot "must run as root (slurmd runs each job as its user, SlurmdUser=root); uid is $(id -u)"
     local missing=()
-    for c in munged mungekey slurmctld slurmd sbatch scontrol sinfo squeue scancel; do
+    for c in munged munge unmunge slurmctld slurmd sbatch scontrol sinfo squeue scancel ss; do
         command -v "$c" >/dev/null || missing+=("$c")
     done
     ((${#missing[@]} == 0)) || cannot "missing ${missing[*]}: apt-get install slurm-wlm munge (make system-deps)"
@@ -91,6 +91,7 @@ MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
+MailProg=/bin/true
 ReturnToService=2
 SlurmdParameters=config_overrides
 StateSaveLocation=$DIR/ctld
@@ -140,18 +141,24 @@ cmd_start() {
         say "already running ($DIR)"
         return 0
     fi
+    # refuse to wipe a directory this script did not make (SLURM_LOCAL_DIR may be mistyped)
+    if [[ -d $DIR && -n $(ls -A "$DIR") && ! -f $DIR/etc/slurm.conf ]]; then
+        die "$DIR exists and is not a slurm-local directory: choose another SLURM_LOCAL_DIR"
+    fi
     # leftovers of a cluster that died: stop what is still there, then start afresh
-    [[ -d $DIR ]] && stop_all >/dev/null 2>&1 || true
+    [[ -f $CONF ]] && stop_all >/dev/null 2>&1
     rm -rf "$DIR"
     mkdir -p "$DIR"/{etc,munge,ctld,spool,log,run}
     chmod 0700 "$DIR" "$DIR/munge"
+    # a start that fails half-way stops what it started
+    trap 'log_tails; stop_all >/dev/null 2>&1' EXIT
     local ports
     ports=$(free_ports)
     # shellcheck disable=SC2086
     write_conf $ports
     start_munge
-    if ! slurmctld -f "$CONF" -c -i; then log_tails; stop_all; die "slurmctld did not start"; fi
-    if ! slurmd -f "$CONF" -N "$NODE"; then log_tails; stop_all; die "slurmd did not start"; fi
+    slurmctld -f "$CONF" -c -i || die "slurmctld did not start"
+    slurmd -f "$CONF" -N "$NODE" || die "slurmd did not start"
     local t0=$SECONDS state=""
     while ((SECONDS - t0 < START_TIMEOUT)); do
         state=$(node_state)
@@ -162,9 +169,9 @@ cmd_start() {
     done
     case $state in
         idle*|mixed*|allocated*) ;;
-        *) log_tails; stop_all
-           die "node $NODE not ready after ${START_TIMEOUT} s (sinfo state: '${state:-no answer}')" ;;
+        *) die "node $NODE not ready after ${START_TIMEOUT} s (sinfo state: '${state:-no answer}')" ;;
     esac
+    trap - EXIT
     say "running: node $NODE ($state), ports $ports, directory $DIR"
     say "use it with: export SLURM_CONF=$CONF"
 }
