@@ -51,7 +51,7 @@ require_host() {
     for c in munged munge unmunge slurmctld slurmd sbatch scontrol sinfo squeue scancel ss; do
         command -v "$c" >/dev/null || missing+=("$c")
     done
-    ((${#missing[@]} == 0)) || cannot "missing ${missing[*]}: apt-get install slurm-wlm munge (make system-deps)"
+    ((${#missing[@]} == 0)) || cannot "missing ${missing[*]}: apt-get install slurm-wlm munge iproute2 (make system-deps)"
 }
 
 port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
