@@ -55,8 +55,9 @@ cmake-build: venv
 	$(VENV)/bin/cmake --build $(BUILD) -j$(JOBS)
 
 ## system-deps: Debian packages the tests need (valgrind; MPICH and xz for the compiled-in
-## LAMMPS), installed when missing and root
-SYSTEM_PACKAGES := valgrind mpich libmpich-dev xz-utils
+## LAMMPS; Slurm, munge and ss (iproute2) for the single-node cluster of tools/slurm-local.sh, which
+## tests/lammps/test_slurm.py starts), installed when missing and root
+SYSTEM_PACKAGES := valgrind mpich libmpich-dev xz-utils slurm-wlm munge iproute2
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -25,6 +25,7 @@ const DOCUMENTS: &[(&str, &str)] = &[
     ("examples/cpp/README.md", "."),
     ("examples/slurry/README.md", "examples/slurry"),
     ("examples/lj-fluid/README.md", "examples/lj-fluid"),
+    ("examples/slurm/README.md", "examples/slurm"),
 ];
 
 /// Commands whose inputs only a LAMMPS campaign makes (hours of simulation): found, listed,
@@ -517,6 +518,11 @@ fn example_lj_fluid() {
             "examples/lj-fluid/README.md shows no {k:?} command"
         );
     }
+}
+
+#[test]
+fn example_slurm() {
+    assert!(run_document("examples/slurm/README.md").contains(&Kind::Train));
 }
 
 /// Every example's README is run, and every command set aside is still in its document.
