@@ -61,7 +61,8 @@ impl StageReport {
                 r2 = Some(c.cv_r2);
                 coverage = Some(c.cv_coverage);
             }
-            StageKind::Regression(c) => {
+            StageKind::Regression(card) => {
+                let c = &card.calibration;
                 coverage = c
                     .table
                     .iter()

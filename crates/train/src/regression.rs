@@ -14,7 +14,7 @@ use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
 use simforecast_runtime::error::{Error, Result};
-use simforecast_runtime::stage::regression::N_FEATURES;
+use simforecast_runtime::stage::regression::{LOG_MU_OFFSET, LOG_SIGMA_OFFSET, N_FEATURES};
 use simforecast_runtime::stage::{
     Linear, RegressionCalibration, RegressionStage, Signal, SignalGuard, Stage, TolerancePoint,
     WindowStats,
@@ -25,9 +25,10 @@ use crate::cv::folds;
 use crate::dataset::Dataset;
 use crate::metrics::r2;
 
-/// Ridge penalty on the standardised statistics (relative to the number of runs): small, it only
-/// keeps collinear quarter means from blowing up.
-const RIDGE: f64 = 1e-3;
+/// Ridge penalties on the standardised statistics (relative to the number of runs), chosen by
+/// cross-validation: the smallest only keeps collinear quarter means from blowing up, the largest
+/// leaves the offset (the run's own plateau) nearly alone.
+const PENALTIES: [f64; 6] = [1e-3, 1e-2, 0.1, 1.0, 10.0, 1e3];
 
 /// The tolerances of the table: 0.05, 0.10, …, 1.00.
 pub fn table_tolerances() -> impl Iterator<Item = f64> {
@@ -50,9 +51,24 @@ impl WindowFit {
     }
 }
 
-/// Ridge regression of `y` on the rows' statistics (intercept unpenalised).
-fn ridge(rows: &[[f64; N_FEATURES]], y: &[f64]) -> Linear {
+/// Ridge regression of `y − f[offset]` on the rows' statistics at penalty `penalty` (intercept
+/// unpenalised); None: no fit, the offset alone.
+fn ridge(
+    rows: &[[f64; N_FEATURES]],
+    y: &[f64],
+    offset: Option<usize>,
+    penalty: Option<f64>,
+) -> Linear {
     let n = rows.len().max(1) as f64;
+    let Some(penalty) = penalty else {
+        return Linear {
+            offset,
+            centre: vec![0.0; N_FEATURES],
+            spread: vec![1.0; N_FEATURES],
+            coef: vec![0.0; N_FEATURES],
+            penalty: None,
+        };
+    };
     let mut centre = vec![0.0; N_FEATURES];
     let mut spread = vec![1.0; N_FEATURES];
     for j in 1..N_FEATURES {
@@ -70,9 +86,14 @@ fn ridge(rows: &[[f64; N_FEATURES]], y: &[f64]) -> Linear {
     });
     let mut a = x.transpose() * &x;
     for j in 1..N_FEATURES {
-        a[(j, j)] += RIDGE * n;
+        a[(j, j)] += penalty * n;
     }
-    let b = x.transpose() * DVector::from_column_slice(y);
+    let y: Vec<f64> = rows
+        .iter()
+        .zip(y)
+        .map(|(r, v)| v - offset.map_or(0.0, |j| r[j]))
+        .collect();
+    let b = x.transpose() * DVector::from_column_slice(&y);
     let coef = a
         .lu()
         .solve(&b)
@@ -83,10 +104,62 @@ fn ridge(rows: &[[f64; N_FEATURES]], y: &[f64]) -> Linear {
             c
         });
     Linear {
+        offset,
         centre,
         spread,
         coef,
+        penalty: Some(penalty),
     }
+}
+
+/// The penalty of [`PENALTIES`], or none (the offset alone), by cross-validation with the
+/// one-standard-error rule: the simplest candidate (the offset alone first, then from the largest
+/// penalty down) whose out-of-fold mean squared error of `y` is within one standard error of the
+/// best's. A fit must beat the run's own window clearly, not by the luck of a few folds.
+fn choose_penalty(
+    rows: &[[f64; N_FEATURES]],
+    y: &[f64],
+    offset: Option<usize>,
+    n_folds: usize,
+    seed: u64,
+) -> Option<f64> {
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let parts = folds(&all, None, n_folds.min(rows.len()).max(2), seed);
+    let candidates: Vec<Option<f64>> = std::iter::once(None)
+        .chain(PENALTIES.iter().rev().map(|&p| Some(p)))
+        .collect();
+    // (mean, standard error) of each candidate's out-of-fold squared errors.
+    let scores: Vec<(f64, f64)> = candidates
+        .iter()
+        .map(|&penalty| {
+            let mut errors = Vec::with_capacity(rows.len());
+            for val in &parts {
+                let fit_on: Vec<usize> =
+                    all.iter().copied().filter(|i| !val.contains(i)).collect();
+                if fit_on.is_empty() {
+                    continue;
+                }
+                let r: Vec<[f64; N_FEATURES]> = fit_on.iter().map(|&i| rows[i]).collect();
+                let t: Vec<f64> = fit_on.iter().map(|&i| y[i]).collect();
+                let fit = ridge(&r, &t, offset, penalty);
+                errors.extend(val.iter().map(|&i| (y[i] - fit.predict(&rows[i])).powi(2)));
+            }
+            let n = errors.len().max(1) as f64;
+            let mean = errors.iter().sum::<f64>() / n;
+            let var = errors.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+            (mean, (var / n).sqrt())
+        })
+        .collect();
+    let best = scores
+        .iter()
+        .copied()
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap_or((0.0, 0.0));
+    candidates
+        .iter()
+        .zip(&scores)
+        .find(|(_, s)| s.0 <= best.0 + best.1)
+        .and_then(|(c, _)| *c)
 }
 
 /// Least squares of `y` on [1, x]: (intercept, slope); slope 0 when x does not vary.
@@ -121,8 +194,15 @@ impl WindowData<'_> {
                 .collect()
         };
         let pick = |v: &[f64], ids: &[usize]| -> Vec<f64> { ids.iter().map(|&i| v[i]).collect() };
-        let log_mu = ridge(&rows(&usable), &pick(self.log_mu, &usable));
-        let log_sigma = ridge(&rows(&usable), &pick(self.log_sigma, &usable));
+        let (x, y_mu, y_sigma) = (
+            rows(&usable),
+            pick(self.log_mu, &usable),
+            pick(self.log_sigma, &usable),
+        );
+        let mu_penalty = choose_penalty(&x, &y_mu, Some(LOG_MU_OFFSET), n_folds, seed);
+        let sigma_penalty = choose_penalty(&x, &y_sigma, Some(LOG_SIGMA_OFFSET), n_folds, seed);
+        let log_mu = ridge(&x, &y_mu, Some(LOG_MU_OFFSET), mu_penalty);
+        let log_sigma = ridge(&x, &y_sigma, Some(LOG_SIGMA_OFFSET), sigma_penalty);
         // The scale: how far ln μ lies from its fit, out of fold, against the run's noise.
         let (mut noise, mut resid) = (Vec::new(), Vec::new());
         for val in folds(&usable, None, n_folds.min(usable.len()).max(2), seed) {
@@ -134,7 +214,12 @@ impl WindowData<'_> {
             if fit_on.is_empty() {
                 continue;
             }
-            let inner = ridge(&rows(&fit_on), &pick(self.log_mu, &fit_on));
+            let inner = ridge(
+                &rows(&fit_on),
+                &pick(self.log_mu, &fit_on),
+                Some(LOG_MU_OFFSET),
+                mu_penalty,
+            );
             for &i in &val {
                 let s = self.stats[i].as_ref().unwrap();
                 noise.push(s.noise);
@@ -303,14 +388,20 @@ mod tests {
         let rows: Vec<[f64; N_FEATURES]> = (0..50)
             .map(|i| {
                 let a = i as f64 / 10.0;
-                [1.0, a, (a * 1.3).sin(), 0.2 * a * a, 0.0, 1.0, -(i as f64)]
+                [1.0, a, (a * 1.3).sin(), 0.2 * a * a, 0.0, 1.0, -(i as f64), 0.3 * a, 0.0, 0.0]
             })
             .collect();
-        let y: Vec<f64> = rows.iter().map(|r| 2.0 + 0.5 * r[1] - r[2]).collect();
-        let fit = ridge(&rows, &y);
+        let y: Vec<f64> = rows.iter().map(|r| 2.0 + 0.5 * r[1] - r[2] + r[7]).collect();
+        let fit = ridge(&rows, &y, Some(7), Some(1e-3));
         for (r, want) in rows.iter().zip(&y) {
             assert!((fit.predict(r) - want).abs() < 0.05, "{}", fit.predict(r));
         }
+        // Where the offset is the law, cross-validation picks the largest penalty.
+        let plain: Vec<f64> = rows.iter().map(|r| 1.0 + r[7]).collect();
+        assert!(choose_penalty(&rows, &plain, Some(7), 5, 1).is_none_or(|p| p >= 10.0));
+        let exact: Vec<f64> = rows.iter().map(|r| r[7]).collect();
+        assert_eq!(choose_penalty(&rows, &exact, Some(7), 5, 1), None);
+        assert!(choose_penalty(&rows, &y, Some(7), 5, 1).is_some_and(|p| p <= 0.1));
     }
 
     #[test]

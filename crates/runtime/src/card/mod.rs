@@ -132,7 +132,17 @@ impl NeighboursCard {
 pub enum StageKind {
     Screen(ScreenCard),
     Forecast(ForecastCalibration),
-    Regression(RegressionCalibration),
+    Regression(RegressionCard),
+}
+
+/// A regression stage described.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RegressionCard {
+    #[serde(flatten)]
+    pub calibration: RegressionCalibration,
+    /// The ridge penalty of the ln μ fit cross-validation chose (None: no fit, the window's own
+    /// mean forecast best out of fold: the persistence baseline is the stage).
+    pub penalty: Option<f64>,
 }
 
 /// A screening stage described.
@@ -233,7 +243,10 @@ impl StageCard {
                 })
             }
             Stage::Forecast(f) => StageKind::Forecast(f.calibration.clone()),
-            Stage::Regression(r) => StageKind::Regression(r.calibration.clone()),
+            Stage::Regression(r) => StageKind::Regression(RegressionCard {
+                calibration: r.calibration.clone(),
+                penalty: r.log_mu.penalty,
+            }),
         };
         let training_traces = match stage {
             Stage::Regression(r) => r.training_traces,

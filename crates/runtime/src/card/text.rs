@@ -4,9 +4,11 @@ use std::fmt::{self, Display, Formatter};
 
 use crate::fpca::ComponentRule;
 use crate::knn::Weighting;
-use crate::stage::{Cut, ForecastCalibration, RegressionCalibration, ScoreKind, Side, SignalGuard};
+use crate::stage::{Cut, ForecastCalibration, ScoreKind, Side, SignalGuard};
 
-use super::{AdvisoryReason, HaltingCard, ModelCard, ScreenCard, StageCard, StageKind};
+use super::{
+    AdvisoryReason, HaltingCard, ModelCard, RegressionCard, ScreenCard, StageCard, StageKind,
+};
 
 /// "600", "600 or 800", "100, 150 or 200".
 fn windows(w: &[usize]) -> String {
@@ -182,7 +184,7 @@ impl ModelCard {
             _ => None,
         });
         let regression = self.stages.iter().find_map(|s| match &s.kind {
-            StageKind::Regression(c) => Some(c),
+            StageKind::Regression(c) => Some(&c.calibration),
             _ => None,
         });
         let forecasts = match (regression, deadline) {
@@ -432,13 +434,18 @@ fn screen_details(c: &ScreenCard) -> Vec<String> {
     out
 }
 
-fn regression_details(c: &RegressionCalibration) -> String {
+fn regression_details(card: &RegressionCard) -> String {
+    let c = &card.calibration;
+    let fit = match card.penalty {
+        Some(p) => format!("ridge fit (penalty {p}) from the window's log-mean"),
+        None => "the window's own mean (persistence forecast best out of fold)".into(),
+    };
     let r2 = c.cv_r2_log_mu.map_or("n/a".into(), |v| format!("{v:.2}"));
     let q = c
         .quantile_at(c.tolerance)
         .map_or("none".into(), |q| format!("{q:.2}"));
     format!(
-        "out-of-fold R2 of ln mu {r2}; {:.0}% interval calibrated over all windows together, quantile {q} at the tolerance ±{:.0}% (table {})",
+        "{fit}; out-of-fold R2 of ln mu {r2}; {:.0}% interval calibrated over all windows together, quantile {q} at the tolerance ±{:.0}% (table {})",
         c.level * 100.0,
         100.0 * c.tolerance,
         c.range()

@@ -20,9 +20,16 @@ use super::forecast::Forecast;
 use super::{ForecastOutcome, OodReason, Signal, SignalGuard};
 
 /// Number of statistics of a window: intercept, log-means of its four quarters, the log of the
-/// second half's standard deviation relative to the window's mean absolute value, and the log of
-/// the second half's relative block noise.
-pub const N_FEATURES: usize = 7;
+/// second half's standard deviation, the log of the second half's relative block noise, the
+/// log-mean of the second half, and the log-mean and log standard deviation of the whole window.
+pub const N_FEATURES: usize = 10;
+
+/// The statistic a fit of ln μ starts from: the log-mean of the window (the persistence
+/// forecast). A ridge fit corrects it only as far as cross-validation trusts the other
+/// statistics: with a large penalty the stage is the run's own plateau.
+pub const LOG_MU_OFFSET: usize = 8;
+/// ... and of ln σ: the log of the window's standard deviation.
+pub const LOG_SIGMA_OFFSET: usize = 9;
 
 /// Frames per block of the block-averaged noise estimate.
 pub const BLOCK: usize = 25;
@@ -58,6 +65,11 @@ impl WindowStats {
         let sd = (half.iter().map(|v| (v - half_mean).powi(2)).sum::<f64>() / half.len() as f64)
             .sqrt()
             .max(1e-12 * scale);
+        let whole_mean = mean(window);
+        let whole_sd = (window.iter().map(|v| (v - whole_mean).powi(2)).sum::<f64>()
+            / w as f64)
+            .sqrt()
+            .max(1e-12 * scale);
         let noise = (block_se(half) / half_mean.max(floor))
             .clamp(1e-3, 10.0)
             .ln();
@@ -68,8 +80,11 @@ impl WindowStats {
                 log_mean(&window[q2..q3]),
                 log_mean(&window[q1..q2]),
                 log_mean(&window[..q1]),
-                (sd / scale).ln(),
+                sd.ln(),
                 noise,
+                log_mean(half),
+                log_mean(window),
+                whole_sd.ln(),
             ],
             noise,
         })
@@ -92,18 +107,25 @@ fn block_se(x: &[f64]) -> f64 {
     (var / nb as f64).sqrt()
 }
 
-/// A linear model on standardised statistics: `coef[0] + Σ coef[j] (f[j] − mean[j]) / sd[j]`.
+/// A linear model on standardised statistics, from an offset statistic:
+/// `f[offset] + coef[0] + Σ coef[j] (f[j] − mean[j]) / sd[j]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Linear {
+    /// The statistic the fit starts from (None: from zero).
+    pub offset: Option<usize>,
     /// Per statistic (index 0, the intercept, unused): mean and standard deviation in training.
     pub centre: Vec<f64>,
     pub spread: Vec<f64>,
     pub coef: Vec<f64>,
+    /// The ridge penalty cross-validation chose (relative to the number of runs); None: no fit,
+    /// the offset alone (the run's own window, when that forecasts best out of fold).
+    pub penalty: Option<f64>,
 }
 
 impl Linear {
     pub fn predict(&self, f: &[f64; N_FEATURES]) -> f64 {
-        self.coef[0]
+        self.offset.map_or(0.0, |j| f[j])
+            + self.coef[0]
             + (1..N_FEATURES)
                 .map(|j| self.coef[j] * (f[j] - self.centre[j]) / self.spread[j])
                 .sum::<f64>()
@@ -113,7 +135,8 @@ impl Linear {
         let ok = [&self.centre, &self.spread, &self.coef]
             .iter()
             .all(|v| v.len() == N_FEATURES && v.iter().all(|x| x.is_finite()))
-            && self.spread.iter().skip(1).all(|&s| s > 0.0);
+            && self.spread.iter().skip(1).all(|&s| s > 0.0)
+            && self.offset.is_none_or(|j| (1..N_FEATURES).contains(&j));
         ok.then_some(())
             .ok_or_else(|| "linear model has the wrong shape or non-finite values".into())
     }
