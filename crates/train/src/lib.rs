@@ -20,6 +20,7 @@ pub mod plots;
 pub mod protocol;
 pub mod savings;
 pub mod screen;
+pub mod smoothed;
 pub mod trace;
 
 pub use config::{Selection, TrainConfig};
