@@ -67,17 +67,7 @@ pub(crate) fn grid_candidates(
     // Every fold fits one FPCA for all candidate recipes (they differ in components only).
     let per_fold: Vec<Vec<Vec<FoldNeighbours>>> = folds
         .par_iter()
-        .map(|val| {
-            fold_neighbours(
-                ds,
-                idx,
-                val,
-                &smoothed,
-                &recipes,
-                &cfg.power_grid,
-                k_max,
-            )
-        })
+        .map(|val| fold_neighbours(ds, idx, val, &smoothed, &recipes, &cfg.power_grid, k_max))
         .collect::<Result<_>>()?;
     let mut candidates: Vec<Candidate> = recipes
         .into_iter()

@@ -9,16 +9,15 @@ use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::knn::{PointSet, Weighting};
 use simforecast_runtime::model::{Metadata, Model};
 use simforecast_runtime::stage::{
-    DistanceGuard, FeatureMap, KnnParams, Neighbourhood, Recipe, Role, Signal, SignalGuard,
-    Stage,
+    DistanceGuard, FeatureMap, KnnParams, Neighbourhood, Recipe, Role, Signal, SignalGuard, Stage,
 };
 
 use crate::config::TrainConfig;
 use crate::cv::features_of;
 use crate::dataset::Dataset;
 use crate::forecast::fit_forecast;
-use crate::smoothed::SmoothedWindow;
 use crate::screen::fit_screen;
+use crate::smoothed::SmoothedWindow;
 
 /// Per-stage figures from cross-validation, for reports (a row of a table; the stage's
 /// [`StageCard`] says the same in words, as `verdict`).

@@ -55,7 +55,11 @@ impl SmoothingCache {
         window: usize,
         recipe: &Recipe,
     ) -> Result<Arc<SmoothedWindow>> {
-        let key = (window, recipe.knot_ratio.to_bits(), recipe.penalty.to_bits());
+        let key = (
+            window,
+            recipe.knot_ratio.to_bits(),
+            recipe.penalty.to_bits(),
+        );
         let slot = Arc::clone(
             self.slots
                 .lock()

@@ -222,7 +222,12 @@ impl FeatureMap {
         }
         // Column by column (the matrix is stored so): every feature still sums its terms in
         // frame order from its offset, with unit-stride loads that vectorise across features.
-        for (column, &v) in self.matrix.as_slice().chunks_exact(d).zip(&x[..self.window]) {
+        for (column, &v) in self
+            .matrix
+            .as_slice()
+            .chunks_exact(d)
+            .zip(&x[..self.window])
+        {
             for (o, a) in out.iter_mut().zip(column) {
                 *o += a * v;
             }
