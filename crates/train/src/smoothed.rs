@@ -38,12 +38,15 @@ impl SmoothedWindow {
 /// (window, knot ratio bits, penalty bits): what a smoothing depends on.
 type Key = (usize, u64, u64);
 
+/// One key's smoothed window, None until built.
+type Slot = Arc<Mutex<Option<Arc<SmoothedWindow>>>>;
+
 /// Smoothed windows by key, built on first use. Each key has its own lock, so two threads asking
 /// for the same window build it once, and different windows are built in parallel. Building
 /// uses no rayon task (a thread blocked on a key's lock never holds a task another needs).
 #[derive(Default)]
 pub struct SmoothingCache {
-    slots: Mutex<HashMap<Key, Arc<Mutex<Option<Arc<SmoothedWindow>>>>>>,
+    slots: Mutex<HashMap<Key, Slot>>,
 }
 
 impl SmoothingCache {
