@@ -95,3 +95,64 @@ impl std::fmt::Debug for SmoothingCache {
         write!(f, "SmoothingCache({n} windows)")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recipe() -> Recipe {
+        Recipe {
+            penalty: 1e-6,
+            ..Recipe::paper()
+        }
+    }
+
+    /// Thirty irregular traces, one shorter than the window.
+    fn series() -> Vec<Vec<f64>> {
+        (0..30)
+            .map(|i| {
+                let len = if i == 4 { 30 } else { 60 + i };
+                (0..len)
+                    .map(|k| {
+                        ((i * 7 + k * 3) as f64 * 0.37).sin() * (1.0 + i as f64) + k as f64 * 0.01
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cached_rows_are_what_smoothing_those_traces_alone_gives() {
+        let series = series();
+        let cache = SmoothingCache::default();
+        let sw = cache.get(&series, 50, &recipe()).unwrap();
+        let idx = [3, 7, 8, 20, 29, 1, 12, 0];
+        let alone = sw
+            .smoothing
+            .coefficients(&DMatrix::from_fn(idx.len(), 50, |r, c| series[idx[r]][c]));
+        // Bit for bit: training on cached rows changes no result.
+        assert_eq!(sw.coefficients(&idx), alone);
+        assert!(sw.coefficients(&[4]).iter().all(|v| v.is_nan()));
+        assert!(Arc::ptr_eq(
+            &sw,
+            &cache.get(&series, 50, &recipe()).unwrap()
+        ));
+        let other = Recipe {
+            penalty: 0.0,
+            ..recipe()
+        };
+        assert!(!Arc::ptr_eq(&sw, &cache.get(&series, 50, &other).unwrap()));
+    }
+
+    #[test]
+    fn a_window_that_cannot_be_smoothed_is_an_error_every_time() {
+        let series = series();
+        let cache = SmoothingCache::default();
+        let few_knots = Recipe {
+            knot_ratio: 2.0,
+            ..recipe()
+        };
+        assert!(cache.get(&series, 50, &few_knots).is_err());
+        assert!(cache.get(&series, 50, &few_knots).is_err());
+    }
+}

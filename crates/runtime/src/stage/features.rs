@@ -288,6 +288,25 @@ mod tests {
     }
 
     #[test]
+    fn one_decomposition_serves_every_component_count() {
+        let x = windows(25, 40);
+        let smoothing = Smoothing::new(40, &recipe()).unwrap();
+        let recipes: Vec<Recipe> = [1, 2, 3, 5]
+            .iter()
+            .map(|&m| Recipe {
+                components: ComponentRule::Count(m),
+                ..recipe()
+            })
+            .collect();
+        let coefs = smoothing.coefficients(&x);
+        let shared = FeatureMap::fit_each(&smoothing, &x, &coefs, &recipes).unwrap();
+        for (r, map) in recipes.iter().zip(&shared) {
+            assert_eq!(&FeatureMap::fit(&x, r).unwrap(), map);
+        }
+        assert!(FeatureMap::fit_each(&smoothing, &x, &coefs.rows(0, 24).into(), &recipes).is_err());
+    }
+
+    #[test]
     fn a_smoothing_built_for_another_recipe_or_window_is_refused() {
         let x = windows(25, 40);
         let smoothing = Smoothing::new(40, &recipe()).unwrap();
