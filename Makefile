@@ -150,6 +150,11 @@ clean:
 	rm -rf $(BUILD)
 	$(CARGO) clean
 
-## bench: monitor push/decision costs and training time (criterion; ratios, not unit tests)
-bench: check-tools
+## bench: the issue's cost figures, each printed against its target (figures, not unit tests):
+## push and decision (criterion), training time on 250/500/5000 traces, the README's protocol
+## wall time, and the fix's cost per MD step (instructions counted by callgrind)
+bench: check-tools system-deps cmake-build
 	$(CARGO) bench --bench monitor
+	$(CARGO) bench --bench training
+	bash bench/protocol_time.sh
+	MODE=instructions bash bench/fix_cost.sh

@@ -29,7 +29,7 @@ if [[ "${MODE:-time}" == instructions ]]; then
         count+=("$(awk '/Collected :/ { print $NF }' "$out/valgrind.$f")")
         echo "fix $f: ${count[$f]} instructions ($NSTEPS NEMD steps + setup)"
     done
-    python3 -c "import sys; a, b = map(int, sys.argv[1:]); print(f'instruction ratio with/without the fix: {b / a:.5f} (target <= 1.005)')" "${count[@]}"
+    python3 -c "import sys; a, b = map(int, sys.argv[1:]); r = b / a; print(f'instruction ratio with/without the fix: {r:.5f} (target <= 1.005: ' + ('met' if r <= 1.005 else 'NOT met') + ')')" "${count[@]}"
     exit 0
 fi
 loop_time() { awk '/^Loop time of/ { t = $4 } END { print t }' "$1"; }

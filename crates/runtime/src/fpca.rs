@@ -34,16 +34,87 @@ pub struct Fpca {
 impl Fpca {
     /// Fits the FPCA to the coefficient rows of `coefs` (N x p) with Gram matrix `gram` (p x p).
     pub fn fit(coefs: &DMatrix<f64>, gram: &DMatrix<f64>, rule: ComponentRule) -> Result<Self> {
+        check_shapes(coefs, gram)?;
+        let factor = gram_factor(gram)?;
+        Decomposition::new(coefs, gram, &factor)?.select(gram, &factor, rule)
+    }
+
+    /// Fraction of the total variance explained by each component (all p of them).
+    pub fn explained_ratio(&self) -> Vec<f64> {
+        let total: f64 = self.eigenvalues.iter().sum();
+        self.eigenvalues.iter().map(|v| v / total).collect()
+    }
+
+    /// Scores of one coefficient vector.
+    pub fn scores(&self, coef: &DVector<f64>) -> DVector<f64> {
+        self.score_map.tr_mul(&(coef - &self.mean))
+    }
+
+    /// Reconstructed coefficients from scores: `c̄ + Σ ρ_m b_m`.
+    pub fn reconstruct(&self, scores: &DVector<f64>) -> DVector<f64> {
+        &self.mean + &self.components * scores
+    }
+}
+
+/// At least two curves, and a Gram matrix of their basis's size.
+fn check_shapes(coefs: &DMatrix<f64>, gram: &DMatrix<f64>) -> Result<()> {
+    let (n, p) = coefs.shape();
+    if n < 2 {
+        return Err(Error::InvalidArgument(format!(
+            "FPCA needs at least 2 curves, got {n}"
+        )));
+    }
+    if gram.shape() != (p, p) {
+        return Err(Error::InvalidArgument(format!(
+            "Gram matrix is {:?}, coefficients have {p} columns",
+            gram.shape()
+        )));
+    }
+    Ok(())
+}
+
+/// The lower Cholesky factor `L` of a Gram matrix `W = L Lᵀ` (what [`Decomposition::new`] takes:
+/// it depends on the basis alone, so callers fitting many curve sets build it once).
+pub fn gram_factor(gram: &DMatrix<f64>) -> Result<DMatrix<f64>> {
+    if !gram.is_square() {
+        return Err(Error::InvalidArgument(format!(
+            "Gram matrix is {:?}, not square",
+            gram.shape()
+        )));
+    }
+    gram.clone()
+        .cholesky()
+        .map(|c| c.l())
+        .ok_or_else(|| Error::Numerical("the Gram matrix is not positive definite".into()))
+}
+
+/// The eigen-decomposition of one set of curves, before any component rule: every rule tried on
+/// the same curves (a grid over component counts) selects from it instead of decomposing again.
+pub struct Decomposition {
+    n: usize,
+    mean: DVector<f64>,
+    centred: DMatrix<f64>,
+    /// The N x N problem was decomposed (fewer curves than basis functions).
+    dual: bool,
+    eigenvectors: DMatrix<f64>,
+    /// Indices of the eigenpairs by descending eigenvalue.
+    order: Vec<usize>,
+    /// All p eigenvalues, descending, clipped at 0.
+    eigenvalues: Vec<f64>,
+    total: f64,
+    rank: usize,
+}
+
+impl Decomposition {
+    /// Decomposes the coefficient rows of `coefs` (N x p) under the Gram matrix `gram` (p x p)
+    /// with Cholesky factor `factor` ([`gram_factor`]).
+    pub fn new(coefs: &DMatrix<f64>, gram: &DMatrix<f64>, factor: &DMatrix<f64>) -> Result<Self> {
+        check_shapes(coefs, gram)?;
         let (n, p) = coefs.shape();
-        if n < 2 {
+        if factor.shape() != (p, p) {
             return Err(Error::InvalidArgument(format!(
-                "FPCA needs at least 2 curves, got {n}"
-            )));
-        }
-        if gram.shape() != (p, p) {
-            return Err(Error::InvalidArgument(format!(
-                "Gram matrix is {:?}, coefficients have {p} columns",
-                gram.shape()
+                "Gram factor is {:?}, coefficients have {p} columns",
+                factor.shape()
             )));
         }
         let mean = coefs.row_mean().transpose();
@@ -54,11 +125,7 @@ impl Fpca {
         // With W = L Lᵀ and a = Lᵀ b the problem is the ordinary one for M = C L. Whichever of
         // MᵀM (p x p) and MMᵀ (N x N) is smaller is decomposed: late windows have hundreds of
         // basis functions and fewer curves.
-        let chol = gram
-            .clone()
-            .cholesky()
-            .ok_or_else(|| Error::Numerical("the Gram matrix is not positive definite".into()))?;
-        let m = &centred * chol.l();
+        let m = &centred * factor;
         let dual = n < p;
         let eig = if dual {
             SymmetricEigen::new(&m * m.transpose() / n as f64)
@@ -79,6 +146,29 @@ impl Fpca {
             ));
         }
         let rank = eigenvalues.iter().filter(|&&v| v > total * 1e-12).count();
+        Ok(Self {
+            n,
+            mean,
+            centred,
+            dual,
+            eigenvectors: eig.eigenvectors,
+            order,
+            eigenvalues,
+            total,
+            rank,
+        })
+    }
+
+    /// The FPCA that keeps the components `rule` asks for (`gram` and `factor` as given to
+    /// [`Decomposition::new`]).
+    pub fn select(
+        &self,
+        gram: &DMatrix<f64>,
+        factor: &DMatrix<f64>,
+        rule: ComponentRule,
+    ) -> Result<Fpca> {
+        let (n, p) = (self.n, self.eigenvalues.len());
+        let (eigenvalues, total, rank) = (&self.eigenvalues, self.total, self.rank);
         let n_components = match rule {
             ComponentRule::VarianceFraction(f) => {
                 if !(f > 0.0 && f <= 1.0) {
@@ -88,7 +178,7 @@ impl Fpca {
                 }
                 let mut acc = 0.0;
                 let mut m = 0;
-                for v in &eigenvalues {
+                for v in eigenvalues {
                     acc += v;
                     m += 1;
                     // Tolerance so that f = 1 stops at the rank, not at rounding noise.
@@ -108,13 +198,13 @@ impl Fpca {
             }
         };
         let mut components = DMatrix::zeros(p, n_components);
-        for (k, &i) in order.iter().take(n_components).enumerate() {
-            let v = eig.eigenvectors.column(i);
-            let mut b = if dual {
+        for (k, &i) in self.order.iter().take(n_components).enumerate() {
+            let v = self.eigenvectors.column(i);
+            let mut b = if self.dual {
                 // b = Cᵀ u / sqrt(N ν): then (1/N) CᵀC W b = ν b and bᵀ W b = 1.
-                centred.tr_mul(&v) / (n as f64 * eigenvalues[k]).sqrt()
+                self.centred.tr_mul(&v) / (n as f64 * eigenvalues[k]).sqrt()
             } else {
-                chol.l()
+                factor
                     .transpose()
                     .solve_upper_triangular(&v)
                     .ok_or_else(|| {
@@ -134,29 +224,13 @@ impl Fpca {
             components.set_column(k, &b);
         }
         let score_map = gram * &components;
-        Ok(Self {
-            mean,
+        Ok(Fpca {
+            mean: self.mean.clone(),
             components,
-            eigenvalues,
+            eigenvalues: eigenvalues.clone(),
             n_components,
             score_map,
         })
-    }
-
-    /// Fraction of the total variance explained by each component (all p of them).
-    pub fn explained_ratio(&self) -> Vec<f64> {
-        let total: f64 = self.eigenvalues.iter().sum();
-        self.eigenvalues.iter().map(|v| v / total).collect()
-    }
-
-    /// Scores of one coefficient vector.
-    pub fn scores(&self, coef: &DVector<f64>) -> DVector<f64> {
-        self.score_map.tr_mul(&(coef - &self.mean))
-    }
-
-    /// Reconstructed coefficients from scores: `c̄ + Σ ρ_m b_m`.
-    pub fn reconstruct(&self, scores: &DVector<f64>) -> DVector<f64> {
-        &self.mean + &self.components * scores
     }
 }
 

@@ -112,11 +112,32 @@ impl PointSet {
         exclude: Option<usize>,
     ) -> Vec<Neighbour> {
         let mut best: Vec<Neighbour> = Vec::with_capacity(k + 1);
+        if k == 0 {
+            return best;
+        }
+        // Euclidean: a point whose squared distance exceeds this bound is certainly no nearer than
+        // the k-th best (the margin covers the rounding of the square and the root), so its root
+        // is not taken; every other point is decided on its distance exactly as before.
+        let euclidean = power == 2.0;
+        let mut bound = f64::INFINITY;
         for i in 0..self.len() {
             if Some(i) == exclude {
                 continue;
             }
-            let d = minkowski(query, self.point(i), power);
+            let d = if euclidean {
+                let sq = query
+                    .iter()
+                    .zip(self.point(i))
+                    .map(|(x, y)| (x - y).abs())
+                    .map(|d| d * d)
+                    .sum::<f64>();
+                if sq > bound {
+                    continue;
+                }
+                sq.sqrt()
+            } else {
+                minkowski(query, self.point(i), power)
+            };
             if best.len() == k && d >= best[k - 1].distance {
                 continue;
             }
@@ -130,6 +151,10 @@ impl PointSet {
                 },
             );
             best.truncate(k);
+            if euclidean && best.len() == k {
+                let kth = best[k - 1].distance;
+                bound = kth * kth * (1.0 + 1e-12);
+            }
         }
         best
     }
@@ -241,6 +266,26 @@ mod tests {
             } else {
                 prop_assert_eq!(got, want);
             }
+        }
+    }
+
+    proptest! {
+        /// Real coordinates: the Euclidean search (which skips the root of far points) returns
+        /// exactly the neighbours and distances of ranking every point by `minkowski`.
+        #[test]
+        fn euclidean_nearest_matches_ranking_every_point(
+            pts in proptest::collection::vec(proptest::collection::vec(-1e3f64..1e3, 4), 1..60),
+            q in proptest::collection::vec(-1e3f64..1e3, 4),
+            k in 1usize..12,
+        ) {
+            let set = PointSet::new(pts.concat(), 4).unwrap();
+            let mut all: Vec<(usize, f64)> =
+                pts.iter().enumerate().map(|(i, x)| (i, minkowski(&q, x, 2.0))).collect();
+            all.sort_by(|a, b| a.1.total_cmp(&b.1));
+            all.truncate(k);
+            let got: Vec<(usize, f64)> =
+                set.nearest(&q, k, 2.0, None).iter().map(|n| (n.index, n.distance)).collect();
+            prop_assert_eq!(got, all);
         }
     }
 

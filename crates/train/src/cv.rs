@@ -1,18 +1,22 @@
 //! Cross-validation: deterministic (stratified) folds and the out-of-fold neighbour lists of
-//! every grid candidate, computed once per window and shared by every k and weighting.
+//! every grid candidate, computed once per window and shared by every k and weighting; the
+//! candidates of a fold share its smoothing and FPCA.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use simforecast_runtime::error::Result;
 use simforecast_runtime::fpca::ComponentRule;
 use simforecast_runtime::knn::{self, Neighbour, PointSet, Weighting};
-use simforecast_runtime::stage::{FeatureMap, Recipe, Smoothing};
+use simforecast_runtime::stage::{FeatureMap, Recipe};
 
 use crate::config::TrainConfig;
 use crate::dataset::Dataset;
+use crate::smoothed::SmoothedWindow;
 
 /// Splits `idx` into `k` folds (stratified by `strata` when given), deterministically.
 pub fn folds(idx: &[usize], strata: Option<&[bool]>, k: usize, seed: u64) -> Vec<Vec<usize>> {
@@ -57,49 +61,66 @@ pub(crate) fn grid_candidates(
     window: usize,
     k_max: usize,
     cfg: &TrainConfig,
-) -> Result<(Smoothing, Vec<Candidate>)> {
-    let smoothing = Smoothing::new(window, &cfg.recipe)?;
-    let candidates = candidate_recipes(cfg)
+) -> Result<(Arc<SmoothedWindow>, Vec<Candidate>)> {
+    let smoothed = ds.smoothed(window, &cfg.recipe)?;
+    let recipes = candidate_recipes(cfg);
+    // Every fold fits one FPCA for all candidate recipes (they differ in components only).
+    let per_fold: Vec<Vec<Vec<FoldNeighbours>>> = folds
+        .par_iter()
+        .map(|val| fold_neighbours(ds, idx, val, &smoothed, &recipes, &cfg.power_grid, k_max))
+        .collect::<Result<_>>()?;
+    let mut candidates: Vec<Candidate> = recipes
         .into_iter()
-        .map(|recipe| {
-            let per_power =
-                fold_neighbours(ds, idx, folds, &smoothing, &recipe, &cfg.power_grid, k_max)?;
-            Ok(Candidate { recipe, per_power })
+        .map(|recipe| Candidate {
+            recipe,
+            per_power: cfg.power_grid.iter().map(|&p| (p, Vec::new())).collect(),
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok((smoothing, candidates))
+        .collect();
+    for fold in per_fold {
+        for (cand, per_power) in candidates.iter_mut().zip(fold) {
+            for (slot, fnb) in cand.per_power.iter_mut().zip(per_power) {
+                slot.1.push(fnb);
+            }
+        }
+    }
+    Ok((smoothed, candidates))
 }
 
+/// One fold's neighbour lists: for each recipe, for each power, the nearest fitting traces of
+/// each validation trace.
 fn fold_neighbours(
     ds: &Dataset,
     train_idx: &[usize],
-    folds: &[Vec<usize>],
-    smoothing: &Smoothing,
-    recipe: &Recipe,
+    val: &[usize],
+    smoothed: &SmoothedWindow,
+    recipes: &[Recipe],
     powers: &[f64],
     k_max: usize,
-) -> Result<Vec<(f64, Vec<FoldNeighbours>)>> {
-    let window = smoothing.window;
-    let per_fold: Vec<Result<Vec<FoldNeighbours>>> = folds
-        .par_iter()
-        .map(|val| {
-            let fit: Vec<usize> = train_idx
-                .iter()
-                .copied()
-                .filter(|i| !val.contains(i))
-                .collect();
-            let fm = FeatureMap::fit_smoothed(smoothing, &ds.windows(&fit, window), recipe)?;
-            let pts = features_of(ds, &fit, &fm);
-            let set = PointSet::new(pts, fm.dim())?;
+) -> Result<Vec<Vec<FoldNeighbours>>> {
+    let window = smoothed.smoothing.window;
+    let fit: Vec<usize> = train_idx
+        .iter()
+        .copied()
+        .filter(|i| !val.contains(i))
+        .collect();
+    let maps = FeatureMap::fit_each(
+        &smoothed.smoothing,
+        &ds.windows(&fit, window),
+        &smoothed.coefficients(&fit),
+        recipes,
+    )?;
+    maps.iter()
+        .map(|fm| {
+            let set = PointSet::new(features_of(ds, &fit, fm), fm.dim())?;
+            let queries = features_of(ds, val, fm);
             Ok(powers
                 .iter()
                 .map(|&p| FoldNeighbours {
-                    val: val.clone(),
-                    lists: val
-                        .iter()
-                        .map(|&i| {
-                            let q = fm.apply(&ds.series[i]);
-                            set.nearest(&q, k_max, p, None)
+                    val: val.to_vec(),
+                    lists: queries
+                        .chunks_exact(fm.dim())
+                        .map(|q| {
+                            set.nearest(q, k_max, p, None)
                                 .into_iter()
                                 .map(|n| Neighbour {
                                     index: fit[n.index],
@@ -111,15 +132,7 @@ fn fold_neighbours(
                 })
                 .collect())
         })
-        .collect();
-    let mut out: Vec<(f64, Vec<FoldNeighbours>)> =
-        powers.iter().map(|&p| (p, Vec::new())).collect();
-    for f in per_fold {
-        for (slot, fnb) in out.iter_mut().zip(f?) {
-            slot.1.push(fnb);
-        }
-    }
-    Ok(out)
+        .collect()
 }
 
 pub(crate) fn features_of(ds: &Dataset, idx: &[usize], fm: &FeatureMap) -> Vec<f64> {

@@ -1,12 +1,16 @@
 //! Traces with their labels (irrelevant or not) and targets (μ, σ of the tail): what training
 //! and evaluation read.
 
+use std::sync::Arc;
+
 use nalgebra::DMatrix;
 use sha2::{Digest, Sha256};
 
 use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::model::Direction;
+use simforecast_runtime::stage::Recipe;
 
+use crate::smoothed::{SmoothedWindow, SmoothingCache};
 use crate::trace::TraceSet;
 
 /// μ and σ (ddof = 1) of the last `tail` values; None when the trace is shorter than `tail`.
@@ -20,7 +24,9 @@ pub fn tail_stats(values: &[f64], tail: usize) -> Option<(f64, f64)> {
     Some((mu, var.sqrt()))
 }
 
-/// Traces with their labels and targets, ready for training.
+/// Traces with their labels and targets, ready for training. Training smooths each window of
+/// every trace once and keeps it with the dataset: change no trace of a dataset already trained
+/// on (a clone starts afresh).
 #[derive(Clone, Debug)]
 pub struct Dataset {
     pub names: Vec<String>,
@@ -33,6 +39,7 @@ pub struct Dataset {
     pub tail: usize,
     pub frame_spacing: i64,
     pub column: String,
+    smoothed: SmoothingCache,
 }
 
 impl Dataset {
@@ -79,6 +86,7 @@ impl Dataset {
             tail,
             frame_spacing,
             column,
+            smoothed: SmoothingCache::default(),
         })
     }
 
@@ -114,6 +122,11 @@ impl Dataset {
     /// The first `window` frames of the given traces as rows.
     pub fn windows(&self, idx: &[usize], window: usize) -> DMatrix<f64> {
         DMatrix::from_fn(idx.len(), window, |r, c| self.series[idx[r]][c])
+    }
+
+    /// Every trace smoothed at `window` as `recipe` asks (built on first use, then shared).
+    pub(crate) fn smoothed(&self, window: usize, recipe: &Recipe) -> Result<Arc<SmoothedWindow>> {
+        self.smoothed.get(&self.series, window, recipe)
     }
 
     /// SHA-256 over names and values of the given traces.

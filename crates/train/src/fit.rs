@@ -9,8 +9,7 @@ use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::knn::{PointSet, Weighting};
 use simforecast_runtime::model::{Metadata, Model};
 use simforecast_runtime::stage::{
-    DistanceGuard, FeatureMap, KnnParams, Neighbourhood, Recipe, Role, Signal, SignalGuard,
-    Smoothing, Stage,
+    DistanceGuard, FeatureMap, KnnParams, Neighbourhood, Recipe, Role, Signal, SignalGuard, Stage,
 };
 
 use crate::config::{Forecaster, TrainConfig};
@@ -19,6 +18,7 @@ use crate::dataset::Dataset;
 use crate::forecast::fit_forecast;
 use crate::regression::fit_regression;
 use crate::screen::fit_screen;
+use crate::smoothed::SmoothedWindow;
 
 /// Per-stage figures from cross-validation, for reports (a row of a table; the stage's
 /// [`StageCard`] says the same in words, as `verdict`).
@@ -94,14 +94,21 @@ impl StageReport {
 pub(crate) fn fit_final(
     ds: &Dataset,
     idx: &[usize],
-    smoothing: &Smoothing,
+    smoothed: &SmoothedWindow,
     recipe: &Recipe,
     k: usize,
     power: f64,
     weighting: Weighting,
     cfg: &TrainConfig,
 ) -> Result<Neighbourhood> {
-    let fm = FeatureMap::fit_smoothed(smoothing, &ds.windows(idx, smoothing.window), recipe)?;
+    let window = smoothed.smoothing.window;
+    let fm = FeatureMap::fit_each(
+        &smoothed.smoothing,
+        &ds.windows(idx, window),
+        &smoothed.coefficients(idx),
+        std::slice::from_ref(recipe),
+    )?
+    .remove(0);
     let points = PointSet::new(features_of(ds, idx, &fm), fm.dim())?;
     let params = KnnParams {
         k: k.min(points.len()),
@@ -111,7 +118,7 @@ pub(crate) fn fit_final(
     let distance = distance_guard(&points, &params, cfg.ood_quantile);
     let signals: Vec<Signal> = idx
         .iter()
-        .map(|&i| Signal::of(&ds.series[i][..smoothing.window]))
+        .map(|&i| Signal::of(&ds.series[i][..window]))
         .collect();
     Ok(Neighbourhood {
         features: fm,

@@ -21,6 +21,7 @@ pub mod protocol;
 pub mod regression;
 pub mod savings;
 pub mod screen;
+pub mod smoothed;
 pub mod trace;
 
 pub use config::{Forecaster, Selection, TrainConfig};

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::basis::BSplineBasis;
 use crate::error::{Error, Result};
-use crate::fpca::{ComponentRule, Fpca};
+use crate::fpca::{self, ComponentRule, Decomposition, Fpca};
 
 /// How a window becomes features. The paper's recipe is [`Recipe::paper`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -41,8 +41,9 @@ impl Recipe {
 }
 
 /// The smoothing half of a recipe at one window: the B-spline basis, its smoother matrix and
-/// Gram matrix. It does not depend on the training curves, so cross-validation builds it once
-/// per window and shares it among folds and component counts.
+/// Gram matrix (and the Gram's Cholesky factor, which every FPCA at this window needs). It does
+/// not depend on the training curves, so training builds it once per window and shares it among
+/// folds, component counts and stages.
 #[derive(Clone, Debug)]
 pub struct Smoothing {
     pub window: usize,
@@ -51,6 +52,7 @@ pub struct Smoothing {
     basis: BSplineBasis,
     smoother: DMatrix<f64>,
     gram: DMatrix<f64>,
+    gram_factor: DMatrix<f64>,
 }
 
 impl Smoothing {
@@ -58,6 +60,7 @@ impl Smoothing {
         let basis = BSplineBasis::for_window(window, recipe.knot_ratio)?;
         let smoother = basis.smoother(window, recipe.penalty)?;
         let gram = basis.gram();
+        let gram_factor = fpca::gram_factor(&gram)?;
         Ok(Self {
             window,
             knot_ratio: recipe.knot_ratio,
@@ -65,7 +68,19 @@ impl Smoothing {
             basis,
             smoother,
             gram,
+            gram_factor,
         })
+    }
+
+    /// The B-spline coefficients of windows given as rows (N x window): N x n_basis. Each row
+    /// depends on its own window only, so a caller may smooth every trace once and pick rows.
+    pub fn coefficients(&self, windows: &DMatrix<f64>) -> DMatrix<f64> {
+        (&self.smoother * windows.transpose()).transpose()
+    }
+
+    /// Whether `recipe` smooths as this smoothing does (same knots and penalty).
+    pub fn matches(&self, recipe: &Recipe) -> bool {
+        recipe.knot_ratio == self.knot_ratio && recipe.penalty == self.penalty
     }
 }
 
@@ -94,28 +109,57 @@ impl FeatureMap {
         windows: &DMatrix<f64>,
         recipe: &Recipe,
     ) -> Result<Self> {
-        let (n_traces, window) = windows.shape();
-        if window != smoothing.window
-            || recipe.knot_ratio != smoothing.knot_ratio
-            || recipe.penalty != smoothing.penalty
-        {
+        check_smoothing(smoothing, windows.ncols(), recipe)?;
+        let coefs = smoothing.coefficients(windows);
+        let mut maps = Self::fit_each(smoothing, windows, &coefs, std::slice::from_ref(recipe))?;
+        Ok(maps.remove(0))
+    }
+
+    /// One map per recipe, all fitted on the same training windows (rows of `windows`) whose
+    /// B-spline coefficients `coefs` ([`Smoothing::coefficients`]) are given: the curves are
+    /// decomposed once and each recipe keeps its own components (a grid over component counts
+    /// costs one FPCA). Every recipe must smooth as `smoothing` does.
+    pub fn fit_each(
+        smoothing: &Smoothing,
+        windows: &DMatrix<f64>,
+        coefs: &DMatrix<f64>,
+        recipes: &[Recipe],
+    ) -> Result<Vec<Self>> {
+        for recipe in recipes {
+            check_smoothing(smoothing, windows.ncols(), recipe)?;
+        }
+        if coefs.shape() != (windows.nrows(), smoothing.basis.n_basis()) {
             return Err(Error::InvalidArgument(format!(
-                "smoothing built for {} frames, knot ratio {}, penalty {}; asked for {window}, {}, {}",
-                smoothing.window,
-                smoothing.knot_ratio,
-                smoothing.penalty,
-                recipe.knot_ratio,
-                recipe.penalty
+                "coefficients are {:?}, expected {} windows of {} basis functions",
+                coefs.shape(),
+                windows.nrows(),
+                smoothing.basis.n_basis()
             )));
         }
         let Smoothing {
-            basis,
-            smoother,
-            gram,
-            ..
+            gram, gram_factor, ..
         } = smoothing;
-        let coefs = (smoother * windows.transpose()).transpose();
-        let fpca = Fpca::fit(&coefs, gram, recipe.components)?;
+        let decomposition = Decomposition::new(coefs, gram, gram_factor)?;
+        recipes
+            .iter()
+            .map(|recipe| {
+                let fpca = decomposition.select(gram, gram_factor, recipe.components)?;
+                Ok(Self::from_fpca(smoothing, windows, &fpca, recipe))
+            })
+            .collect()
+    }
+
+    /// The map of one fitted FPCA: its scores, the recipe's summaries and scaling.
+    fn from_fpca(
+        smoothing: &Smoothing,
+        windows: &DMatrix<f64>,
+        fpca: &Fpca,
+        recipe: &Recipe,
+    ) -> Self {
+        let (n_traces, window) = windows.shape();
+        let Smoothing {
+            basis, smoother, ..
+        } = smoothing;
         // scores = Mᵀ (S x - c̄) = (Mᵀ S) x - Mᵀ c̄, with M the score map.
         let score_rows = fpca.score_map.transpose() * smoother;
         let score_offset = -(fpca.score_map.transpose() * &fpca.mean);
@@ -154,14 +198,14 @@ impl FeatureMap {
                 offset[r] *= recipe.summary_weight;
             }
         }
-        Ok(Self {
+        Self {
             window,
             matrix,
             offset,
             n_knots: basis.n_knots(),
             n_components: fpca.n_components,
             explained: fpca.explained_ratio(),
-        })
+        }
     }
 
     pub fn dim(&self) -> usize {
@@ -170,14 +214,23 @@ impl FeatureMap {
 
     /// Features of the first `window` samples of `x` into `out` (no allocation).
     pub fn apply_into(&self, x: &[f64], out: &mut [f64]) {
-        debug_assert!(x.len() >= self.window && out.len() == self.dim());
-        for (r, o) in out.iter_mut().enumerate() {
-            let row = self.matrix.row(r);
-            let mut acc = self.offset[r];
-            for (a, v) in row.iter().zip(&x[..self.window]) {
-                acc += a * v;
+        let d = self.dim();
+        debug_assert!(x.len() >= self.window && out.len() == d);
+        out.copy_from_slice(self.offset.as_slice());
+        if d == 0 {
+            return;
+        }
+        // Column by column (the matrix is stored so): every feature still sums its terms in
+        // frame order from its offset, with unit-stride loads that vectorise across features.
+        for (column, &v) in self
+            .matrix
+            .as_slice()
+            .chunks_exact(d)
+            .zip(&x[..self.window])
+        {
+            for (o, a) in out.iter_mut().zip(column) {
+                *o += a * v;
             }
-            *o = acc;
         }
     }
 
@@ -186,6 +239,21 @@ impl FeatureMap {
         self.apply_into(x, &mut out);
         out
     }
+}
+
+/// The smoothing was built for this window and the recipe's knots and penalty.
+fn check_smoothing(smoothing: &Smoothing, window: usize, recipe: &Recipe) -> Result<()> {
+    if window != smoothing.window || !smoothing.matches(recipe) {
+        return Err(Error::InvalidArgument(format!(
+            "smoothing built for {} frames, knot ratio {}, penalty {}; asked for {window}, {}, {}",
+            smoothing.window,
+            smoothing.knot_ratio,
+            smoothing.penalty,
+            recipe.knot_ratio,
+            recipe.penalty
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -217,6 +285,25 @@ mod tests {
         let own = FeatureMap::fit(&x, &recipe()).unwrap();
         let shared = FeatureMap::fit_smoothed(&smoothing, &x, &recipe()).unwrap();
         assert_eq!(own, shared);
+    }
+
+    #[test]
+    fn one_decomposition_serves_every_component_count() {
+        let x = windows(25, 40);
+        let smoothing = Smoothing::new(40, &recipe()).unwrap();
+        let recipes: Vec<Recipe> = [1, 2, 3, 5]
+            .iter()
+            .map(|&m| Recipe {
+                components: ComponentRule::Count(m),
+                ..recipe()
+            })
+            .collect();
+        let coefs = smoothing.coefficients(&x);
+        let shared = FeatureMap::fit_each(&smoothing, &x, &coefs, &recipes).unwrap();
+        for (r, map) in recipes.iter().zip(&shared) {
+            assert_eq!(&FeatureMap::fit(&x, r).unwrap(), map);
+        }
+        assert!(FeatureMap::fit_each(&smoothing, &x, &coefs.rows(0, 24).into(), &recipes).is_err());
     }
 
     #[test]
