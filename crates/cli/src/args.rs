@@ -338,6 +338,11 @@ pub struct ProtocolArgs {
     /// Repeats per window of the sweep.
     #[arg(long, default_value_t = 5)]
     pub sweep_repeats: usize,
+    /// Also train the first configuration on this many runs of each split's training part
+    /// (stratified subsets, e.g. 25,50,100,250) and report held-out halts and wrong halts per
+    /// split at each size, with the joint risk rule and with the stages' own cuts.
+    #[arg(long, value_delimiter = ',')]
+    pub train_sizes: Vec<usize>,
     /// Use the splits in this JSON file ([{"train": [names], "test": [names]}, ...]).
     #[arg(long)]
     pub splits: Option<PathBuf>,

@@ -18,8 +18,10 @@ pub mod metrics;
 pub mod params;
 pub mod plots;
 pub mod protocol;
+pub mod risk;
 pub mod savings;
 pub mod screen;
+pub mod sizes;
 pub mod trace;
 
 pub use config::{Selection, TrainConfig};
