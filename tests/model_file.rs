@@ -68,10 +68,10 @@ fn each_malformed_case_has_its_own_error() {
     assert!(matches!(e, ModelFileError::OldVersion { .. }), "{e}");
     assert!(e.to_string().contains("retrain"));
 
-    // Versions 3 (stages with side-by-side calibrations and sentinel values) and 4 (no signal
-    // guard) are no longer read.
-    assert_eq!(FORMAT_VERSION, 5);
-    for version in [3u32, 4] {
+    // Versions 3 (stages with side-by-side calibrations and sentinel values), 4 (no signal
+    // guard) and 5 (no joint risk budget) are no longer read.
+    assert_eq!(FORMAT_VERSION, 6);
+    for version in [3u32, 4, 5] {
         let mut old = good.clone();
         old[8..12].copy_from_slice(&version.to_le_bytes());
         let e = err(&reseal(old));
@@ -81,7 +81,7 @@ fn each_malformed_case_has_its_own_error() {
         );
         assert!(
             e.to_string().contains(&format!(
-                "format version {version}, which this simforecast no longer reads (it reads 5)"
+                "format version {version}, which this simforecast no longer reads (it reads 6)"
             )),
             "{e}"
         );
