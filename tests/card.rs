@@ -69,13 +69,24 @@ fn default_card_says_where_it_halts_with_its_scaled_margin() {
     // together: the configured halting stages are advisory, and the card says why and roughly
     // how many more labelled runs would let them act.
     assert!(card.decisions.halting_windows.is_empty());
-    let risk = card.risk.clone().expect("the stages at 600 and 800 meet their own target");
+    let risk = card
+        .risk
+        .clone()
+        .expect("the stages at 600 and 800 meet their own target");
     assert!(!risk.certified);
     assert_eq!(risk.halts_needed, 45);
     assert!(risk.halts <= 15 && risk.upper > 0.05, "{risk:?}");
-    let more = risk.more_runs.expect("a clean rule needs more runs, not a better score");
-    assert!(text.contains(&format!("about {more} more labelled runs")), "{text}");
-    assert!(text.contains("never halts: its halting windows together are not certified"), "{text}");
+    let more = risk
+        .more_runs
+        .expect("a clean rule needs more runs, not a better score");
+    assert!(
+        text.contains(&format!("about {more} more labelled runs")),
+        "{text}"
+    );
+    assert!(
+        text.contains("never halts: its halting windows together are not certified"),
+        "{text}"
+    );
     for (window, h) in screen_cards(&card) {
         let HaltingCard::Advisory { reason, best_cut } = h else {
             panic!("stage at {window} halts without a certificate");
