@@ -69,7 +69,8 @@ fn each_malformed_case_has_its_own_error() {
     assert!(e.to_string().contains("retrain"));
 
     // Versions 3 (stages with side-by-side calibrations and sentinel values), 4 (no signal
-    // guard) and 5 (no regression stages; KNN tolerances as full widths) are no longer read.
+    // guard) and 5 (no regression stages, KNN tolerances as full widths, no joint risk budget)
+    // are no longer read.
     assert_eq!(FORMAT_VERSION, 6);
     for version in [3u32, 4, 5] {
         let mut old = good.clone();

@@ -76,9 +76,11 @@ def test_monitor_gives_the_events_of_predict_on_held_out_traces(campaign, preset
         assert forecast == want["forecast_frame"], where
         halts += halt is not None
         forecasts += forecast is not None
-    # The comparison covered decisions of every kind.
+    # The comparison covered decisions of every kind. Halts need a certified risk budget: eager
+    # trained on half the wide campaign has one; on half of nemd-public (1 wrong of 5 out-of-fold
+    # halts) it never halts.
     assert forecasts > len(campaign.held_out) // 2
-    if preset == "eager":
+    if preset == "eager" and campaign.name == "nemd-wide-public":
         assert halts > 0
 
 

@@ -17,6 +17,7 @@ use crate::cv::features_of;
 use crate::dataset::Dataset;
 use crate::forecast::fit_forecast;
 use crate::regression::fit_regression;
+use crate::risk::{self, OofScores};
 use crate::screen::fit_screen;
 use crate::smoothed::SmoothedWindow;
 
@@ -180,13 +181,16 @@ pub fn fit_model(
         .collect();
     jobs.sort_by_key(|&(r, w)| (w, r == Role::Forecast));
     jobs.dedup();
-    let mut stages: Vec<Stage> = jobs
+    let fitted: Vec<(Stage, Option<OofScores>)> = jobs
         .par_iter()
         .map(|&(role, w)| match role {
-            Role::Screen => fit_screen(ds, train_idx, w, cfg),
-            Role::Forecast => fit_forecast(ds, train_idx, w, cfg),
+            Role::Screen => fit_screen(ds, train_idx, w, cfg).map(|(s, oof)| (s, Some(oof))),
+            Role::Forecast => fit_forecast(ds, train_idx, w, cfg).map(|s| (s, None)),
         })
         .collect::<Result<_>>()?;
+    let (mut stages, evidence): (Vec<Stage>, Vec<Option<OofScores>>) = fitted.into_iter().unzip();
+    // The halting windows' cuts, chosen stage by stage, certified together.
+    let risk = risk::apply(&mut stages, &evidence, ds, train_idx, cfg.target_precision);
     if cfg.forecaster == Forecaster::Regression && !cfg.forecast_windows.is_empty() {
         let mut windows = cfg.forecast_windows.clone();
         windows.sort_unstable();
@@ -220,7 +224,7 @@ pub fn fit_model(
         cv_folds: cfg.folds,
         seed: cfg.seed,
     };
-    let model = Model { meta, stages };
+    let model = Model { meta, stages, risk };
     model.validate()?;
     Ok((model, reports))
 }

@@ -19,8 +19,10 @@ pub mod params;
 pub mod plots;
 pub mod protocol;
 pub mod regression;
+pub mod risk;
 pub mod savings;
 pub mod screen;
+pub mod sizes;
 pub mod smoothed;
 pub mod trace;
 

@@ -134,8 +134,7 @@ fn choose_penalty(
         .map(|&penalty| {
             let mut errors = Vec::with_capacity(rows.len());
             for val in &parts {
-                let fit_on: Vec<usize> =
-                    all.iter().copied().filter(|i| !val.contains(i)).collect();
+                let fit_on: Vec<usize> = all.iter().copied().filter(|i| !val.contains(i)).collect();
                 if fit_on.is_empty() {
                     continue;
                 }
@@ -388,10 +387,24 @@ mod tests {
         let rows: Vec<[f64; N_FEATURES]> = (0..50)
             .map(|i| {
                 let a = i as f64 / 10.0;
-                [1.0, a, (a * 1.3).sin(), 0.2 * a * a, 0.0, 1.0, -(i as f64), 0.3 * a, 0.0, 0.0]
+                [
+                    1.0,
+                    a,
+                    (a * 1.3).sin(),
+                    0.2 * a * a,
+                    0.0,
+                    1.0,
+                    -(i as f64),
+                    0.3 * a,
+                    0.0,
+                    0.0,
+                ]
             })
             .collect();
-        let y: Vec<f64> = rows.iter().map(|r| 2.0 + 0.5 * r[1] - r[2] + r[7]).collect();
+        let y: Vec<f64> = rows
+            .iter()
+            .map(|r| 2.0 + 0.5 * r[1] - r[2] + r[7])
+            .collect();
         let fit = ridge(&rows, &y, Some(7), Some(1e-3));
         for (r, want) in rows.iter().zip(&y) {
             assert!((fit.predict(r) - want).abs() < 0.05, "{}", fit.predict(r));

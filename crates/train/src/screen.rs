@@ -14,6 +14,7 @@ use crate::cv::{folds, grid_candidates, oof_votes, FoldNeighbours};
 use crate::dataset::Dataset;
 use crate::fit::fit_final;
 use crate::metrics::{average_precision, prf};
+use crate::risk::OofScores;
 
 /// How margin scores are made: t(μ) of every dataset trace, t(threshold), direction.
 struct MarginSpace {
@@ -92,13 +93,14 @@ impl MarginSpace {
     }
 }
 
-/// Fits one screening stage on `train_idx`.
+/// Fits one screening stage on `train_idx`; with it, each training run's out-of-fold halting
+/// score (None below the vote floor), for the joint risk rule ([`crate::risk`]).
 pub(crate) fn fit_screen(
     ds: &Dataset,
     train_idx: &[usize],
     window: usize,
     cfg: &TrainConfig,
-) -> Result<Stage> {
+) -> Result<(Stage, OofScores)> {
     let n_pos = train_idx.iter().filter(|&&i| ds.irrelevant[i]).count();
     if n_pos < 2 || n_pos + 2 > train_idx.len() {
         return Err(Error::InvalidArgument(format!(
@@ -185,6 +187,11 @@ pub(crate) fn fit_screen(
         cfg.min_halts,
         range,
     );
+    let oof: OofScores = scores
+        .iter()
+        .zip(&halt_scored)
+        .map(|(&(i, _), &(v, _))| (i, v))
+        .collect();
     let may_halt = cfg.halt_windows.is_empty() || cfg.halt_windows.contains(&window);
     let halting = match choice {
         _ if !may_halt => Halting::NotAHaltingWindow(choice.cut()),
@@ -234,5 +241,5 @@ pub(crate) fn fit_screen(
             cv_f1_majority: f1_majority,
         },
     });
-    Ok(stage)
+    Ok((stage, oof))
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use simforecast_train::baseline::{self, WindowSummary};
 use simforecast_train::protocol::{self, ConfigSummary, MeanStd};
 use simforecast_train::savings::{RunPath, SavingsSummary};
+use simforecast_train::sizes::{self, SizeSummary};
 use simforecast_train::{plots, Dataset, StageReport, TrainConfig};
 
 use crate::args::ProtocolArgs;
@@ -46,6 +47,8 @@ struct Report<'a> {
     mean_rule: MeanRule,
     persistence: PersistenceJson<'a>,
     sweep: Vec<SweepPoint<'a>>,
+    /// Held-out halting against the training-set size (`--train-sizes`).
+    train_sizes: &'a [SizeSummary],
 }
 
 /// The persistence baseline at the first configuration's forecasting windows: it never halts and
@@ -166,7 +169,8 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
     }
     let start = Instant::now();
     let sweep_splits = &splits[..a.sweep_repeats.min(splits.len())];
-    let total = (splits.len() * configs.len() + a.sweep.len() * sweep_splits.len()) as u64;
+    let total = (splits.len() * (configs.len() + a.train_sizes.len())
+        + a.sweep.len() * sweep_splits.len()) as u64;
     let pb = if a.json {
         ProgressBar::hidden()
     } else {
@@ -190,6 +194,7 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
         c.seed = seed;
         sweep.push((w, protocol::run_config(&ds, &c, sweep_splits, &tick)?));
     }
+    let by_size = sizes::by_train_size(&ds, &configs[0], &splits, &a.train_sizes, &tick)?;
     // The persistence baseline at the windows of the first configuration's forecasting stages.
     let persistence_windows = configs[0].forecast_windows.clone();
     let persistence_paths: Vec<Vec<RunPath>> = splits
@@ -255,6 +260,7 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
                     })
                 })
                 .collect::<AnyResult<_>>()?,
+            train_sizes: &by_size,
         });
     }
     println!(
@@ -307,6 +313,9 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
         );
         print_summary_table(&sweep.iter().map(|s| s.1.clone()).collect::<Vec<_>>());
     }
+    if !by_size.is_empty() {
+        print_train_sizes(&configs[0].preset, &by_size);
+    }
     for s in &summaries {
         if let Some(first) = s.stages.first() {
             println!("{} (first repeat):", s.name);
@@ -314,6 +323,43 @@ pub fn run(mut a: ProtocolArgs) -> AnyResult<()> {
         }
     }
     Ok(())
+}
+
+/// Held-out halting per training size: the joint rule beside the stages' own cuts.
+fn print_train_sizes(name: &str, by_size: &[SizeSummary]) {
+    println!(
+        "{name} trained on subsets of each split's training part, replayed on its test part: \
+         halting with one risk budget over all halting windows (Clopper-Pearson, {:.0}% \
+         confidence), and with each stage's own cut:",
+        100.0 * simforecast_train::risk::CONFIDENCE
+    );
+    println!(
+        "{:>6} {:>8} {:>9} {:>14} {:>14} {:>11} | {:>14} {:>14} {:>11}",
+        "runs",
+        "trained",
+        "certified",
+        "precision",
+        "recall",
+        "wrong/split",
+        "own precision",
+        "own recall",
+        "wrong/split"
+    );
+    for s in by_size {
+        let trained = MeanStd::of(s.splits.iter().map(|x| Some(x.trained_on as f64)));
+        println!(
+            "{:>6} {:>8} {:>9} {:>14} {:>14} {:>11.2} | {:>14} {:>14} {:>11.2}",
+            s.size,
+            fixed(trained.map(|t| t.mean), 0),
+            format!("{:.0}%", 100.0 * s.certified_share),
+            report::mean_std(&s.precision),
+            report::mean_std(&s.recall),
+            s.wrong_per_split,
+            report::mean_std(&s.own_precision),
+            report::mean_std(&s.own_recall),
+            s.own_wrong_per_split
+        );
+    }
 }
 
 fn write_plots(

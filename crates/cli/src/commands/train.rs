@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use simforecast_runtime::model::Metadata;
+use simforecast_runtime::model::{JointRisk, Metadata};
 use simforecast_train::{self as train, StageReport};
 
 use crate::args::TrainArgs;
@@ -21,6 +21,8 @@ struct Summary<'a> {
     seconds: f64,
     stages: &'a [StageReport],
     metadata: &'a Metadata,
+    /// The halting windows' one risk budget (None: no stage met its own halting target).
+    risk: Option<&'a JointRisk>,
 }
 
 pub fn run(a: TrainArgs) -> AnyResult<()> {
@@ -45,6 +47,7 @@ pub fn run(a: TrainArgs) -> AnyResult<()> {
             seconds,
             stages: &reports,
             metadata: &model.meta,
+            risk: model.risk.as_ref(),
         });
     }
     println!(

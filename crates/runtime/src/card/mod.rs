@@ -7,7 +7,7 @@ mod text;
 use serde::Serialize;
 
 use crate::knn::Weighting;
-use crate::model::{Direction, Metadata, Model, FORMAT_VERSION};
+use crate::model::{Direction, JointRisk, Metadata, Model, FORMAT_VERSION};
 use crate::stage::{
     Bound, Clearing, Cut, ForecastCalibration, HaltTarget, Halting, Neighbourhood, Recipe,
     RegressionCalibration, ScoreKind, SignalGuard, Stage,
@@ -30,6 +30,9 @@ pub struct ModelCard {
     /// FPCA component counts cross-validated per stage (empty: the recipe's rule).
     pub component_grid: Vec<usize>,
     pub decisions: Decisions,
+    /// The halting rule over all halting windows together, out of fold, and its certificate
+    /// (None: no stage met its own halting target).
+    pub risk: Option<JointRisk>,
     pub stages: Vec<StageCard>,
 }
 
@@ -187,6 +190,9 @@ pub enum AdvisoryReason {
     LowPrecision { precision: f64, target: f64 },
     /// The precision target is reached, with fewer true out-of-fold halts than required.
     TooFewHalts { true_halts: usize, required: usize },
+    /// The cut met the stage's own target, but the halting windows together could not be
+    /// certified (the model card's `risk`).
+    Uncertified,
 }
 
 impl AdvisoryReason {
@@ -231,6 +237,10 @@ impl StageCard {
                     Halting::BelowTarget(best_cut) => HaltingCard::Advisory {
                         reason: AdvisoryReason::below_target(best_cut.as_ref(), &cal.target),
                         best_cut,
+                    },
+                    Halting::Uncertified(cut) => HaltingCard::Advisory {
+                        reason: AdvisoryReason::Uncertified,
+                        best_cut: Some(cut),
                     },
                 };
                 StageKind::Screen(ScreenCard {
@@ -347,6 +357,7 @@ impl ModelCard {
             recipe: m.recipe.clone(),
             component_grid: m.component_grid.clone(),
             decisions,
+            risk: model.risk.clone(),
             stages,
         }
     }

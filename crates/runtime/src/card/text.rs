@@ -9,6 +9,7 @@ use crate::stage::{Cut, ForecastCalibration, ScoreKind, Side, SignalGuard};
 use super::{
     AdvisoryReason, HaltingCard, ModelCard, RegressionCard, ScreenCard, StageCard, StageKind,
 };
+use crate::model::JointRisk;
 
 /// "600", "600 or 800", "100, 150 or 200".
 fn windows(w: &[usize]) -> String {
@@ -146,6 +147,9 @@ impl Display for ModelCard {
             }
             _ => writeln!(f, "forecast   no forecasting stage")?,
         }
+        if let Some(r) = &self.risk {
+            writeln!(f, "risk       {}", risk_line(r))?;
+        }
         writeln!(f, "verdict    {}", self.verdict())?;
         write!(f, "stages:")?;
         for s in &self.stages {
@@ -171,9 +175,12 @@ impl ModelCard {
                 "halts irrelevant runs from {window} frames on (out-of-fold precision {:.2}, recall {:.2} there)",
                 cut.cv_precision, cut.cv_recall
             ),
-            None => match self.blocking_reason() {
-                Some(why) => format!("never halts: {why}"),
-                None => "never halts (no screening stage may halt)".into(),
+            None => match self.risk.as_ref().filter(|r| !r.certified) {
+                Some(r) => format!("never halts: {}", uncertified(r)),
+                None => match self.blocking_reason() {
+                    Some(why) => format!("never halts: {why}"),
+                    None => "never halts (no screening stage may halt)".into(),
+                },
             },
         };
         // The stage that forecasts every run still without a forecast (the deadline's).
@@ -242,6 +249,69 @@ impl ModelCard {
             _ => None,
         })
     }
+}
+
+/// The joint rule's certificate on one line.
+fn risk_line(r: &JointRisk) -> String {
+    let bound = format!(
+        "{} wrong of {} out-of-fold halts over all halting windows: wrong-halt share <= {:.3} at {:.0}% confidence (Clopper-Pearson), target <= {:.3}",
+        r.wrong,
+        r.halts,
+        r.upper,
+        100.0 * r.confidence,
+        1.0 - r.target
+    );
+    if !r.certified {
+        return format!(
+            "{bound}: not certified, every screening stage is advisory; {}",
+            more_runs(r)
+        );
+    }
+    let mut s = format!("{bound}: certified");
+    if (r.halts, r.wrong) != (r.proposed_halts, r.proposed_wrong) {
+        let mut what = Vec::new();
+        if !r.raised.is_empty() {
+            what.push(format!("cuts raised at {} frames", windows(&r.raised)));
+        }
+        if !r.dropped.is_empty() {
+            what.push(format!("advisory at {} frames", windows(&r.dropped)));
+        }
+        s.push_str(&format!(
+            " after tightening the stages' own cuts ({} wrong of {} halts): {}",
+            r.proposed_wrong,
+            r.proposed_halts,
+            what.join(", ")
+        ));
+    }
+    s
+}
+
+/// Roughly what would let an uncertified rule act.
+fn more_runs(r: &JointRisk) -> String {
+    match r.more_runs {
+        Some(n) => format!(
+            "{} clean halts would certify; about {n} more labelled runs like these would let it act",
+            r.halts_needed
+        ),
+        None if r.proposed_halts == 0 => "no training run was halted out of fold".into(),
+        None => format!(
+            "more runs like these would not help: {} wrong of {} halts is too many",
+            r.proposed_wrong, r.proposed_halts
+        ),
+    }
+}
+
+/// Why an uncertified rule never halts, and roughly what would let it act.
+fn uncertified(r: &JointRisk) -> String {
+    format!(
+        "its halting windows together are not certified ({} wrong of {} out-of-fold halts bound the wrong-halt share at {:.3}, above {:.3}, at {:.0}% confidence); {}",
+        r.proposed_wrong,
+        r.proposed_halts,
+        r.upper,
+        1.0 - r.target,
+        100.0 * r.confidence,
+        more_runs(r)
+    )
 }
 
 impl Display for StageCard {
@@ -406,6 +476,9 @@ fn screen_details(c: &ScreenCard) -> Vec<String> {
                 } => format!(
                     "{true_halts} true out-of-fold halts where {required} are required"
                 ),
+                AdvisoryReason::Uncertified => {
+                    "its cut meets the stage's own target, but the halting windows together are not certified (see risk)".to_string()
+                }
             };
             let best = best_cut
                 .map(|cut| {

@@ -11,6 +11,9 @@
 //! ```
 
 mod codec;
+mod risk;
+
+pub use risk::JointRisk;
 
 use std::path::Path;
 
@@ -21,8 +24,10 @@ use crate::error::Error;
 use crate::stage::{Recipe, Role, Stage};
 
 pub const MAGIC: [u8; 8] = *b"SIMFCST\0";
-/// Version 6: regression forecasting stages and tolerance tables; KNN tolerances are relative
-/// half-widths. Version 5: every stage's neighbourhood has a signal guard (level, scale and sign of the
+/// Version 6: regression forecasting stages and tolerance tables (KNN tolerances are relative
+/// half-widths); the model records its one risk budget over the halting windows ([`JointRisk`]),
+/// and a screening stage may be advisory because that budget could not be certified. Version 5:
+/// every stage's neighbourhood has a signal guard (level, scale and sign of the
 /// window) beside its distance guard. Version 4: stages as an enum of their kinds, absent values
 /// as options, no notes.
 pub const FORMAT_VERSION: u32 = 6;
@@ -98,6 +103,9 @@ pub struct Metadata {
 pub struct Model {
     pub meta: Metadata,
     pub stages: Vec<Stage>,
+    /// The halting rule over all halting windows, counted out of fold (None: no stage met its
+    /// own halting target, there was nothing to certify).
+    pub risk: Option<JointRisk>,
 }
 
 /// Why a model file was refused.
@@ -166,6 +174,15 @@ impl Model {
         if !ordered {
             return Err(Error::InvalidArgument(
                 "stages must be sorted by window, at most one per role and window".into(),
+            ));
+        }
+        let halts = self.stages.iter().any(|s| match s {
+            Stage::Screen(sc) => !sc.calibration.halting.is_advisory(),
+            Stage::Forecast(_) | Stage::Regression(_) => false,
+        });
+        if halts && self.risk.as_ref().is_none_or(|r| !r.certified) {
+            return Err(Error::InvalidArgument(
+                "a screening stage halts without a certified joint risk budget".into(),
             ));
         }
         if self.meta.frame_spacing <= 0 || !self.meta.threshold.is_finite() {

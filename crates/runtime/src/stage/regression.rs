@@ -66,8 +66,7 @@ impl WindowStats {
             .sqrt()
             .max(1e-12 * scale);
         let whole_mean = mean(window);
-        let whole_sd = (window.iter().map(|v| (v - whole_mean).powi(2)).sum::<f64>()
-            / w as f64)
+        let whole_sd = (window.iter().map(|v| (v - whole_mean).powi(2)).sum::<f64>() / w as f64)
             .sqrt()
             .max(1e-12 * scale);
         let noise = (block_se(half) / half_mean.max(floor))

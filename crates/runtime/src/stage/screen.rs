@@ -180,6 +180,10 @@ pub enum Halting {
     /// Never halts: no cut met the target out of fold; the best one found, when any out-of-fold
     /// run scored within the allowed range, only says "irrelevant" in an advisory verdict.
     BelowTarget(Option<Cut>),
+    /// Never halts: its cut met the stage's own target, but the model's one risk budget over
+    /// all its halting windows together could not be certified with it (see
+    /// [`crate::model::JointRisk`]); the cut only says "irrelevant" in an advisory verdict.
+    Uncertified(Cut),
 }
 
 impl Halting {
@@ -188,6 +192,7 @@ impl Halting {
         match self {
             Halting::Halts(c) => Some(c),
             Halting::NotAHaltingWindow(c) | Halting::BelowTarget(c) => c.as_ref(),
+            Halting::Uncertified(c) => Some(c),
         }
     }
 
