@@ -60,6 +60,21 @@ fn ridge(
     penalty: Option<f64>,
 ) -> Linear {
     let n = rows.len().max(1) as f64;
+    let y: Vec<f64> = rows
+        .iter()
+        .zip(y)
+        .map(|(r, v)| v - offset.map_or(0.0, |j| r[j]))
+        .collect();
+    let correction = y
+        .iter()
+        .fold([f64::INFINITY, f64::NEG_INFINITY], |[lo, hi], &v| {
+            [lo.min(v), hi.max(v)]
+        });
+    let correction = if correction[0] <= correction[1] {
+        correction
+    } else {
+        [0.0, 0.0]
+    };
     let Some(penalty) = penalty else {
         return Linear {
             offset,
@@ -67,6 +82,7 @@ fn ridge(
             spread: vec![1.0; N_FEATURES],
             coef: vec![0.0; N_FEATURES],
             penalty: None,
+            correction: [0.0, 0.0],
         };
     };
     let mut centre = vec![0.0; N_FEATURES];
@@ -88,11 +104,6 @@ fn ridge(
     for j in 1..N_FEATURES {
         a[(j, j)] += penalty * n;
     }
-    let y: Vec<f64> = rows
-        .iter()
-        .zip(y)
-        .map(|(r, v)| v - offset.map_or(0.0, |j| r[j]))
-        .collect();
     let b = x.transpose() * DVector::from_column_slice(&y);
     let coef = a
         .lu()
@@ -109,6 +120,7 @@ fn ridge(
         spread,
         coef,
         penalty: Some(penalty),
+        correction,
     }
 }
 
@@ -198,8 +210,12 @@ impl WindowData<'_> {
             pick(self.log_mu, &usable),
             pick(self.log_sigma, &usable),
         );
-        let mu_penalty = choose_penalty(&x, &y_mu, Some(LOG_MU_OFFSET), n_folds, seed);
-        let sigma_penalty = choose_penalty(&x, &y_sigma, Some(LOG_SIGMA_OFFSET), n_folds, seed);
+        // Ten folds: the choice between the window alone and a fit is made on few runs in a
+        // small campaign, and fewer folds make it flip from window to window.
+        let choice_folds = n_folds.max(10);
+        let mu_penalty = choose_penalty(&x, &y_mu, Some(LOG_MU_OFFSET), choice_folds, seed);
+        let sigma_penalty =
+            choose_penalty(&x, &y_sigma, Some(LOG_SIGMA_OFFSET), choice_folds, seed);
         let log_mu = ridge(&x, &y_mu, Some(LOG_MU_OFFSET), mu_penalty);
         let log_sigma = ridge(&x, &y_sigma, Some(LOG_SIGMA_OFFSET), sigma_penalty);
         // The scale: how far ln μ lies from its fit, out of fold, against the run's noise.

@@ -119,15 +119,19 @@ pub struct Linear {
     /// The ridge penalty cross-validation chose (relative to the number of runs); None: no fit,
     /// the offset alone (the run's own window, when that forecasts best out of fold).
     pub penalty: Option<f64>,
+    /// The range of the correction `y − f[offset]` over the training runs: the fit's correction
+    /// is clamped to it. The offset (the run's own level) extrapolates; the correction learnt
+    /// from a few runs does not.
+    pub correction: [f64; 2],
 }
 
 impl Linear {
     pub fn predict(&self, f: &[f64; N_FEATURES]) -> f64 {
-        self.offset.map_or(0.0, |j| f[j])
-            + self.coef[0]
+        let correction = self.coef[0]
             + (1..N_FEATURES)
                 .map(|j| self.coef[j] * (f[j] - self.centre[j]) / self.spread[j])
-                .sum::<f64>()
+                .sum::<f64>();
+        self.offset.map_or(0.0, |j| f[j]) + correction.clamp(self.correction[0], self.correction[1])
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -135,6 +139,7 @@ impl Linear {
             .iter()
             .all(|v| v.len() == N_FEATURES && v.iter().all(|x| x.is_finite()))
             && self.spread.iter().skip(1).all(|&s| s > 0.0)
+            && self.correction[0] <= self.correction[1]
             && self.offset.is_none_or(|j| (1..N_FEATURES).contains(&j));
         ok.then_some(())
             .ok_or_else(|| "linear model has the wrong shape or non-finite values".into())
