@@ -53,14 +53,23 @@ fn due_at(c: &Campaign, history: &[ModelInfo]) -> usize {
     }
 }
 
-pub fn maybe_retrain(c: &mut Campaign) -> Result<Retrain> {
+/// The labelled runs when a retraining is due, else why not.
+fn due(c: &mut Campaign) -> Result<std::result::Result<Vec<String>, Retrain>> {
     let ids = labelled(c)?;
     let due = due_at(c, &c.model_history()?);
-    if ids.len() < due {
-        return Ok(Retrain::NotDue {
+    Ok(if ids.len() < due {
+        Err(Retrain::NotDue {
             labelled: ids.len(),
             due_at: due,
-        });
+        })
+    } else {
+        Ok(ids)
+    })
+}
+
+pub fn maybe_retrain(c: &mut Campaign) -> Result<Retrain> {
+    if let Err(not_due) = due(c)? {
+        return Ok(not_due);
     }
     let dir = c.dir.clone();
     let claim = Lock::try_acquire(
@@ -72,14 +81,10 @@ pub fn maybe_retrain(c: &mut Campaign) -> Result<Retrain> {
         return Ok(Retrain::Busy);
     };
     // Someone may have published while we looked.
-    let ids = labelled(c)?;
-    let due = due_at(c, &c.model_history()?);
-    if ids.len() < due {
-        return Ok(Retrain::NotDue {
-            labelled: ids.len(),
-            due_at: due,
-        });
-    }
+    let ids = match due(c)? {
+        Ok(ids) => ids,
+        Err(not_due) => return Ok(not_due),
+    };
     let start = Instant::now();
     let trained = train(c, &ids);
     let seconds = start.elapsed().as_secs_f64();

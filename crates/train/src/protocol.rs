@@ -463,6 +463,8 @@ pub fn summarise(name: &str, runs: Vec<SplitRun>) -> ConfigSummary {
 
 /// Runs one configuration on the given splits: train on each train part, evaluate on its test
 /// part. `tick` is called once per finished split (progress bars).
+///
+/// Each split trains with its own seed: [`split_config`].
 pub fn run_config(
     ds: &Dataset,
     cfg: &TrainConfig,
@@ -473,8 +475,7 @@ pub fn run_config(
         .par_iter()
         .enumerate()
         .map(|(r, (train, test))| {
-            let mut c = cfg.clone();
-            c.seed = cfg.seed.wrapping_add(r as u64);
+            let c = split_config(cfg, r);
             let (model, reports) = fit_model(ds, train, &c)?;
             let (metrics, outcomes) = evaluate(&Arc::new(model), ds, test)?;
             let windows = window_figures(ds, train, test, &reports, &outcomes, c.level)?;
@@ -557,6 +558,14 @@ fn window_figures(
             })
         })
         .collect()
+}
+
+/// The configuration of split `r`: `cfg` with the seed moved by the split's index, so splits
+/// draw different folds.
+pub fn split_config(cfg: &TrainConfig, r: usize) -> TrainConfig {
+    let mut c = cfg.clone();
+    c.seed = cfg.seed.wrapping_add(r as u64);
+    c
 }
 
 #[cfg(test)]

@@ -129,8 +129,7 @@ pub fn by_train_size(
                 .par_iter()
                 .enumerate()
                 .map(|(r, (train, test))| {
-                    let mut c = cfg.clone();
-                    c.seed = cfg.seed.wrapping_add(r as u64);
+                    let c = crate::protocol::split_config(cfg, r);
                     let sub = subset(&ds.irrelevant, train, size, c.seed ^ 0x5eed);
                     let (model, _) = fit_model(ds, &sub, &c)?;
                     let (m, _) = evaluate(&Arc::new(model.clone()), ds, test)?;
