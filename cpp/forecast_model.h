@@ -44,8 +44,13 @@ class ForecastModel : protected Pointers {
   ~ForecastModel() override;
 
   // Loads the model on rank 0 and, with check_spacing, requires its frame spacing to be N
-  // (collective; a failure is an error naming the file and the reason).
-  void load(bool check_spacing);
+  // (collective; a failure is an error naming the file and the reason). A finite 'tolerance'
+  // is set on the monitor (an error naming the range the model accepts when it refuses it);
+  // NaN keeps the model's.
+  void load(bool check_spacing, double tolerance);
+
+  // The tolerance in force (relative half-width; NaN: none), the same on every rank.
+  double tolerance() const { return tolerance_in_force; }
 
   // The model card (rank 0 only; "(no description)" elsewhere or on failure).
   std::string describe() const;
@@ -66,6 +71,7 @@ class ForecastModel : protected Pointers {
   std::string path;
   sf_model *model;        // rank 0 only
   sf_monitor *monitor;    // rank 0 only
+  double tolerance_in_force;
 };
 
 }    // namespace LAMMPS_NS
