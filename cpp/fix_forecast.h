@@ -1,7 +1,9 @@
 /* -*- c++ -*- ----------------------------------------------------------
    fix forecast: stream a global scalar of a running LAMMPS simulation into a
    trained simforecast model, one frame every N steps, and act on its decisions
-   (halt a run the model screens as irrelevant, report the forecast of mu +/- sigma);
+   (halt a run the model screens as irrelevant, report the forecast of mu +/- sigma,
+   made where its interval is within the tolerance in force: keyword tolerance, else the
+   model's);
    or, with 'convergence' in place of the model file, into the model-free
    convergence estimator (forecast_convergence.h), and report (or stop at) the
    first check where the run's own statistics pin its mean within tolerance.

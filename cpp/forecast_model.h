@@ -1,9 +1,11 @@
 /* -*- c++ -*- ----------------------------------------------------------
    The model mode of fix forecast (a model file written by simforecast train):
    the model and its monitor (rank 0 only), loaded and checked against N, one
-   push with its outcome broadcast to every rank, and the mode's restart
-   record (whose layout is unchanged since the first fix forecast: older
-   restart files are read). Every decision comes from the library.
+   push with its outcome broadcast to every rank, the tolerance in force
+   (keyword tolerance, set on the monitor and known on every rank), and the
+   mode's restart record (it embeds sf_event, so a record written with
+   another C ABI's sf_event is refused by its event size). Every decision
+   comes from the library.
 ------------------------------------------------------------------------- */
 
 #ifndef LMP_FORECAST_MODEL_H
