@@ -41,9 +41,10 @@ using namespace FixConst;
 
 FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), action(HALT), after(CONTINUE), nonfinite(NONFINITE_ERROR), message_flag(1),
-    check_flag(1), tolerance_keyword(std::nan("")), tolerance_in_force(std::nan("")), fp(nullptr), state(SF_STATE_COLLECTING), frames(0), last_screen(),
-    last_forecast(), last_event(), last_step(-1), stop_reason(NOT_STOPPED), timeout_forced(false),
-    nonfinite_step(-1), last_check()
+    check_flag(1), tolerance_keyword(std::nan("")), tolerance_in_force(std::nan("")), fp(nullptr),
+    state(SF_STATE_COLLECTING), frames(0), last_screen(), last_forecast(), last_event(),
+    last_step(-1), stop_reason(NOT_STOPPED), timeout_forced(false), nonfinite_step(-1),
+    last_check()
 {
   if (narg < 6)
     error->all(FLERR,

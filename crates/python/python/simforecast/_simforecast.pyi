@@ -219,7 +219,7 @@ class Pruner:
 def _model_from_bytes(data: bytes) -> Model:
     """Unpickles a model."""
 
-def _monitor_from_state(model: bytes, state: bytes) -> Monitor:
+def _monitor_from_state(model: bytes, state: bytes, tolerance: Optional[float] = None) -> Monitor:
     """Unpickles a monitor."""
 
 def load_model(path: _PathLike) -> Model:
