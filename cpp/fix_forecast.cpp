@@ -41,9 +41,10 @@ using namespace FixConst;
 
 FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), action(HALT), after(CONTINUE), nonfinite(NONFINITE_ERROR), message_flag(1),
-    check_flag(1), fp(nullptr), state(SF_STATE_COLLECTING), frames(0), last_screen(),
-    last_forecast(), last_event(), last_step(-1), stop_reason(NOT_STOPPED), timeout_forced(false),
-    nonfinite_step(-1), last_check()
+    check_flag(1), tolerance_keyword(std::nan("")), tolerance_in_force(std::nan("")), fp(nullptr),
+    state(SF_STATE_COLLECTING), frames(0), last_screen(), last_forecast(), last_event(),
+    last_step(-1), stop_reason(NOT_STOPPED), timeout_forced(false), nonfinite_step(-1),
+    last_check()
 {
   if (narg < 6)
     error->all(FLERR,
@@ -84,10 +85,13 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
     error->all(FLERR, "Fix forecast was compiled for simforecast C ABI {} but runs with ABI {}",
                SF_ABI_VERSION, sf_abi_version());
 
-  if (convergence)
+  if (convergence) {
     convergence->create();
-  else
-    model->load(check_flag);
+    tolerance_in_force = convergence->tolerance();
+  } else {
+    model->load(check_flag, tolerance_keyword);
+    tolerance_in_force = model->tolerance();
+  }
   open_file();
 
   if (comm->me == 0 && convergence) {
@@ -106,6 +110,7 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
   } else if (comm->me == 0) {
     utils::logmesg(lmp, "fix forecast {}: model '{}' (simforecast {}), its card:\n{}\n", id, model_path,
                    sf_version(), model->describe());
+    utils::logmesg(lmp, "fix forecast {}: {}\n", id, tolerance_text());
   }
 }
 
@@ -128,12 +133,20 @@ void FixForecast::parse_keywords(int narg, char **arg)
                    "file (the convergence mode screens nothing and has no frame spacing; use "
                    "'after stop' to end a run at its first converged check)",
                    key);
+    } else if (key == "tolerance" && !convergence) {
+      // the model's monitor checks it against the model's calibrated range when it is loaded
+      tolerance_keyword = utils::numeric(FLERR, val, false, lmp);
+      if (!(tolerance_keyword > 0.0) || !std::isfinite(tolerance_keyword))
+        error->all(FLERR,
+                   "Illegal fix forecast tolerance {}: a positive relative half-width of the 90 % "
+                   "interval for mu is expected (0.25 = mu within +-25 %)",
+                   val);
     } else if (ForecastConvergence::is_keyword(key)) {
       if (!convergence)
         error->all(FLERR,
-                   "Illegal fix forecast keyword '{}' with a model file: every, min, tolerance "
-                   "and drift are keywords of the model-free mode ('convergence' in place of the "
-                   "model file)",
+                   "Illegal fix forecast keyword '{}' with a model file: every, min and drift "
+                   "are keywords of the model-free mode ('convergence' in place of the model "
+                   "file)",
                    key);
       convergence->keyword(key, val);
     }
@@ -174,8 +187,8 @@ void FixForecast::parse_keywords(int narg, char **arg)
                    "after, nonfinite, file or message (convergence mode)",
                    key);
       error->all(FLERR,
-                 "Illegal fix forecast keyword '{}': expected action, after, nonfinite, file, "
-                 "message or check",
+                 "Illegal fix forecast keyword '{}': expected action, tolerance, after, "
+                 "nonfinite, file, message or check",
                  key);
     }
     iarg += 2;
@@ -214,9 +227,10 @@ void FixForecast::open_file()
                forecast_report::convergence_file_header());
   else
     fmt::print(fp,
-               "# fix forecast {}: model {}, N {}, input {}, action {}, after {}, nonfinite {}, "
+               "# fix forecast {}: model {}, N {}, input {}, {}, action {}, after {}, nonfinite {}, "
                "defined at step {}\n{}\n",
-               id, model_path, nevery, trace_input->text(), action == HALT ? "halt" : "advise",
+               id, model_path, nevery, trace_input->text(), tolerance_text(),
+               action == HALT ? "halt" : "advise",
                after == STOP ? "stop" : "continue", nonfinite_setting(), update->ntimestep,
                forecast_report::file_header());
   fflush(fp);
@@ -435,6 +449,18 @@ void FixForecast::report(const sf_event &ev, forecast_report::Response r)
   }
 }
 
+/* ----------------------------------------------------------------------
+   the tolerance in force, as the log and the decision file's header say it
+------------------------------------------------------------------------- */
+
+std::string FixForecast::tolerance_text() const
+{
+  if (std::isnan(tolerance_in_force))
+    return "tolerance none (the model forecasts at any interval width)";
+  return fmt::format("tolerance {} ({})", tolerance_in_force,
+                     std::isnan(tolerance_keyword) ? "the model's" : "keyword tolerance");
+}
+
 /* ---------------------------------------------------------------------- */
 
 const char *FixForecast::nonfinite_setting() const
@@ -515,12 +541,16 @@ double FixForecast::compute_vector(int n)
     case 18:
       return last_check.has_estimate ? static_cast<double>(last_step) : -1.0;
     case 19:
-      if (convergence) return last_check.has_estimate ? EVIDENCE_OWN_STATISTICS : EVIDENCE_NONE;
-      return forecast ? EVIDENCE_MODEL : EVIDENCE_NONE;
+      if (convergence)
+        return last_check.has_estimate ? SF_EVIDENCE_OWN_STATISTICS : EVIDENCE_NONE;
+      return forecast ? last_forecast.evidence : EVIDENCE_NONE;
     case 20:
       // checks stop at the first converged one, so the last check converged once state is 3
       if (convergence) return converged ? 1.0 : 0.0;
-      return (forecast && last_forecast.confident) ? 1.0 : 0.0;
+      return (forecast && last_forecast.within_tolerance) ? 1.0 : 0.0;
+    case 21:
+      // the tolerance in force now (the same on every rank); 0 when there is none
+      return std::isnan(tolerance_in_force) ? 0.0 : tolerance_in_force;
     default:
       return 0.0;
   }

@@ -1,7 +1,9 @@
 /* -*- c++ -*- ----------------------------------------------------------
    fix forecast: stream a global scalar of a running LAMMPS simulation into a
    trained simforecast model, one frame every N steps, and act on its decisions
-   (halt a run the model screens as irrelevant, report the forecast of mu +/- sigma);
+   (halt a run the model screens as irrelevant, report the forecast of mu +/- sigma,
+   made where its interval is within the tolerance in force: keyword tolerance, else the
+   model's);
    or, with 'convergence' in place of the model file, into the model-free
    convergence estimator (forecast_convergence.h), and report (or stop at) the
    first check where the run's own statistics pin its mean within tolerance.
@@ -51,15 +53,16 @@ class FixForecast : public Fix {
   void restart(char *) override;
 
   // Number of elements of the global vector (documented in doc/fix_forecast.rst).
-  static constexpr int NVECTOR = 21;
+  static constexpr int NVECTOR = 22;
 
  private:
   enum Action { HALT, ADVISE };
   enum After { CONTINUE, STOP };
   // What a non-finite sample does (keyword nonfinite, modelled on fix halt's 'error').
   enum NonFinite { NONFINITE_ERROR, NONFINITE_STOP, NONFINITE_CONTINUE };
-  // Value of output element [20]: what the current estimate of mu rests on.
-  enum Evidence { EVIDENCE_NONE = 0, EVIDENCE_MODEL = 1, EVIDENCE_OWN_STATISTICS = 2 };
+  // Value of output element [20] before any estimate of mu; after, it is the estimate's
+  // SF_EVIDENCE_* (0 = the model's forecast, 1 = the run's own statistics).
+  static constexpr int EVIDENCE_NONE = -1;
   // Value of output element [9]: why this fix ended a run, if it did.
   enum StopReason {
     NOT_STOPPED = 0,
@@ -77,6 +80,10 @@ class FixForecast : public Fix {
   std::string model_path;
   std::string file_path;
   int action, after, nonfinite, message_flag, check_flag;
+  // Model mode: the 'tolerance' keyword (NaN: the model's own), and the tolerance in force on
+  // every rank (NaN: none, the model forecasts at any width).
+  double tolerance_keyword;
+  double tolerance_in_force;
   FILE *fp;    // decision log, rank 0 only
 
   // decision record, identical on all ranks (source of the global vector and restart data)
@@ -104,6 +111,7 @@ class FixForecast : public Fix {
   void report(const sf_event &, forecast_report::Response);
   void end_run(int);
   const char *nonfinite_setting() const;
+  std::string tolerance_text() const;
   void release();
 };
 

@@ -15,6 +15,7 @@
 #include "forecast_bcast.h"
 #include "utils.h"
 
+#include <cmath>
 #include <cstring>
 
 using namespace LAMMPS_NS;
@@ -53,7 +54,8 @@ struct RestartTrailer {
 /* ---------------------------------------------------------------------- */
 
 ForecastModel::ForecastModel(LAMMPS *lmp, Fix *fix, const std::string &file) :
-    Pointers(lmp), owner(fix), path(file), model(nullptr), monitor(nullptr)
+    Pointers(lmp), owner(fix), path(file), model(nullptr), monitor(nullptr),
+    tolerance_in_force(std::nan(""))
 {
 }
 
@@ -65,7 +67,7 @@ ForecastModel::~ForecastModel()
 
 /* ---------------------------------------------------------------------- */
 
-void ForecastModel::load(bool check_spacing)
+void ForecastModel::load(bool check_spacing, double tolerance)
 {
   const int me = comm->me;
   int ok = 1;
@@ -100,6 +102,33 @@ void ForecastModel::load(bool check_spacing)
                "{} steps apart. Set N to {} (and keep the timestep of the training runs), or "
                "add 'check no' if frames of {} steps here are equivalent to the training frames",
                owner->id, nevery, path, frame_spacing, frame_spacing, nevery);
+
+  // The tolerance is the monitor's (rank 0); every rank learns the one in force, so that the
+  // global vector is the same everywhere.
+  double low = std::nan(""), high = std::nan("");
+  if (me == 0) {
+    if (!std::isnan(tolerance) && sf_monitor_set_tolerance(monitor, tolerance) != SF_OK) {
+      ok = 0;
+      why = sf_last_error();
+    } else if (sf_monitor_tolerance(monitor, &tolerance_in_force) != SF_OK) {
+      ok = 0;
+      why = sf_last_error();
+    }
+    if (!ok) sf_model_tolerance(model, nullptr, &low, &high);
+  }
+  if (forecast_bcast::failed(ok, why, me, world)) {
+    MPI_Bcast(&low, 1, MPI_DOUBLE, 0, world);
+    MPI_Bcast(&high, 1, MPI_DOUBLE, 0, world);
+    if (std::isnan(low))
+      error->all(FLERR, "Fix forecast {}: tolerance {} refused by model '{}': {}", owner->id,
+                 tolerance, path, why);
+    error->all(FLERR,
+               "Fix forecast {}: tolerance {} refused by model '{}': {}. Give a relative "
+               "half-width from {} to {} (0.25 = mu within +-25 % at 90 %), or leave the keyword "
+               "out for the model's own",
+               owner->id, tolerance, path, why, low, high);
+  }
+  MPI_Bcast(&tolerance_in_force, 1, MPI_DOUBLE, 0, world);
 }
 
 /* ---------------------------------------------------------------------- */

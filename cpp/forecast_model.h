@@ -1,9 +1,11 @@
 /* -*- c++ -*- ----------------------------------------------------------
    The model mode of fix forecast (a model file written by simforecast train):
    the model and its monitor (rank 0 only), loaded and checked against N, one
-   push with its outcome broadcast to every rank, and the mode's restart
-   record (whose layout is unchanged since the first fix forecast: older
-   restart files are read). Every decision comes from the library.
+   push with its outcome broadcast to every rank, the tolerance in force
+   (keyword tolerance, set on the monitor and known on every rank), and the
+   mode's restart record (it embeds sf_event, so a record written with
+   another C ABI's sf_event is refused by its event size). Every decision
+   comes from the library.
 ------------------------------------------------------------------------- */
 
 #ifndef LMP_FORECAST_MODEL_H
@@ -44,8 +46,13 @@ class ForecastModel : protected Pointers {
   ~ForecastModel() override;
 
   // Loads the model on rank 0 and, with check_spacing, requires its frame spacing to be N
-  // (collective; a failure is an error naming the file and the reason).
-  void load(bool check_spacing);
+  // (collective; a failure is an error naming the file and the reason). A finite 'tolerance'
+  // is set on the monitor (an error naming the range the model accepts when it refuses it);
+  // NaN keeps the model's.
+  void load(bool check_spacing, double tolerance);
+
+  // The tolerance in force (relative half-width; NaN: none), the same on every rank.
+  double tolerance() const { return tolerance_in_force; }
 
   // The model card (rank 0 only; "(no description)" elsewhere or on failure).
   std::string describe() const;
@@ -66,6 +73,7 @@ class ForecastModel : protected Pointers {
   std::string path;
   sf_model *model;        // rank 0 only
   sf_monitor *monitor;    // rank 0 only
+  double tolerance_in_force;
 };
 
 }    // namespace LAMMPS_NS

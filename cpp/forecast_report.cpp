@@ -65,6 +65,21 @@ namespace forecast_report {
       return out;
     }
 
+    // How precise a forecast is against the tolerance in force, and what it rests on.
+    std::string precision(const sf_event &ev)
+    {
+      const double mid = 0.5 * (ev.mu_low + ev.mu_high);
+      const double rel = mid != 0.0 ? 0.5 * (ev.mu_high - ev.mu_low) / std::fabs(mid) : NAN;
+      const char *evidence =
+          ev.evidence == SF_EVIDENCE_OWN_STATISTICS ? "own statistics" : "model";
+      if (std::isnan(ev.tolerance))
+        return fmt::format("relative half-width {} (no tolerance; evidence {})", number(rel, 3),
+                           evidence);
+      return fmt::format("relative half-width {} {} the tolerance {} (evidence {})",
+                         number(rel, 3), ev.within_tolerance ? "within" : "wider than",
+                         number(ev.tolerance, 3), evidence);
+    }
+
     // What was decided.
     std::string decided(const sf_event &ev)
     {
@@ -77,12 +92,10 @@ namespace forecast_report {
                                     number(ev.vote, 4), number(ev.score, 4), number(ev.cut, 4)));
       if (forecast(ev))
         parts.push_back(fmt::format("forecast mu-sigma = {}, mu+sigma = {}, mu in [{}, {}] at "
-                                    "level {}{}",
+                                    "level {}, {}",
                                     number(ev.mu_minus_sigma, 6), number(ev.mu_plus_sigma, 6),
                                     number(ev.mu_low, 6), number(ev.mu_high, 6),
-                                    number(ev.level, 3),
-                                    ev.confident ? ""
-                                                 : " (interval wider than the model's tolerance)"));
+                                    number(ev.level, 3), precision(ev)));
       if (ev.ood) parts.emplace_back("the trace is outside the training distribution");
       return join(parts, "; ");
     }

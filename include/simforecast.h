@@ -20,9 +20,11 @@
  * codes are enumerations (same names and values), `sf_event.cut` is NaN for a stage without a
  * cut, and `sf_model_describe` returns the multi-line model card. Version 3 adds the model-free
  * convergence estimator (`sf_convergence_*`, `sf_convergence_verdict`, `sf_equilibration`);
- * nothing of version 2 changed.
+ * nothing of version 2 changed. Version 4: tolerance-driven forecasts: `sf_event` gains
+ * `within_tolerance`, `evidence` (`sf_evidence`) and `tolerance`; `sf_monitor_set_tolerance`,
+ * `sf_monitor_reset_tolerance`, `sf_monitor_tolerance`, `sf_model_tolerance`.
  */
-#define SF_ABI_VERSION 3
+#define SF_ABI_VERSION 4
 
 /**
  * Success.
@@ -137,6 +139,27 @@ enum sf_equilibration
 };
 #ifndef __cplusplus
 typedef int32_t sf_equilibration;
+#endif // __cplusplus
+
+/**
+ * What a forecast rests on.
+ */
+enum sf_evidence
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * A trained model's forecasting stage (calibrated on finished runs).
+   */
+  SF_EVIDENCE_MODEL = 0,
+  /**
+   * The run's own statistics (the model-free convergence mode; nothing calibrates it).
+   */
+  SF_EVIDENCE_OWN_STATISTICS = 1,
+};
+#ifndef __cplusplus
+typedef int32_t sf_evidence;
 #endif // __cplusplus
 
 /**
@@ -271,9 +294,25 @@ typedef struct sf_event {
    */
   double level;
   /**
-   * 1 when the forecast's interval is within the model's tolerance.
+   * 1 when the forecast's interval is within the tolerance in force and the trace is in
+   * distribution (what the caller may act on, e.g. end the run).
    */
   int32_t confident;
+  /**
+   * 1 when the interval's relative half-width (high − low) / 2 / |middle| is within the
+   * tolerance in force (in distribution or not).
+   */
+  int32_t within_tolerance;
+  /**
+   * `SF_EVIDENCE_*` (an `sf_evidence`): what the forecast rests on (a monitor's forecasts
+   * always rest on the model, `SF_EVIDENCE_MODEL`).
+   */
+  int32_t evidence;
+  /**
+   * The tolerance in force when the forecast was made (relative half-width); NaN when none
+   * (any width).
+   */
+  double tolerance;
 } sf_event;
 
 /**
@@ -448,6 +487,18 @@ int sf_model_frame_spacing(const struct sf_model *model, uint64_t *steps);
 int sf_model_max_window(const struct sf_model *model, uint64_t *frames);
 
 /**
+ * The model's default tolerance (relative half-width of the 90 % interval a forecast must
+ * reach) in `*tolerance`, and the range its regression stages were calibrated for in `*low` and
+ * `*high` (what `sf_monitor_set_tolerance` accepts). Each is NaN when the model has none: no
+ * tolerance (forecasts at any width), or no calibrated range (any positive tolerance). Any of
+ * the three output pointers may be NULL when not wanted.
+ *
+ * # Safety
+ * `model` must be NULL or a live model; each output NULL or writable.
+ */
+int sf_model_tolerance(const struct sf_model *model, double *tolerance, double *low, double *high);
+
+/**
  * The model card (several lines: the model, then one entry per stage), owned by the model
  * (valid until `sf_model_free`); NULL on error.
  *
@@ -481,6 +532,36 @@ void sf_monitor_free(struct sf_monitor *monitor);
  * `monitor` must be NULL or a live monitor; `out` NULL or writable.
  */
 int sf_monitor_push(struct sf_monitor *monitor, double value, struct sf_event *out);
+
+/**
+ * Sets the tolerance of the monitor's forecasts: the relative half-width (high − low) / 2 /
+ * |middle| the 90 % interval for μ must reach before the monitor forecasts. Refused with
+ * `SF_ERR_INVALID` (monitor unchanged) when it is NaN, infinite, zero or negative, or outside
+ * the range the model was calibrated for (`sf_model_tolerance`). It lasts across
+ * `sf_monitor_reset` and is not part of the saved state (set it again after a restart);
+ * `sf_monitor_reset_tolerance` returns to the model's.
+ *
+ * # Safety
+ * `monitor` must be NULL or a live monitor.
+ */
+int sf_monitor_set_tolerance(struct sf_monitor *monitor, double tolerance);
+
+/**
+ * Returns the monitor to the model's tolerance.
+ *
+ * # Safety
+ * `monitor` must be NULL or a live monitor.
+ */
+int sf_monitor_reset_tolerance(struct sf_monitor *monitor);
+
+/**
+ * The tolerance in force: the one set, else the model's; NaN when there is none (forecasts at
+ * any width).
+ *
+ * # Safety
+ * `monitor` must be NULL or a live monitor; `tolerance` NULL or writable.
+ */
+int sf_monitor_tolerance(const struct sf_monitor *monitor, double *tolerance);
 
 /**
  * The monitor's state (`SF_STATE_*`, an `sf_state`).

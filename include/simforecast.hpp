@@ -26,8 +26,12 @@
  * may be destroyed first. A model is immutable and may be shared by monitors on several
  * threads; a monitor belongs to one thread at a time.
  *
- * Errors: load_model, Monitor::push, Monitor::load_state, new_convergence, Convergence::push and
- * Convergence::load_state throw rust::Error (a
+ * Tolerance: mon->set_tolerance(0.1) asks for forecasts whose 90 % interval for mu is within
+ * +-10 % (relative half-width); a regression model forecasts at the first window that reaches
+ * it and never wider (e.confident, e.within_tolerance and e.tolerance say so).
+ *
+ * Errors: load_model, Monitor::push, Monitor::set_tolerance, Monitor::load_state,
+ * new_convergence, Convergence::push and Convergence::load_state throw rust::Error (a
  * std::exception) whose what() is the library's message: the file and the reason (missing, not a
  * model file, truncated, corrupted, a format version this library does not read), a NaN or
  * infinite value (the monitor is then unchanged), or state saved with another model. A path that
@@ -47,9 +51,10 @@
 
 namespace simforecast {
 
-/* Event::flags bits, Event::verdict / Monitor::state() values, ConvergenceResult::verdict and
- * ConvergenceParams::equilibration values: the C header's SF_EVENT_*, SF_VERDICT_*, SF_STATE_*,
- * SF_CONVERGENCE_VERDICT_* and SF_EQUILIBRATION_*, whose one definition is the runtime's
+/* Event::flags bits, Event::verdict / Monitor::state() values, Event::evidence,
+ * ConvergenceResult::verdict and ConvergenceParams::equilibration values: the C header's
+ * SF_EVENT_*, SF_VERDICT_*, SF_STATE_*, SF_EVIDENCE_*, SF_CONVERGENCE_VERDICT_* and
+ * SF_EQUILIBRATION_*, whose one definition is the runtime's
  * (crates/runtime/src/codes.rs, generated into simforecast.h by cbindgen). */
 constexpr std::uint32_t EVENT_SCREEN = SF_EVENT_SCREEN;
 constexpr std::uint32_t EVENT_FORECAST = SF_EVENT_FORECAST;
@@ -72,6 +77,9 @@ constexpr std::int32_t CONVERGENCE_VERDICT_DRIFTING = SF_CONVERGENCE_VERDICT_DRI
 
 constexpr std::int32_t EQUILIBRATION_MAX_EFFECTIVE_SAMPLES = SF_EQUILIBRATION_MAX_EFFECTIVE_SAMPLES;
 constexpr std::int32_t EQUILIBRATION_MSER = SF_EQUILIBRATION_MSER;
+
+constexpr std::int32_t EVIDENCE_MODEL = SF_EVIDENCE_MODEL;
+constexpr std::int32_t EVIDENCE_OWN_STATISTICS = SF_EVIDENCE_OWN_STATISTICS;
 
 }  // namespace simforecast
 

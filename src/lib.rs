@@ -12,7 +12,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
-use simforecast_runtime::codes::Verdict;
+use simforecast_runtime::codes::{Evidence, Verdict};
 use simforecast_runtime::error::Error;
 use simforecast_runtime::model::{Model, ModelFileError};
 use simforecast_runtime::monitor::{Event, Monitor};
@@ -24,8 +24,10 @@ pub use convergence::*;
 /// codes are enumerations (same names and values), `sf_event.cut` is NaN for a stage without a
 /// cut, and `sf_model_describe` returns the multi-line model card. Version 3 adds the model-free
 /// convergence estimator (`sf_convergence_*`, `sf_convergence_verdict`, `sf_equilibration`);
-/// nothing of version 2 changed.
-pub const SF_ABI_VERSION: c_int = 3;
+/// nothing of version 2 changed. Version 4: tolerance-driven forecasts: `sf_event` gains
+/// `within_tolerance`, `evidence` (`sf_evidence`) and `tolerance`; `sf_monitor_set_tolerance`,
+/// `sf_monitor_reset_tolerance`, `sf_monitor_tolerance`, `sf_model_tolerance`.
+pub const SF_ABI_VERSION: c_int = 4;
 
 /// Success.
 pub const SF_OK: c_int = 0;
@@ -97,8 +99,18 @@ pub struct sf_event {
     pub mu_high: f64,
     /// Nominal coverage of the interval (e.g. 0.9).
     pub level: f64,
-    /// 1 when the forecast's interval is within the model's tolerance.
+    /// 1 when the forecast's interval is within the tolerance in force and the trace is in
+    /// distribution (what the caller may act on, e.g. end the run).
     pub confident: i32,
+    /// 1 when the interval's relative half-width (high − low) / 2 / |middle| is within the
+    /// tolerance in force (in distribution or not).
+    pub within_tolerance: i32,
+    /// `SF_EVIDENCE_*` (an `sf_evidence`): what the forecast rests on (a monitor's forecasts
+    /// always rest on the model, `SF_EVIDENCE_MODEL`).
+    pub evidence: i32,
+    /// The tolerance in force when the forecast was made (relative half-width); NaN when none
+    /// (any width).
+    pub tolerance: f64,
 }
 
 impl sf_event {
@@ -120,6 +132,9 @@ impl sf_event {
             mu_high: f64::NAN,
             level: f64::NAN,
             confident: 0,
+            within_tolerance: 0,
+            evidence: Evidence::Model as i32,
+            tolerance: f64::NAN,
         }
     }
 
@@ -149,6 +164,9 @@ impl sf_event {
             out.mu_high = f.mu_high;
             out.level = f.level;
             out.confident = f.confident as i32;
+            out.within_tolerance = f.within_tolerance as i32;
+            out.evidence = f.evidence as i32;
+            out.tolerance = f.tolerance.unwrap_or(f64::NAN);
         }
         out
     }
@@ -348,6 +366,38 @@ pub unsafe extern "C" fn sf_model_max_window(model: *const sf_model, frames: *mu
     })
 }
 
+/// The model's default tolerance (relative half-width of the 90 % interval a forecast must
+/// reach) in `*tolerance`, and the range its regression stages were calibrated for in `*low` and
+/// `*high` (what `sf_monitor_set_tolerance` accepts). Each is NaN when the model has none: no
+/// tolerance (forecasts at any width), or no calibrated range (any positive tolerance). Any of
+/// the three output pointers may be NULL when not wanted.
+///
+/// # Safety
+/// `model` must be NULL or a live model; each output NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sf_model_tolerance(
+    model: *const sf_model,
+    tolerance: *mut f64,
+    low: *mut f64,
+    high: *mut f64,
+) -> c_int {
+    guard(|| {
+        let m = &deref(model, "model")?.model;
+        let range = m.tolerance_range();
+        let values = [
+            (tolerance, m.tolerance()),
+            (low, range.map(|r| r.0)),
+            (high, range.map(|r| r.1)),
+        ];
+        for (out, v) in values {
+            if let Some(out) = out.as_mut() {
+                *out = v.unwrap_or(f64::NAN);
+            }
+        }
+        Ok(())
+    })
+}
+
 /// The model card (several lines: the model, then one entry per stage), owned by the model
 /// (valid until `sf_model_free`); NULL on error.
 ///
@@ -408,6 +458,55 @@ pub unsafe extern "C" fn sf_monitor_push(
         let out = deref_mut(out, "event output")?;
         let event = mon.monitor.push(value)?;
         *out = sf_event::from_event(event.as_ref());
+        Ok(())
+    })
+}
+
+/// Sets the tolerance of the monitor's forecasts: the relative half-width (high − low) / 2 /
+/// |middle| the 90 % interval for μ must reach before the monitor forecasts. Refused with
+/// `SF_ERR_INVALID` (monitor unchanged) when it is NaN, infinite, zero or negative, or outside
+/// the range the model was calibrated for (`sf_model_tolerance`). It lasts across
+/// `sf_monitor_reset` and is not part of the saved state (set it again after a restart);
+/// `sf_monitor_reset_tolerance` returns to the model's.
+///
+/// # Safety
+/// `monitor` must be NULL or a live monitor.
+#[no_mangle]
+pub unsafe extern "C" fn sf_monitor_set_tolerance(
+    monitor: *mut sf_monitor,
+    tolerance: f64,
+) -> c_int {
+    guard(|| {
+        let mon = deref_mut(monitor, "monitor")?;
+        Ok(mon.monitor.set_tolerance(Some(tolerance))?)
+    })
+}
+
+/// Returns the monitor to the model's tolerance.
+///
+/// # Safety
+/// `monitor` must be NULL or a live monitor.
+#[no_mangle]
+pub unsafe extern "C" fn sf_monitor_reset_tolerance(monitor: *mut sf_monitor) -> c_int {
+    guard(|| {
+        let mon = deref_mut(monitor, "monitor")?;
+        Ok(mon.monitor.set_tolerance(None)?)
+    })
+}
+
+/// The tolerance in force: the one set, else the model's; NaN when there is none (forecasts at
+/// any width).
+///
+/// # Safety
+/// `monitor` must be NULL or a live monitor; `tolerance` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sf_monitor_tolerance(
+    monitor: *const sf_monitor,
+    tolerance: *mut f64,
+) -> c_int {
+    guard(|| {
+        let mon = deref(monitor, "monitor")?;
+        *deref_mut(tolerance, "tolerance")? = mon.monitor.tolerance().unwrap_or(f64::NAN);
         Ok(())
     })
 }

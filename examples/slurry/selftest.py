@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check the slurry example inputs with a real LAMMPS (about a minute on 2 cores).
+"""Check the slurry example inputs with a real LAMMPS (about a minute on 2 cores without the fix).
 
     python3 selftest.py [--lmp PATH] [--keep DIR] [--plugin forecastplugin.so --model M.sfm [--expect-halt]]
 
@@ -8,11 +8,15 @@ Runs short versions of everything in this directory without fix forecast and che
   2. in.nemd writes a trace in the shipped format, and its measured mu, sigma equal the trace's;
   3. in.campaign rests each system once, runs every rate, writes results.txt and the summary;
   4. campaign.py makes a small campaign, stops on SIGTERM, resumes, and skips finished runs.
-With --plugin and --model, also the demo campaign with fix forecast (200-frame runs):
-  5. every run the fix stopped saw exactly the frames of the same run without the fix (the fix
-     and the halts of earlier runs change nothing), halted runs stopped early, forecasts are
-     ordered (mu-sigma <= mu+sigma, mu_low <= mu_high), and the summary counts match
-     results.txt; with --expect-halt, at least one run is halted and one forecast.
+With --plugin and --model, also the demo campaign with fix forecast:
+  5. the demo campaign without the fix and with it under `after continue` (full 1500-frame
+     runs, so that the runs the fix forecasts go on to their end once; a few minutes): every
+     run with the fix saw exactly the frames of the same run without it (the fix and the halts
+     of earlier runs change nothing), halted runs stopped early, forecasts are ordered
+     (mu-sigma <= mu+sigma, mu_low <= mu_high), the summary counts match results.txt, and each
+     forecast's interval is checked against the mu its run then measured over its last 1000
+     frames (coverage printed; with --expect-halt at least one run is halted, one forecast, and
+     every forecast interval holds its mu).
 Exits non-zero on the first failure.
 """
 import argparse
@@ -65,15 +69,18 @@ def check_trace(path, n, spf=10):
 
 
 def check_fix(lmp, work, plugin, model, expect_halt):
-    """The demo campaign with and without the fix, 200-frame runs."""
-    base = [os.path.join(HERE, "in.campaign"), "-var", "here", HERE, "-var", "nframes", "200"]
+    """The demo campaign without the fix and with it (after continue), full 1500-frame runs."""
+    # Both campaigns have full-length runs: a run's frames depend on its length (LAMMPS' run
+    # start and end steps enter the integrators), so only runs of one length compare.
+    base = [os.path.join(HERE, "in.campaign"), "-var", "here", HERE]
     lammps(lmp, base + ["-var", "use_fix", "0", "-var", "out", "demo_nofix"], work, "demo_nofix.log")
-    screen = lammps(lmp, base + ["-var", "plugin", plugin, "-var", "model", model, "-var", "out", "demo_fix"],
-                    work, "demo_fix.log")
+    screen = lammps(lmp, base + ["-var", "plugin", plugin, "-var", "model", model, "-var", "out", "demo_fix",
+                                 "-var", "after", "continue"], work, "demo_fix.log")
     with open(os.path.join(work, "demo_fix", "results.txt")) as f:
         rows = [ln.split() for ln in f.read().splitlines()[1:]]
     check(len(rows) == 6, f"demo_fix/results.txt: {len(rows)} rows, expected 6")
     halted = forecast = 0
+    covered = []
     for r in rows:
         run, sysno, rate, steps, full = r[0], r[1], r[2], int(r[3]), int(r[4])
         state, stop = int(float(r[5])), int(float(r[6]))
@@ -90,14 +97,26 @@ def check_fix(lmp, work, plugin, model, expect_halt):
         if r[-1].startswith("forecast"):
             forecast += 1
             check(lo <= hi and mlo <= mhi, f"{name}: forecast out of order {lo} {hi} {mlo} {mhi}")
+            # after continue: the forecast run went on to its end and measured its mu
+            mu = float(r[14])
+            check(steps == full and mu >= 0, f"{name}: forecast, but ran {steps} of {full} steps")
+            check(abs(mu - seen[-1000:].mean()) <= 1e-6 * abs(mu) + 1e-6, f"{name}: measured mu {mu}")
+            covered.append((name, mlo <= mu <= mhi, mlo, mhi, mu))
     check(re.search(rf"halted \(screened irrelevant\)\s+: {halted}\b", screen) is not None, "summary: halted")
     check(re.search(rf"forecast \(mu-sigma, mu\+sigma\)\s+: {forecast}\b", screen) is not None,
           "summary: forecast")
+    for name, inside, mlo, mhi, mu in covered:
+        print(f"    {name}: mu {mu:.4g} {'in' if inside else 'OUTSIDE'} the forecast interval "
+              f"[{mlo:.4g}, {mhi:.4g}]", flush=True)
+    hits = sum(c[1] for c in covered)
     if expect_halt:
         check(halted >= 1 and forecast >= 1, f"expected a halted run and a forecast: {halted} halted, "
               f"{forecast} forecast with {model}")
-    print(f"ok  in.campaign with fix forecast: {halted} halted, {forecast} forecast; every run saw the "
-          "frames of the same run without the fix", flush=True)
+        check(hits == len(covered), f"{len(covered) - hits} of {len(covered)} forecast intervals miss the "
+              f"mu their run measured at its end (90 % intervals): {covered}")
+    print(f"ok  in.campaign with fix forecast: {halted} halted, {forecast} forecast, mu in {hits} of "
+          f"{len(covered)} forecast intervals; every run saw the frames of the same run without the fix",
+          flush=True)
 
 
 def main():

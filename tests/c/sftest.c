@@ -569,10 +569,26 @@ void sft_check_decision(const sft_decision *g, const sft_json *e, const sft_trac
         SFT_CHECK(g->confident == sft_json_bool(forecast, "confident"),
                   "%s frame %llu: confident %d, predict says %d", what, (unsigned long long)g->frame,
                   g->confident, sft_json_bool(forecast, "confident"));
+        SFT_CHECK(g->within_tolerance == sft_json_bool(forecast, "within_tolerance"),
+                  "%s frame %llu: within_tolerance %d, predict says %d", what,
+                  (unsigned long long)g->frame, g->within_tolerance,
+                  sft_json_bool(forecast, "within_tolerance"));
+        CHECK_NUM("tolerance", g->tolerance, sft_json_num(forecast, "tolerance"));
+        {
+            const char *ev = sft_json_str(forecast, "evidence");
+            int code = !ev ? -1 : strcmp(ev, "Model") == 0 ? 0 : strcmp(ev, "OwnStatistics") == 0 ? 1 : -1;
+            SFT_CHECK(g->evidence == code, "%s frame %llu: evidence %d, predict says %s", what,
+                      (unsigned long long)g->frame, g->evidence, ev ? ev : "(none)");
+        }
+        /* confident = within the tolerance and in distribution */
+        SFT_CHECK(g->confident == (g->within_tolerance && !sft_json_bool(forecast, "ood")),
+                  "%s frame %llu: confident %d, within_tolerance %d", what,
+                  (unsigned long long)g->frame, g->confident, g->within_tolerance);
         ood |= sft_json_bool(forecast, "ood") == 1;
     } else {
         SFT_CHECK(isnan(g->mu_minus_sigma) && isnan(g->mu_plus_sigma) && isnan(g->mu_low) &&
-                      isnan(g->mu_high) && !g->confident,
+                      isnan(g->mu_high) && !g->confident && !g->within_tolerance &&
+                      isnan(g->tolerance),
                   "%s frame %llu: forecast fields set without a forecast", what,
                   (unsigned long long)g->frame);
     }

@@ -89,13 +89,15 @@ typedef struct sft_decision {
     uint32_t stage;
     uint64_t frame;
     int32_t verdict;
-    int halt, advisory, ood, confident;
-    double vote, score, cut, mu_minus_sigma, mu_plus_sigma, mu_low, mu_high, level;
+    int halt, advisory, ood, confident, within_tolerance;
+    int32_t evidence;
+    double vote, score, cut, mu_minus_sigma, mu_plus_sigma, mu_low, mu_high, level, tolerance;
 } sft_decision;
 
 /* Checks `got` against one element of predict's "events" array, field by field: frame, the step
  * of that frame in `trace`, which decisions were made, verdict, halt, advisory, ood, stage,
- * vote, cut, mu - sigma, mu + sigma, mu_low, mu_high, level, confident. `what` labels
+ * vote, cut, mu - sigma, mu + sigma, mu_low, mu_high, level, confident, within_tolerance,
+ * tolerance, evidence. `what` labels
  * failures. */
 void sft_check_decision(const sft_decision *got, const sft_json *expected, const sft_trace *trace,
                         const char *what);

@@ -34,7 +34,8 @@ using ConvergencePtr = std::unique_ptr<sf_convergence, ConvergenceFree>;
 
 // sf_event is a standard-layout C struct in C++ too.
 static_assert(std::is_standard_layout<sf_event>::value, "sf_event is plain data");
-static_assert(sizeof(sf_event) == 4 + 4 + 8 + 4 * 4 + 8 * 8 + 8, "sf_event layout (incl. tail padding)");
+// ABI 4: confident, within_tolerance, evidence and 4 bytes of padding, then tolerance.
+static_assert(sizeof(sf_event) == 4 + 4 + 8 + 4 * 4 + 8 * 8 + 4 * 4 + 8, "sf_event layout (incl. padding)");
 static_assert(std::is_standard_layout<sf_convergence_params>::value &&
                   std::is_standard_layout<sf_convergence_result>::value,
               "the convergence structs are plain data");
@@ -83,6 +84,9 @@ sft_decision from_c(const sf_event &e)
     d.advisory = e.advisory;
     d.ood = e.ood;
     d.confident = e.confident;
+    d.within_tolerance = e.within_tolerance;
+    d.evidence = e.evidence;
+    d.tolerance = e.tolerance;
     d.vote = e.vote;
     d.score = e.score;
     d.cut = e.cut;

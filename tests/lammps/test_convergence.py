@@ -145,7 +145,9 @@ def test_plateau_is_stopped_within_tolerance_like_the_cli(venv, plugin, wide_dat
     assert (float(last["own_mu_low"]), float(last["own_mu_high"])) == (c.mu_low, c.mu_high)
     assert (float(last["mu_low"]), float(last["mu_high"])) == (c.mu_low, c.mu_high)
     assert float(last["own_step"]) == c.step == float(last["decision_step"])
-    assert float(last["evidence"]) == 2 and float(last["within"]) == 1
+    # own statistics (SF_EVIDENCE_OWN_STATISTICS), within the tolerance in force (the default)
+    assert float(last["evidence"]) == 1 and float(last["within"]) == 1
+    assert float(last["tolerance"]) == 0.25
     # no model, no screening: those elements say so
     assert (float(last["vote"]), float(last["verdict"]), float(last["stage"])) == (-1, -1, -1)
     assert (float(last["mu_minus_sigma"]), float(last["mu_plus_sigma"])) == (0, 0)
@@ -171,7 +173,7 @@ def test_drifting_run_runs_to_its_end(venv, plugin, wide_data, simforecast_bin, 
     last = run.lines("REPLAY")[-1]
     assert int(last["step"]) == 10 * len(rows)
     assert float(last["stop"]) == 0 and float(last["state"]) == 0
-    assert float(last["evidence"]) == 2 and float(last["within"]) == 0
+    assert float(last["evidence"]) == 1 and float(last["within"]) == 0
     assert float(last["own_mu"]) == checks[-1].mu and float(last["own_step"]) == checks[-1].step
     # the forecast interval of elements 7 and 8 is only given once converged
     assert (float(last["mu_low"]), float(last["mu_high"])) == (0, 0)
@@ -228,6 +230,7 @@ def test_keywords_decide_as_the_cli_options(venv, plugin, wide_data, simforecast
     c = check_against_cli(checks, cli, 25, min_frames=300)
     assert c.relative_half_width <= 0.1 and c.relative_drift <= 0.2
     assert int(run.lines("REPLAY_END")[0]["step"]) == 10 * c.frame < 10 * len(rows)
+    assert float(run.lines("REPLAY")[-1]["tolerance"]) == 0.1
     header = (tmp_path / "decisions.txt").read_text().splitlines()[0]
     assert "every 25, min 300, tolerance 0.1, drift 0.2, level 0.9, after stop" in header
 
@@ -311,7 +314,7 @@ def test_live_lennard_jones_plateau_is_stopped(venv, plugin, tmp_path):
     assert all(x.verdict != "converged" for x in checks[:-1])
     (r,) = run.lines("LJ_RUN")
     assert int(r["step"]) == c.step < 20000 and float(r["stop"]) == 2
-    assert float(r["mu"]) == c.mu and float(r["within"]) == 1 and float(r["evidence"]) == 2
+    assert float(r["mu"]) == c.mu and float(r["within"]) == 1 and float(r["evidence"]) == 1
     assert c.relative_half_width <= 0.25 and c.start is not None and c.start > 1
     # the melted fluid's temperature is far below the initial 1.6 (the lattice took the energy)
     assert 0.5 < c.mu < 1.2, c
@@ -320,9 +323,10 @@ def test_live_lennard_jones_plateau_is_stopped(venv, plugin, tmp_path):
 
 def test_model_mode_vector_says_its_evidence(venv, plugin, model, wide_data, simforecast_bin,
                                              tmp_path):
-    """With a model file, element 20 says the estimate rests on the model once it has forecast,
-    element 21 whether that forecast met the model's tolerance (predict's `confident`), and the
-    own-statistics elements 16 to 19 stay empty."""
+    """With a model file, element 20 says the estimate rests on the model (SF_EVIDENCE_MODEL = 0;
+    -1 before) once it has forecast, element 21 whether that forecast met the tolerance in force
+    (predict's `within_tolerance`), element 22 that tolerance (the model's: 1.0 for the test model)
+    from the start, and the own-statistics elements 16 to 19 stay empty."""
     rows = campaign_frames(wide_data, 186, tmp_path / "frames.txt", n=400)
     run = require_ok(replay(venv, plugin, model, tmp_path, tmp_path / "frames.txt",
                             fcopts="action advise"))
@@ -334,8 +338,10 @@ def test_model_mode_vector_says_its_evidence(venv, plugin, model, wide_data, sim
         assert (float(row["own_mu"]), float(row["own_mu_low"]), float(row["own_mu_high"]),
                 float(row["own_step"])) == (0, 0, 0, -1)
         made = [e["forecast"] for e in forecast if e["step"] <= step]
+        assert float(row["tolerance"]) == 1.0, row
         if not made:
-            assert (float(row["evidence"]), float(row["within"])) == (0, 0), row
+            assert (float(row["evidence"]), float(row["within"])) == (-1, 0), row
         else:
-            assert float(row["evidence"]) == 1, row
-            assert float(row["within"]) == float(made[-1]["confident"]), row
+            assert made[-1]["evidence"] == "Model" and made[-1]["tolerance"] == 1.0, made[-1]
+            assert float(row["evidence"]) == 0, row
+            assert float(row["within"]) == float(made[-1]["within_tolerance"]) == 1, row

@@ -143,6 +143,9 @@ def check_forecast_matches_predict(run, decisions, trace, simforecast_bin, model
     r1 = run.lines("FORECAST_RUN1")[0]
     assert close(float(r1["mu_minus_sigma"]), d.mu_minus_sigma)
     assert close(float(r1["mu_plus_sigma"]), d.mu_plus_sigma)
+    # the model's forecast, within the tolerance in force (the test model's own ±100 %)
+    assert (float(r1["evidence"]), float(r1["within"]), float(r1["tolerance"])) == (0, 1, 1.0)
+    assert (d.mu_high - d.mu_low) / (d.mu_high + d.mu_low) <= 1.0
     if expect_stop:
         assert "stop" in d.flags
         assert int(r1["step"]) == d.step, "after stop must end the run at the forecast frame"

@@ -64,12 +64,37 @@ CASES = {
     "keyword without value": ("fix fc all forecast 10 v_t {model} action", r"keyword 'action' needs a value"),
     "unknown keyword": (
         "fix fc all forecast 10 v_t {model} evry 3",
-        r"Illegal fix forecast keyword 'evry': expected action, after, nonfinite, file, message "
-        r"or check"),
+        r"Illegal fix forecast keyword 'evry': expected action, tolerance, after, nonfinite, "
+        r"file, message or check"),
     "convergence keyword with a model": (
         "fix fc all forecast 10 v_t {model} every 3",
-        r"Illegal fix forecast keyword 'every' with a model file: every, min, tolerance and drift "
-        r"are keywords of the model-free mode \('convergence' in place of the model file\)"),
+        r"Illegal fix forecast keyword 'every' with a model file: every, min and drift are "
+        r"keywords of the model-free mode \('convergence' in place of the model file\)"),
+    "drift with a model": (
+        "fix fc all forecast 10 v_t {model} drift 0.1",
+        r"Illegal fix forecast keyword 'drift' with a model file"),
+    # the model's tolerance: a positive relative half-width within the range it was calibrated for
+    "tolerance 0": (
+        "fix fc all forecast 10 v_t {model} tolerance 0",
+        r"Illegal fix forecast tolerance 0: a positive relative half-width of the 90 % interval "
+        r"for mu is expected \(0\.25 = mu within \+-25 %\)"),
+    "tolerance negative": (
+        "fix fc all forecast 10 v_t {model} tolerance -0.25",
+        r"Illegal fix forecast tolerance -0\.25: a positive relative half-width"),
+    "tolerance not a number": (
+        "fix fc all forecast 10 v_t {model} tolerance tight",
+        r"Expected floating point parameter instead of 'tight'"),
+    "tolerance above the model's range": (
+        "fix fc all forecast 10 v_t {model} tolerance 1.5",
+        r"Fix forecast fc: tolerance 1\.5 refused by model '.*': invalid argument: tolerance 1\.5 "
+        r"is outside the range the model was calibrated for \(0\.05\.\.=1\)\. Give a relative "
+        r"half-width from 0\.05 to 1 \(0\.25 = mu within \+-25 % at 90 %\), or leave the keyword "
+        r"out for the model's own"),
+    "tolerance below the model's range": (
+        "fix fc all forecast 10 v_t {model} tolerance 0.01",
+        r"Fix forecast fc: tolerance 0\.01 refused by model '.*': .*outside the range the model "
+        r"was calibrated for \(0\.05\.\.=1\)"),
+    "tolerance without value": ("fix fc all forecast 10 v_t {model} tolerance", r"keyword 'tolerance' needs a value"),
     "bad action": ("fix fc all forecast 10 v_t {model} action stop", r"Illegal fix forecast action 'stop': expected halt or advise"),
     "bad after": ("fix fc all forecast 10 v_t {model} after halt", r"Illegal fix forecast after 'halt': expected continue or stop"),
     "bad nonfinite": (
@@ -158,6 +183,12 @@ def test_nan_sample_under_two_ranks(venv, plugin, model, tmp_path):
             "fix fc all forecast 10 v_bad {model}").format(model=model)
     expect_error(tiny(venv, plugin, tmp_path, body, np=2),
                  r"input v_bad is not a finite number on step 30")
+
+
+def test_out_of_range_tolerance_under_two_ranks(venv, plugin, model, tmp_path):
+    """The monitor (rank 0) refuses it; every rank stops with the same error, none hangs."""
+    run = tiny(venv, plugin, tmp_path, f"fix fc all forecast 10 v_t {model} tolerance 2", np=2)
+    expect_error(run, r"Fix forecast fc: tolerance 2 refused by model .*\(0\.05\.\.=1\)")
 
 
 def test_spacing_check_off_runs(venv, plugin, model, tmp_path):

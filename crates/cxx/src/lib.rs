@@ -34,7 +34,14 @@ mod bridge {
         mu_low: f64,
         mu_high: f64,
         level: f64,
+        /// Within the tolerance in force and in distribution: the forecast may be acted on.
         confident: bool,
+        /// The interval's relative half-width is within the tolerance in force.
+        within_tolerance: bool,
+        /// `EVIDENCE_*` of simforecast.hpp (the C header's `SF_EVIDENCE_*`).
+        evidence: i32,
+        /// The tolerance in force when the forecast was made; NaN when none.
+        tolerance: f64,
     }
 
     /// What a convergence estimator is asked; same meaning as the C ABI's
@@ -98,6 +105,12 @@ mod bridge {
         fn max_window(self: &Model) -> u64;
         /// The model card (several lines), the same text as `sf_model_describe`.
         fn describe(self: &Model) -> String;
+        /// The model's default tolerance (relative half-width); NaN when none.
+        fn tolerance(self: &Model) -> f64;
+        /// The tolerances the model was calibrated for (what `set_tolerance` accepts); NaN when
+        /// any positive tolerance is accepted.
+        fn tolerance_low(self: &Model) -> f64;
+        fn tolerance_high(self: &Model) -> f64;
 
         /// A monitor sharing the model (the model may be destroyed first).
         fn new_monitor(model: &Model) -> Box<Monitor>;
@@ -108,8 +121,15 @@ mod bridge {
         fn frames(self: &Monitor) -> u64;
         /// The last decision (flags 0 when none yet).
         fn last_event(self: &Monitor) -> Event;
-        /// Starts a new trace with the same model.
+        /// Starts a new trace with the same model (the tolerance set stays).
         fn reset(self: &mut Monitor);
+        /// Sets the tolerance of the forecasts (relative half-width); throws when it is not a
+        /// positive number or outside the model's calibrated range (the monitor is unchanged).
+        fn set_tolerance(self: &mut Monitor, tolerance: f64) -> Result<()>;
+        /// Returns to the model's tolerance.
+        fn reset_tolerance(self: &mut Monitor);
+        /// The tolerance in force (the one set, else the model's); NaN when none.
+        fn tolerance(self: &Monitor) -> f64;
         /// Progress as bytes, and back (same model only; throws otherwise).
         fn save_state(self: &Monitor) -> Vec<u8>;
         fn load_state(self: &mut Monitor, bytes: &[u8]) -> Result<()>;
@@ -158,6 +178,15 @@ impl Model {
     fn describe(&self) -> String {
         self.0.card().to_string()
     }
+    fn tolerance(&self) -> f64 {
+        self.0.tolerance().unwrap_or(f64::NAN)
+    }
+    fn tolerance_low(&self) -> f64 {
+        self.0.tolerance_range().map_or(f64::NAN, |r| r.0)
+    }
+    fn tolerance_high(&self) -> f64 {
+        self.0.tolerance_range().map_or(f64::NAN, |r| r.1)
+    }
 }
 
 fn new_monitor(model: &Model) -> Box<Monitor> {
@@ -184,6 +213,9 @@ fn to_cxx(e: Option<&monitor::Event>) -> Event {
         mu_high: c.mu_high,
         level: c.level,
         confident: c.confident != 0,
+        within_tolerance: c.within_tolerance != 0,
+        evidence: c.evidence,
+        tolerance: c.tolerance,
     }
 }
 
@@ -203,6 +235,16 @@ impl Monitor {
     }
     fn reset(&mut self) {
         self.0.reset()
+    }
+    fn set_tolerance(&mut self, tolerance: f64) -> simforecast_runtime::Result<()> {
+        self.0.set_tolerance(Some(tolerance))
+    }
+    fn reset_tolerance(&mut self) {
+        // None is always accepted: it is the model's own tolerance.
+        let _ = self.0.set_tolerance(None);
+    }
+    fn tolerance(&self) -> f64 {
+        self.0.tolerance().unwrap_or(f64::NAN)
     }
     fn save_state(&self) -> Vec<u8> {
         self.0.save_state()

@@ -1,7 +1,7 @@
 //! An event as Python sees it: the runtime's [`monitor::Event`] (a screening part, a forecast
 //! part, either absent) laid flat, absent figures as `None`.
 
-use simforecast_runtime::codes::{State, Verdict};
+use simforecast_runtime::codes::{Evidence, State, Verdict};
 use simforecast_runtime::monitor;
 
 /// What the monitor decided at one frame.
@@ -29,7 +29,9 @@ pub struct Event {
     pub screen_stage: Option<usize>,
     pub forecast_stage: Option<usize>,
     /// The forecast (None when this event is no forecast): μ−σ, μ+σ, the point estimate of μ,
-    /// the interval for μ and its nominal coverage, and whether it was within tolerance.
+    /// the interval for μ and its nominal coverage, whether it may be acted on (within the
+    /// tolerance and in distribution), whether its relative half-width is within the tolerance,
+    /// the tolerance in force (None: none, any width) and what it rests on.
     pub mu_minus_sigma: Option<f64>,
     pub mu_plus_sigma: Option<f64>,
     pub mu_hat: Option<f64>,
@@ -37,6 +39,10 @@ pub struct Event {
     pub mu_high: Option<f64>,
     pub level: Option<f64>,
     pub confident: Option<bool>,
+    pub within_tolerance: Option<bool>,
+    pub tolerance: Option<f64>,
+    /// "model" or "own_statistics".
+    pub evidence: Option<&'static str>,
 }
 
 impl From<&monitor::Event> for Event {
@@ -61,6 +67,9 @@ impl From<&monitor::Event> for Event {
             mu_high: f.map(|f| f.mu_high),
             level: f.map(|f| f.level),
             confident: f.map(|f| f.confident),
+            within_tolerance: f.map(|f| f.within_tolerance),
+            tolerance: f.and_then(|f| f.tolerance),
+            evidence: f.map(|f| evidence_name(f.evidence)),
         }
     }
 }
@@ -72,7 +81,7 @@ impl Event {
     }
 
     /// Every field by name, in declaration order (for `repr` and `to_dict`).
-    pub fn fields(&self) -> [(&'static str, Field); 17] {
+    pub fn fields(&self) -> [(&'static str, Field); 20] {
         use Field::{Bool, Count, Float, Text};
         let f = |x: Option<f64>| x.map_or(Field::None, Float);
         let c = |x: Option<usize>| x.map_or(Field::None, |v| Count(v as u64));
@@ -94,6 +103,12 @@ impl Event {
             ("mu_high", f(self.mu_high)),
             ("level", f(self.level)),
             ("confident", self.confident.map_or(Field::None, Bool)),
+            (
+                "within_tolerance",
+                self.within_tolerance.map_or(Field::None, Bool),
+            ),
+            ("tolerance", f(self.tolerance)),
+            ("evidence", self.evidence.map_or(Field::None, Text)),
         ]
     }
 
@@ -133,6 +148,13 @@ pub fn verdict_name(v: Verdict) -> &'static str {
         Verdict::Relevant => "relevant",
         Verdict::Irrelevant => "irrelevant",
         Verdict::Unsure => "unsure",
+    }
+}
+
+pub fn evidence_name(e: Evidence) -> &'static str {
+    match e {
+        Evidence::Model => "model",
+        Evidence::OwnStatistics => "own_statistics",
     }
 }
 
@@ -193,7 +215,8 @@ mod tests {
             f.repr(),
             "Event(frame=150, verdict='relevant', halt=False, ood=True, vote=0.25, score=-1.5, \
              screen_stage=2, forecast_stage=3, mu_minus_sigma=1.0, mu_plus_sigma=3.0, mu_hat=2.0, \
-             mu_low=1.5, mu_high=2.5, level=0.9, confident=True)"
+             mu_low=1.5, mu_high=2.5, level=0.9, confident=True, within_tolerance=True, \
+             tolerance=0.25, evidence='model')"
         );
         let bare = Event::from(&monitor::Event {
             frame: 50,

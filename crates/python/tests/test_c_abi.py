@@ -27,7 +27,10 @@ class SfEvent(ctypes.Structure):
         ("cut", ctypes.c_double), ("mu_minus_sigma", ctypes.c_double),
         ("mu_plus_sigma", ctypes.c_double), ("mu_low", ctypes.c_double),
         ("mu_high", ctypes.c_double), ("level", ctypes.c_double), ("confident", ctypes.c_int32),
+        ("within_tolerance", ctypes.c_int32), ("evidence", ctypes.c_int32),
+        ("tolerance", ctypes.c_double),
     ]
+EVIDENCE = {0: "model", 1: "own_statistics"}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +46,8 @@ def lib():
     lib.sf_monitor_push.restype = ctypes.c_int
     lib.sf_monitor_push.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.POINTER(SfEvent)]
     lib.sf_monitor_free.argtypes = [ctypes.c_void_p]
+    lib.sf_monitor_set_tolerance.restype = ctypes.c_int
+    lib.sf_monitor_set_tolerance.argtypes = [ctypes.c_void_p, ctypes.c_double]
     lib.sf_model_free.argtypes = [ctypes.c_void_p]
     lib.sf_last_error.restype = ctypes.c_char_p
     return lib
@@ -55,10 +60,12 @@ def close(a, b) -> bool:
     return a is not None and abs(a - b) <= 1e-12 * max(1.0, abs(b))
 
 
-def c_events(lib, model_path: Path, values):
+def c_events(lib, model_path: Path, values, tolerance=None):
     model = lib.sf_model_load(str(model_path).encode())
     assert model, lib.sf_last_error().decode()
     mon = lib.sf_monitor_new(model)
+    if tolerance is not None:
+        assert lib.sf_monitor_set_tolerance(mon, tolerance) == SF_OK, lib.sf_last_error()
     out, ev = [], SfEvent()
     try:
         for v in values:
@@ -71,15 +78,17 @@ def c_events(lib, model_path: Path, values):
     return out
 
 
-def test_python_monitor_equals_the_c_abi_on_held_out_traces(lib, campaign):
-    assert lib.sf_abi_version() == 3
+@pytest.mark.parametrize("tolerance", [None, 0.5])
+def test_python_monitor_equals_the_c_abi_on_held_out_traces(lib, campaign, tolerance):
+    """At the model's tolerance and at one set on both monitors."""
+    assert lib.sf_abi_version() == 4
     path = campaign.cli_model()
     model = sf.load_model(path)
     compared = 0
     for trace in campaign.held_out:
         values = campaign.values(trace)
-        py = model.monitor().push_many(values)
-        c = c_events(lib, path, values)
+        py = model.monitor(tolerance=tolerance).push_many(values)
+        c = c_events(lib, path, values, tolerance)
         assert len(py) == len(c), trace.name
         for p, e in zip(py, c):
             assert p.frame == e.frame and p.halt == bool(e.halt) and p.ood == bool(e.ood)
@@ -89,6 +98,9 @@ def test_python_monitor_equals_the_c_abi_on_held_out_traces(lib, campaign):
                 assert close(p.cut, None if math.isnan(e.cut) else e.cut), trace.name
             if e.flags & SF_EVENT_FORECAST:
                 assert p.is_forecast and p.confident == bool(e.confident)
+                assert p.within_tolerance == bool(e.within_tolerance)
+                assert p.evidence == EVIDENCE[e.evidence] == "model"
+                assert p.tolerance == e.tolerance == (tolerance or model.tolerance)
                 for f in ("mu_minus_sigma", "mu_plus_sigma", "mu_low", "mu_high", "level"):
                     assert close(getattr(p, f), getattr(e, f)), (trace.name, f)
             else:

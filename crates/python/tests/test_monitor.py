@@ -38,10 +38,13 @@ def assert_same(py: sf.Event, js: dict, where: str) -> None:
             assert close(getattr(py, k), s[k]), f"{where}: {k} {getattr(py, k)} != {s[k]}"
     if f is None:
         assert not py.is_forecast and all(getattr(py, k) is None for k in FORECAST), where
-        assert py.confident is None, where
+        assert py.confident is None and py.within_tolerance is None, where
+        assert py.tolerance is None and py.evidence is None, where
     else:
         assert py.forecast_stage == f["stage"], where
         assert py.confident == f["confident"], where
+        assert py.within_tolerance == f["within_tolerance"], where
+        assert py.tolerance == f["tolerance"] and py.evidence == f["evidence"].lower(), where
         for k in FORECAST:
             assert close(getattr(py, k), f[k]), f"{where}: {k} {getattr(py, k)} != {f[k]}"
     ood = bool(s and s["ood"]) or bool(f and f["ood"])
@@ -117,3 +120,44 @@ def test_monitor_reports_its_state(wide):
     d = events[0].to_dict()
     assert d["frame"] == events[0].frame and set(d) >= {"verdict", "halt", "mu_low", "cut"}
     assert repr(events[0]).startswith("Event(frame=")
+
+
+def test_tolerance_is_the_models_unless_set(wide):
+    """Monitor.tolerance: the model's (0.25 for the default), settable within the range the
+    model was calibrated for, refused outside it (the monitor unchanged), kept by reset and by
+    pickling; a forecast says the tolerance it met."""
+    model = sf.load_model(wide.cli_model())
+    assert model.tolerance == 0.25 and model.tolerance_range == (0.05, 1.0)
+    mon = model.monitor()
+    assert mon.tolerance == 0.25
+    mon.tolerance = 0.5
+    assert mon.tolerance == 0.5
+    for bad in (0.0, -0.1, 1.5, 0.01, math.nan, math.inf):
+        with pytest.raises(sf.InvalidArgumentError, match="tolerance"):
+            mon.tolerance = bad
+        assert mon.tolerance == 0.5
+    mon.reset()
+    assert mon.tolerance == 0.5
+    assert pickle.loads(pickle.dumps(mon)).tolerance == 0.5
+    mon.tolerance = None
+    assert mon.tolerance == 0.25 and pickle.loads(pickle.dumps(mon)).tolerance == 0.25
+    with pytest.raises(ValueError, match="outside the range"):
+        sf.Monitor(model, tolerance=2.0)
+    assert sf.Monitor(model, tolerance=0.1).tolerance == 0.1
+
+    # A looser tolerance forecasts more runs, each within the tolerance it states.
+    counts = {}
+    for t in (0.1, 0.5):
+        n = 0
+        for trace in wide.held_out:
+            values = wide.values(trace)
+            events = model.monitor(tolerance=t).push_many(values)
+            assert events == model.replay(values, tolerance=t)
+            for e in events:
+                if e.is_forecast:
+                    n += 1
+                    half = (e.mu_high - e.mu_low) / (e.mu_high + e.mu_low)
+                    assert e.tolerance == t and e.within_tolerance and e.confident
+                    assert e.evidence == "model" and half <= t * (1 + 1e-12)
+        counts[t] = n
+    assert counts[0.5] > counts[0.1], counts

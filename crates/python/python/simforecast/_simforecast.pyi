@@ -55,8 +55,16 @@ class Event:
     mu_low: Optional[float]
     mu_high: Optional[float]
     level: Optional[float]
-    #: The interval was within the model's tolerance (else forecast at the deadline).
+    #: The forecast may be acted on: within the tolerance in force and in distribution (a KNN
+    #: model's forecast at its deadline may not be).
     confident: Optional[bool]
+    #: The interval's relative half-width (high - low) / 2 / |middle| is within ``tolerance``.
+    within_tolerance: Optional[bool]
+    #: The tolerance in force when the forecast was made (None: none, any width).
+    tolerance: Optional[float]
+    #: What the forecast rests on: "model" for a monitor's forecasts ("own_statistics" is the
+    #: model-free convergence mode's).
+    evidence: Optional[Literal["model", "own_statistics"]]
     @property
     def is_forecast(self) -> bool:
         """True when this event carries a forecast."""
@@ -69,7 +77,7 @@ class Monitor:
     """Watches one running trace with the same Rust monitor as the LAMMPS fix: push its values
     frame by frame; an event says what the model decided at that frame."""
 
-    def __new__(cls, model: Model) -> Monitor: ...
+    def __new__(cls, model: Model, tolerance: Optional[float] = None) -> Monitor: ...
     def push(self, value: float) -> Optional[Event]:
         """Appends one frame; returns the event decided at this frame, or None. A NaN or
         infinite value raises NonFiniteError and leaves the monitor as it was."""
@@ -92,8 +100,16 @@ class Monitor:
     @property
     def model(self) -> Model:
         """The model this monitor runs."""
+    @property
+    def tolerance(self) -> Optional[float]:
+        """The tolerance in force: the relative half-width of the 90 % interval for mu the
+        monitor waits for before it forecasts (the one set, else the model's; None: any width).
+        Set None to return to the model's; a value that is not positive or lies outside
+        ``model.tolerance_range`` raises InvalidArgumentError (monitor unchanged)."""
+    @tolerance.setter
+    def tolerance(self, value: Optional[float]) -> None: ...
     def reset(self) -> None:
-        """Starts a new trace with the same model."""
+        """Starts a new trace with the same model (and tolerance)."""
     def save_state(self) -> bytes:
         """The monitor's progress as bytes."""
     def load_state(self, state: bytes) -> None:
@@ -119,12 +135,20 @@ class Model:
         """The model card as a dict: the same as ``simforecast inspect --json``."""
     def card_text(self) -> str:
         """The model card as text: the same as ``simforecast inspect`` (and ``str(model)``)."""
-    def monitor(self, frame_spacing: Optional[int] = None) -> Monitor:
+    def monitor(self, frame_spacing: Optional[int] = None,
+                tolerance: Optional[float] = None) -> Monitor:
         """A monitor over one new run; ``frame_spacing`` (steps between the values you will
-        push), when given, must be the model's."""
-    def replay(self, values: _FloatArray) -> List[Event]:
-        """Replays a whole trace through a fresh monitor, as ``simforecast predict``: its events
-        until every stage has decided."""
+        push), when given, must be the model's; ``tolerance`` as ``Monitor.tolerance``."""
+    @property
+    def tolerance(self) -> Optional[float]:
+        """The model's default tolerance (relative half-width); None when it has none."""
+    @property
+    def tolerance_range(self) -> Optional[Tuple[float, float]]:
+        """The tolerances the model was calibrated for (what a monitor accepts); None: any
+        positive one."""
+    def replay(self, values: _FloatArray, tolerance: Optional[float] = None) -> List[Event]:
+        """Replays a whole trace through a fresh monitor, as ``simforecast predict``, at
+        ``tolerance`` (None: the model's): its events until every stage has decided."""
     @overload
     def evaluate(self, traces: _Traces, *, frame_spacing: Optional[int] = ...,
                  column: Optional[str] = ..., names: Optional[Sequence[str]] = ...,
@@ -195,7 +219,7 @@ class Pruner:
 def _model_from_bytes(data: bytes) -> Model:
     """Unpickles a model."""
 
-def _monitor_from_state(model: bytes, state: bytes) -> Monitor:
+def _monitor_from_state(model: bytes, state: bytes, tolerance: Optional[float] = None) -> Monitor:
     """Unpickles a monitor."""
 
 def load_model(path: _PathLike) -> Model:

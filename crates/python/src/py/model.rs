@@ -86,26 +86,53 @@ impl Model {
     }
 
     /// A monitor over one new run. `frame_spacing`, when given, is checked against the model's
-    /// (the steps between the values you will push).
-    #[pyo3(signature = (frame_spacing = None))]
-    fn monitor(&self, py: Python<'_>, frame_spacing: Option<i64>) -> PyResult<Monitor> {
+    /// (the steps between the values you will push); `tolerance` as `Monitor.tolerance`.
+    #[pyo3(signature = (frame_spacing = None, tolerance = None))]
+    fn monitor(
+        &self,
+        py: Python<'_>,
+        frame_spacing: Option<i64>,
+        tolerance: Option<f64>,
+    ) -> PyResult<Monitor> {
         if let Some(s) = steps(py, frame_spacing, "frame_spacing")? {
             call(py, || {
                 traces::check_spacing(s, self.inner.meta.frame_spacing, "the run writes")
             })?;
         }
-        Ok(Monitor::new(Arc::clone(&self.inner)))
+        let mut m = Monitor::new(Arc::clone(&self.inner));
+        m.set_tolerance(py, tolerance)?;
+        Ok(m)
     }
 
-    /// Replays a whole trace through a fresh monitor (as `simforecast predict`): the events, in
-    /// order, until every stage has decided.
-    fn replay(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Vec<Event>> {
+    /// The model's default tolerance (relative half-width of the 90 % interval for mu a forecast
+    /// must reach); None when it has none.
+    #[getter]
+    fn tolerance(&self) -> Option<f64> {
+        self.inner.tolerance()
+    }
+
+    /// The tolerances (low, high) the model was calibrated for, what a monitor accepts; None
+    /// when any positive tolerance is accepted.
+    #[getter]
+    fn tolerance_range(&self) -> Option<(f64, f64)> {
+        self.inner.tolerance_range()
+    }
+
+    /// Replays a whole trace through a fresh monitor (as `simforecast predict`) at `tolerance`
+    /// (None: the model's): the events, in order, until every stage has decided.
+    #[pyo3(signature = (values, tolerance = None))]
+    fn replay(
+        &self,
+        py: Python<'_>,
+        values: &Bound<'_, PyAny>,
+        tolerance: Option<f64>,
+    ) -> PyResult<Vec<Event>> {
         let arr = convert::float_array(values, "values")?;
         let series = arr.as_array().to_vec();
         let inner = &self.inner;
         let events = detached(py, || {
-            Ok(simforecast_runtime::monitor::Monitor::replay(
-                inner, &series,
+            Ok(simforecast_runtime::monitor::Monitor::replay_at(
+                inner, &series, tolerance,
             )?)
         })?;
         Ok(events.iter().map(Event::from).collect())

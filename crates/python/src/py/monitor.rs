@@ -31,9 +31,13 @@ impl Monitor {
 
 #[pymethods]
 impl Monitor {
+    /// A monitor over one new run; `tolerance` as the property of that name.
     #[new]
-    fn py_new(model: &Model) -> Self {
-        Self::new(Arc::clone(model.inner()))
+    #[pyo3(signature = (model, tolerance = None))]
+    fn py_new(py: Python<'_>, model: &Model, tolerance: Option<f64>) -> PyResult<Self> {
+        let mut m = Self::new(Arc::clone(model.inner()));
+        m.set_tolerance(py, tolerance)?;
+        Ok(m)
     }
 
     /// Appends one frame; returns the event decided at this frame, or None. A NaN or infinite
@@ -111,7 +115,23 @@ impl Monitor {
         Model::new(Arc::clone(self.inner.model()))
     }
 
-    /// Starts a new trace with the same model.
+    /// The tolerance in force: the relative half-width (high − low) / 2 / |middle| the 90 %
+    /// interval for mu must reach before the monitor forecasts (the one set, else the model's;
+    /// None: no tolerance, any width). Setting None returns to the model's; a value that is not a
+    /// positive number, or outside the range the model was calibrated for, raises
+    /// InvalidArgumentError and leaves the monitor unchanged. Kept by `reset` and by pickling.
+    #[getter]
+    fn tolerance(&self) -> Option<f64> {
+        self.inner.tolerance()
+    }
+
+    #[setter]
+    pub(crate) fn set_tolerance(&mut self, py: Python<'_>, tolerance: Option<f64>) -> PyResult<()> {
+        let inner = &mut self.inner;
+        call(py, || Ok(inner.set_tolerance(tolerance)?))
+    }
+
+    /// Starts a new trace with the same model (and tolerance).
     fn reset(&mut self) {
         self.inner.reset();
     }
@@ -136,14 +156,18 @@ impl Monitor {
         py: Python<'py>,
     ) -> PyResult<(
         Bound<'py, PyAny>,
-        (Bound<'py, PyBytes>, Bound<'py, PyBytes>),
+        (Bound<'py, PyBytes>, Bound<'py, PyBytes>, Option<f64>),
     )> {
         let f = py
             .import("simforecast._simforecast")?
             .getattr("_monitor_from_state")?;
         let inner = &self.inner;
         let (model, state) = call(py, || Ok((inner.model().to_bytes(), inner.save_state())))?;
-        Ok((f, (PyBytes::new(py, &model), PyBytes::new(py, &state))))
+        // Only a tolerance set on this monitor travels; None means the model's.
+        let own = inner
+            .tolerance()
+            .filter(|t| Some(*t) != inner.model().tolerance());
+        Ok((f, (PyBytes::new(py, &model), PyBytes::new(py, &state), own)))
     }
 
     fn __repr__(&self) -> String {
@@ -155,13 +179,20 @@ impl Monitor {
     }
 }
 
-/// Unpickles a monitor: its model, then its progress.
+/// Unpickles a monitor: its model, then its progress and tolerance.
 #[pyfunction]
-pub fn _monitor_from_state(py: Python<'_>, model: &[u8], state: &[u8]) -> PyResult<Monitor> {
+#[pyo3(signature = (model, state, tolerance = None))]
+pub fn _monitor_from_state(
+    py: Python<'_>,
+    model: &[u8],
+    state: &[u8],
+    tolerance: Option<f64>,
+) -> PyResult<Monitor> {
     call(py, || {
         let model = RtModel::from_bytes(model, "<pickled monitor>")?;
         let mut inner = RtMonitor::new(Arc::new(model));
         inner.load_state(state)?;
+        inner.set_tolerance(tolerance)?;
         Ok(Monitor { inner })
     })
 }
