@@ -90,19 +90,35 @@ impl WindowStats {
     }
 }
 
-/// Standard error of the mean of `x` from the means of blocks of [`BLOCK`] frames (at least two
-/// blocks; correlated frames make the naive error too small).
+/// Standard error of the mean of `x` from block means: the largest over blocks of [`BLOCK`],
+/// 2·[`BLOCK`], 4·[`BLOCK`], … frames while at least four blocks fit (two for a short window).
+/// Correlated frames make small blocks' error too small; where it still grows with the block
+/// size, the correlation is longer than the blocks resolve, and the largest is the least wrong.
 fn block_se(x: &[f64]) -> f64 {
-    let nb = (x.len() / BLOCK).max(2);
+    let mut best = se_of_blocks(x, (x.len() / BLOCK).max(2));
+    let mut size = 2 * BLOCK;
+    while x.len() / size >= 4 {
+        best = best.max(se_of_blocks(x, x.len() / size));
+        size *= 2;
+    }
+    best
+}
+
+/// Standard error of the mean of `x` from the means of `nb` equal blocks.
+fn se_of_blocks(x: &[f64], nb: usize) -> f64 {
     let size = x.len() / nb;
-    if size == 0 {
+    if size == 0 || nb < 2 {
         return 0.0;
     }
-    let means: Vec<f64> = (0..nb)
-        .map(|b| x[b * size..(b + 1) * size].iter().sum::<f64>() / size as f64)
-        .collect();
-    let m = means.iter().sum::<f64>() / nb as f64;
-    let var = means.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (nb - 1) as f64;
+    let mut sum = 0.0;
+    let mut sum2 = 0.0;
+    for b in 0..nb {
+        let m = x[b * size..(b + 1) * size].iter().sum::<f64>() / size as f64;
+        sum += m;
+        sum2 += m * m;
+    }
+    let m = sum / nb as f64;
+    let var = ((sum2 - nb as f64 * m * m) / (nb - 1) as f64).max(0.0);
     (var / nb as f64).sqrt()
 }
 
