@@ -78,11 +78,14 @@ ctest: cmake-build system-deps lammps-builtin
 	cd $(BUILD) && SIMFORECAST_LAMMPS=both ../$(VENV)/bin/ctest --output-on-failure
 
 DEMO := $(BUILD)/demo
-# The demo and the example self-test train the DEFAULT model (no preset option): it halts only at
-# 600 or 800 frames, where the shipped traces certify halting precision 0.95, and forecasts a run
-# it does not halt at the first 50-frame window where the 90 % interval for mu is within its
-# tolerance (±25 %), never wider; the campaign summary gives the compute saved at that tolerance.
-DEMO_TRAIN_OPTIONS :=
+# The demo and the example self-test train the DEFAULT model (no preset option) with one stated
+# change: halting precision 0.8 instead of 0.95. The 250 shipped traces give 0 wrong of 14
+# out-of-fold halts at 600/800 frames, which certifies precision 0.85 at 90 % confidence, not
+# 0.95 (that takes 45 clean halts: the default alone never halts on this campaign, and its card
+# says so). It forecasts a run it does not halt at the first 50-frame window where the 90 %
+# interval for mu is within its tolerance (±25 %), never wider; the campaign summary gives the
+# compute saved at that tolerance.
+DEMO_TRAIN_OPTIONS := --target-precision 0.8
 ## demo: train on the shipped wide campaign, run the examples/slurry campaign with the plugin
 demo: cmake-build
 	@echo "==> training a model on the shipped campaign data/nemd-wide-public (threshold 33.1)"
