@@ -120,8 +120,8 @@ def test_tolerance_decides_how_long_the_run_goes_on(venv, plugin, default_model,
 
 
 def test_tolerance_two_ranks_decide_as_one(venv, plugin, default_model, wide_data, tmp_path):
-    campaign_frames(wide_data, RUN, tmp_path / "frames.txt", n=700)
-    opts = "tolerance 0.5 after stop"
+    campaign_frames(wide_data, RUN, tmp_path / "frames.txt", n=FRAMES)
+    opts = "tolerance 0.25 after stop"
     one = require_ok(replay(venv, plugin, default_model, tmp_path / "np1", tmp_path / "frames.txt",
                             fcopts=opts))
     two = require_ok(replay(venv, plugin, default_model, tmp_path / "np2", tmp_path / "frames.txt",
@@ -130,7 +130,7 @@ def test_tolerance_two_ranks_decide_as_one(venv, plugin, default_model, wide_dat
     assert any(" forecast " in ln and ln.endswith(" stop") for ln in lines), lines
     assert lines == decision_lines(tmp_path / "np2" / "decisions.txt")
     assert one.lines("REPLAY") == two.lines("REPLAY")
-    assert float(two.lines("REPLAY")[-1]["tolerance"]) == 0.5
+    assert float(two.lines("REPLAY")[-1]["tolerance"]) == 0.25
 
 
 def test_live_run_goes_on_at_a_tolerance_the_model_cannot_certify(venv, plugin, model, campaign,
