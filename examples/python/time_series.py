@@ -57,9 +57,11 @@ def main() -> None:
     runs = campaign(200, rng)
     model = sf.train(runs, THRESHOLD, frame_spacing=1, tail=TAIL, column="x")
     card = model.card()
+    tolerance = model.tolerance
+    assert tolerance is not None, "the default model forecasts within a tolerance"
     print(f"trained on {card['training']['traces']} runs ({card['training']['irrelevant']} "
           f"irrelevant); halts at {card['decisions']['halting_windows']} frames, forecasts "
-          f"within ±{100 * model.tolerance:.0f} %")
+          f"within ±{100 * tolerance:.0f} %")
 
     simulated = full = halted = wrong = forecast = covered = 0
     for k, p in enumerate(rng.uniform(0.0, 1.0, 30)):
