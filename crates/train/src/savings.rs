@@ -72,11 +72,9 @@ impl RunStop {
     }
 }
 
-/// An interval's relative half-width (hi − lo) / 2 / |mid|; None when its middle is 0.
-pub fn relative_half_width(lo: f64, hi: f64) -> Option<f64> {
-    let mid = (lo + hi) / 2.0;
-    (mid != 0.0).then(|| (hi - lo) / 2.0 / mid.abs())
-}
+/// An interval's relative half-width (hi − lo) / 2 / |mid|: the runtime's one definition, the
+/// measure a model's tolerance bounds.
+pub use simforecast_runtime::stage::forecast::relative_half_width;
 
 /// The accounting at one tolerance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
