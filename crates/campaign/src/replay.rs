@@ -296,3 +296,73 @@ pub fn offline(config: &crate::Config, recorded: &Recorded, folds: usize) -> Res
     out.seconds = start.elapsed().as_secs_f64();
     Ok(out)
 }
+
+/// What a learner that saw every label saves on the same runs in the same order: before run
+/// *i* it holds a model trained offline on all of runs 1..*i*−1 (retrained on the campaign's
+/// schedule counted in runs: the first at `first_model_at` runs, then every `retrain_every`),
+/// and every decision is obeyed. The campaign sees only the labels of the runs it lets finish;
+/// this twin is "a model trained offline on the same number of runs", so the ratio of the two
+/// savings is what learning online costs.
+pub fn same_runs_offline(
+    config: &crate::Config,
+    recorded: &Recorded,
+    seed: u64,
+) -> Result<Offline> {
+    let start = Instant::now();
+    let mut order: Vec<usize> = (0..recorded.runs.len())
+        .filter(|&i| recorded.runs[i].1.len() >= config.tail)
+        .collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let mut out = Offline {
+        folds: 0,
+        runs: order.len(),
+        saved_share: 0.0,
+        halts: 0,
+        wrong_halts: 0,
+        forecast_stops: 0,
+        covered: 0,
+        seconds: 0.0,
+    };
+    let (mut simulated, mut full) = (0u64, 0u64);
+    let mut model: Option<std::sync::Arc<simforecast_runtime::model::Model>> = None;
+    let mut next_fit = config.first_model_at;
+    for (seen, &i) in order.iter().enumerate() {
+        if seen >= next_fit {
+            let past = &order[..seen];
+            // A fit can fail on few runs (e.g. one class only); the previous model stays.
+            if let Ok((m, _)) = crate::retrain::fit(
+                config,
+                past.iter().map(|&j| recorded.runs[j].0.clone()).collect(),
+                past.iter().map(|&j| recorded.runs[j].1.clone()).collect(),
+            ) {
+                model = Some(std::sync::Arc::new(m));
+            }
+            next_fit = seen + config.retrain_every;
+        }
+        let values = &recorded.runs[i].1;
+        let (mu, _) = simforecast_train::tail_stats(values, config.tail).expect("long enough");
+        let decision = match &model {
+            Some(m) => decide(m, values, config.tolerance)?,
+            None => Decision::RunToEnd,
+        };
+        let frames = match decision {
+            Decision::Halt { frame } => {
+                out.halts += 1;
+                out.wrong_halts +=
+                    usize::from(!config.direction.is_irrelevant(mu, config.threshold));
+                frame
+            }
+            Decision::Forecast { frame, lo, hi, .. } => {
+                out.forecast_stops += 1;
+                out.covered += usize::from(lo <= mu && mu <= hi);
+                frame
+            }
+            Decision::RunToEnd => values.len(),
+        };
+        simulated += frames as u64;
+        full += values.len() as u64;
+    }
+    out.saved_share = 1.0 - simulated as f64 / full.max(1) as f64;
+    out.seconds = start.elapsed().as_secs_f64();
+    Ok(out)
+}

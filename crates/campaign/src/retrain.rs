@@ -158,6 +158,8 @@ pub fn fit(
     // The model is calibrated at the campaign's tolerance: its forecasts are the stops.
     let mut params = TrainParams::new(Preset::Default);
     params.overrides.tolerance = Some(cfg.tolerance);
+    // Halts are certified against the campaign's own target, the one its audit judges.
+    params.overrides.target_precision = Some(cfg.target_precision);
     let (train_cfg, _) = params.check(shortest)?;
     let idx: Vec<usize> = (0..ds.len()).collect();
     let (model, _) = fit_model(&ds, &idx, &train_cfg)?;

@@ -551,6 +551,11 @@ pub struct CampaignReplayArgs {
     /// every decision obeyed), for comparison; 0: not computed.
     #[arg(long, default_value_t = 0)]
     pub offline_folds: usize,
+    /// Also what a learner that saw every label saves on the same runs in the same order
+    /// (before each run, a model trained offline on all earlier runs, on the campaign's
+    /// schedule): "a model trained offline on the same number of runs".
+    #[arg(long)]
+    pub same_runs_offline: bool,
     /// Draw compute saved, wrong halts, precision and coverage against run index (SVG).
     #[arg(long)]
     pub plot: Option<PathBuf>,

@@ -166,6 +166,11 @@ fn replay_cmd(a: CampaignReplayArgs) -> AnyResult<()> {
         0 => None,
         k => Some(replay::offline(&cfg, &recorded, k)?),
     };
+    let same_runs = if a.same_runs_offline {
+        Some(replay::same_runs_offline(&cfg, &recorded, a.order)?)
+    } else {
+        None
+    };
     let result = (|| -> AnyResult<Replay> {
         let mut camp = Campaign::init(&dir, cfg)?;
         if !a.json {
@@ -199,10 +204,12 @@ fn replay_cmd(a: CampaignReplayArgs) -> AnyResult<()> {
             #[serde(flatten)]
             replay: &'a Replay,
             offline: Option<&'a replay::Offline>,
+            same_runs_offline: Option<&'a replay::Offline>,
         }
         return report::print_json(&Out {
             replay: &r,
             offline: offline.as_ref(),
+            same_runs_offline: same_runs.as_ref(),
         });
     }
     summary(&r);
@@ -218,14 +225,32 @@ fn replay_cmd(a: CampaignReplayArgs) -> AnyResult<()> {
             o.wrong_halts,
             o.forecast_stops,
             o.covered,
-            if o.saved_share > 0.0 {
-                format!("{:.0} % of it", 100.0 * last.saved_share / o.saved_share)
-            } else {
-                "(offline saves nothing)".into()
-            }
+            share_of(last.saved_share, o.saved_share)
+        );
+    }
+    if let (Some(o), Some(last)) = (&same_runs, r.rows.last()) {
+        println!(
+            "offline on the same runs so far (every label seen, same order and schedule, {:.1} s): \
+             compute saved {:.1} %, halts {} of which wrong {}, forecast stops {} covering mu {}; \
+             the replay saved {}",
+            o.seconds,
+            100.0 * o.saved_share,
+            o.halts,
+            o.wrong_halts,
+            o.forecast_stops,
+            o.covered,
+            share_of(last.saved_share, o.saved_share)
         );
     }
     Ok(())
+}
+
+fn share_of(replay: f64, offline: f64) -> String {
+    if offline > 0.0 {
+        format!("{:.0} % of it", 100.0 * replay / offline)
+    } else {
+        "(offline saves nothing)".into()
+    }
 }
 
 fn header() -> String {
