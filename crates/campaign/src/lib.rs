@@ -216,7 +216,14 @@ impl Campaign {
             self.traces.insert(rec.run_id.clone(), rec.values);
         }
         self.runs.insert(stored.run_id.clone(), stored.clone());
-        self.log(&format!("recorded {}", status::describe_run(&stored)))?;
+        // The run is recorded once its JSON is in place: a log line that cannot be written (a
+        // full disk) must not make the caller believe otherwise and record it again.
+        if let Err(e) = self.log(&format!("recorded {}", status::describe_run(&stored))) {
+            log::warn!(
+                "{}: recorded, but the log line was not written: {e}",
+                stored.run_id
+            );
+        }
         Ok(stored)
     }
 

@@ -301,3 +301,71 @@ fn a_replay_is_reproducible_and_learns_from_zero() {
     };
     assert_eq!(decisions(&a), decisions(&b));
 }
+
+/// A campaign directory on a file system that fills up (a 160 KiB tmpfs, mounted in a private
+/// mount namespace so nothing outlives the test): every `record` either lands whole or fails
+/// saying the disk is full, the runs recorded before stay readable, and no temporary file is
+/// left behind. Needs root or unprivileged user namespaces (`unshare`), as on CI.
+#[test]
+fn a_full_disk_loses_nothing() {
+    let out = scratch("full-disk");
+    let traces = wide_traces(12);
+    let list: Vec<String> = traces.iter().map(|t| t.display().to_string()).collect();
+    // Inside the namespace: mount, init, record until the disk is full, then report what is
+    // left: the status, and the names in the directory.
+    let script = r#"
+set -u
+mnt=$OUT/mnt; mkdir -p "$mnt"
+mount -t tmpfs -o size=160k tmpfs "$mnt" || { echo "MOUNT FAILED"; exit 3; }
+"$BIN" campaign init "$mnt/c" --threshold 33.1 > /dev/null || exit 4
+for t in $TRACES; do
+  if "$BIN" campaign record "$mnt/c" "$t" --no-retrain > /dev/null 2> "$OUT/err"; then
+    echo "RECORDED $(basename "$t" .dat)"
+  else
+    echo "REFUSED $(basename "$t" .dat) $(tr '\n' ' ' < "$OUT/err")"
+  fi
+done
+"$BIN" campaign status --json "$mnt/c" > "$OUT/status.json" || echo "STATUS FAILED"
+ls -a "$mnt/c" "$mnt/c/runs" "$mnt/c/models" > "$OUT/listing"
+"#;
+    let mut cmd = Command::new("unshare");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        cmd.args(["--user", "--map-root-user"]);
+    }
+    let o = cmd
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("OUT", &out)
+        .env("BIN", BIN)
+        .env("TRACES", list.join(" "))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let recorded: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("RECORDED "))
+        .collect();
+    let refused: Vec<&str> = text.lines().filter(|l| l.starts_with("REFUSED ")).collect();
+    // The disk held some runs and then refused more, each time saying why.
+    assert!(!recorded.is_empty() && !refused.is_empty(), "{text}");
+    for r in &refused {
+        assert!(r.contains("No space left on device"), "{r}");
+    }
+    // What was reported recorded is there, and nothing else.
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("status.json")).unwrap()).unwrap();
+    assert_eq!(s["runs"], recorded.len(), "{text}");
+    let listing = fs::read_to_string(out.join("listing")).unwrap();
+    assert!(
+        !listing.contains(".tmp-"),
+        "temporary files left:\n{listing}"
+    );
+    for id in &recorded {
+        assert!(listing.contains(&format!("{id}.json")), "{id}:\n{listing}");
+    }
+}
