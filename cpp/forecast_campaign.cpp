@@ -119,7 +119,10 @@ bool ForecastCampaign::load_library(std::string &why)
     library = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (library) break;
     const char *e = dlerror();
-    tried += fmt::format("\n  {}: {}", c, e ? e : "not loadable");
+    std::string reason = e ? e : "not loadable";
+    // dlerror() names the file itself first
+    if (reason.rfind(c + ": ", 0) == 0) reason.erase(0, c.size() + 2);
+    tried += fmt::format("\n  {}: {}", c, reason);
   }
   if (!library) {
     why = fmt::format("cannot load the campaign library {} (it holds the training code, loaded "
