@@ -38,7 +38,7 @@ golden: check-tools
 	@echo "==> scikit-fda golden reference (tests/golden)"
 	bash tests/golden/check_reference.sh
 
-## header: regenerate include/simforecast.h with cbindgen (via build.rs)
+## header: regenerate include/simforecast.h and include/simforecast_campaign.h with cbindgen (via build.rs)
 header:
 	$(CARGO) build --release --lib
 	cp "$$(ls -td target/release/build/simforecast-*/out/simforecast.h | head -1)" include/simforecast.h
