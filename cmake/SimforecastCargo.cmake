@@ -25,6 +25,8 @@
 #   SIMFORECAST_STATIC_LIB (path of libsimforecast.a), SIMFORECAST_CXX_STATIC_LIB
 #   (libsimforecast_cxx.a), SIMFORECAST_INCLUDE_DIR,
 #   SIMFORECAST_CLI (path of the simforecast tool, built when SIMFORECAST_BUILD_CLI is ON),
+#   SIMFORECAST_CAMPAIGN_LIB (libsimforecast_campaign.so: the campaign crate's C ABI, with the
+#   training code, which fix forecast dlopens only for its `campaign` keyword; never linked),
 #   SIMFORECAST_CXXBRIDGE_INCLUDE_DIR (the C++ API's generated headers, see below)
 
 # The crate is found relative to this file, not PROJECT_SOURCE_DIR, so that other CMake
@@ -67,8 +69,9 @@ set(SIMFORECAST_CXX_STATIC_LIB "${SIMFORECAST_CARGO_TARGET_DIR}/release/${CMAKE_
 set(SIMFORECAST_INCLUDE_DIR "${_sf_crate_dir}/include")
 
 separate_arguments(_sf_cargo_flags UNIX_COMMAND "${SIMFORECAST_CARGO_FLAGS}")
-set(_sf_cargo_packages -p simforecast -p simforecast-cxx)
-set(_sf_byproducts "${SIMFORECAST_STATIC_LIB}" "${SIMFORECAST_CXX_STATIC_LIB}")
+set(SIMFORECAST_CAMPAIGN_LIB "${SIMFORECAST_CARGO_TARGET_DIR}/release/${CMAKE_SHARED_LIBRARY_PREFIX}simforecast_campaign${CMAKE_SHARED_LIBRARY_SUFFIX}")
+set(_sf_cargo_packages -p simforecast -p simforecast-cxx -p simforecast-campaign)
+set(_sf_byproducts "${SIMFORECAST_STATIC_LIB}" "${SIMFORECAST_CXX_STATIC_LIB}" "${SIMFORECAST_CAMPAIGN_LIB}")
 set(SIMFORECAST_CLI "${SIMFORECAST_CARGO_TARGET_DIR}/release/simforecast${CMAKE_EXECUTABLE_SUFFIX}")
 if(SIMFORECAST_BUILD_CLI)
   list(APPEND _sf_cargo_packages -p simforecast-cli)
@@ -80,7 +83,7 @@ add_custom_target(simforecast_cargo ALL
           --manifest-path "${_sf_crate_dir}/Cargo.toml" ${_sf_cargo_flags}
   BYPRODUCTS ${_sf_byproducts}
   WORKING_DIRECTORY "${_sf_crate_dir}"
-  COMMENT "cargo build --release (libsimforecast.a, libsimforecast_cxx.a in ${SIMFORECAST_CARGO_TARGET_DIR})"
+  COMMENT "cargo build --release (libsimforecast.a, libsimforecast_cxx.a, libsimforecast_campaign.so in ${SIMFORECAST_CARGO_TARGET_DIR})"
   USES_TERMINAL
   VERBATIM)
 

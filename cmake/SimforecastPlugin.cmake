@@ -24,6 +24,7 @@ add_library(forecastplugin MODULE
   "${PROJECT_SOURCE_DIR}/cpp/fix_forecast.cpp"
   "${PROJECT_SOURCE_DIR}/cpp/forecast_input.cpp"
   "${PROJECT_SOURCE_DIR}/cpp/forecast_model.cpp"
+  "${PROJECT_SOURCE_DIR}/cpp/forecast_campaign.cpp"
   "${PROJECT_SOURCE_DIR}/cpp/forecast_convergence.cpp"
   "${PROJECT_SOURCE_DIR}/cpp/forecast_report.cpp"
   "${PROJECT_SOURCE_DIR}/cpp/forecastplugin.cpp")
@@ -41,7 +42,17 @@ set_target_properties(forecastplugin PROPERTIES
 target_include_directories(forecastplugin PRIVATE "${LAMMPS_HEADER_DIR}")
 target_compile_options(forecastplugin PRIVATE -Wall -Wextra)
 # LAMMPS::lammps brings LAMMPS_SMALLBIG and MPI::MPI_CXX.
-target_link_libraries(forecastplugin PRIVATE LAMMPS::lammps MPI::MPI_CXX simforecast::simforecast)
+target_link_libraries(forecastplugin PRIVATE LAMMPS::lammps MPI::MPI_CXX simforecast::simforecast
+                      ${CMAKE_DL_LIBS})
+# The campaign mode's library (training code) is not linked: the fix dlopens it for the
+# `campaign` keyword only, from next to the plugin (copied there in the build tree), else from
+# the install directory baked in here (cpp/forecast_campaign.cpp has the whole search order).
+target_compile_definitions(forecastplugin PRIVATE
+  "SIMFORECAST_CAMPAIGN_LIBDIR=\"${CMAKE_INSTALL_FULL_LIBDIR}\"")
+add_custom_command(TARGET forecastplugin POST_BUILD
+  COMMAND "${CMAKE_COMMAND}" -E copy_if_different "${SIMFORECAST_CAMPAIGN_LIB}" "${CMAKE_BINARY_DIR}/"
+  VERBATIM)
+install(FILES "${SIMFORECAST_CAMPAIGN_LIB}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 # --no-undefined: fail at link time, not at `plugin load`.
 # --exclude-libs,ALL: keep the Rust library's symbols out of the dynamic symbol table;
 # LAMMPS dlopens plugins RTLD_GLOBAL, and two plugins with Rust inside would otherwise

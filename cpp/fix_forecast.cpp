@@ -49,7 +49,8 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
   if (narg < 6)
     error->all(FLERR,
                "Illegal fix forecast command: expected 'fix ID group-ID forecast N input "
-               "model-file [keyword value ...]' or 'fix ID group-ID forecast N input convergence "
+               "model-file [keyword value ...]', 'fix ID group-ID forecast N input campaign DIR "
+               "name RUNID [keyword value ...]' or 'fix ID group-ID forecast N input convergence "
                "[keyword value ...]', got {} argument(s)",
                narg);
 
@@ -59,15 +60,31 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
                nevery);
   trace_input = std::make_unique<ForecastInput>(lmp, this, arg[4]);
   model_path = arg[5];
-  // the word 'convergence' in place of the model file: the model-free mode
-  if (model_path == "convergence")
+  int first_keyword = 6;
+  // the word 'convergence' in place of the model file: the model-free mode; 'campaign DIR':
+  // the newest model of a campaign directory (loaded below, once the keywords are known)
+  if (model_path == "convergence") {
     convergence = std::make_unique<ForecastConvergence>(lmp, this);
-  else
+  } else if (model_path == "campaign") {
+    if (narg < 7)
+      error->all(FLERR, "Illegal fix forecast command: 'campaign' needs the campaign directory: "
+                        "'fix ID group-ID forecast N input campaign DIR name RUNID [keyword "
+                        "value ...]' (make DIR with `simforecast campaign init`)");
+    campaign_dir = arg[6];
+    first_keyword = 7;
+  } else {
     model = std::make_unique<ForecastModel>(lmp, this, model_path);
+  }
   last_check.verdict = SF_CONVERGENCE_VERDICT_TOO_FEW_BLOCKS;    // no check yet
   last_check.has_estimate = 0;
 
-  parse_keywords(narg, arg);
+  parse_keywords(first_keyword, narg, arg);
+  if (!campaign_dir.empty() && run_name.empty())
+    error->all(FLERR,
+               "Illegal fix forecast command: 'campaign {}' needs 'name RUNID', the run's unique "
+               "name in the campaign (its record's name; the audit draws its runs by it), e.g. "
+               "'name run_${{seed}}'",
+               campaign_dir);
 
   vector_flag = 1;
   size_vector = NVECTOR;
@@ -88,6 +105,18 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
   if (convergence) {
     convergence->create();
     tolerance_in_force = convergence->tolerance();
+  } else if (!campaign_dir.empty()) {
+    campaign = std::make_unique<ForecastCampaign>(lmp, this, campaign_dir, run_name);
+    campaign->open(trace_input->text());
+    tolerance_in_force = campaign->tolerance();
+    if (campaign->model_version() > 0) {
+      model_path = campaign->model_path();
+      model = std::make_unique<ForecastModel>(lmp, this, model_path);
+      // the campaign's tolerance where the model accepts it (the campaign judges by it anyway)
+      model->load(check_flag, campaign->tolerance(), true);
+    }
+    // the campaign's record is its restart: a run recorded there is not resumed by this fix
+    restart_global = 0;
   } else {
     model->load(check_flag, tolerance_keyword);
     tolerance_in_force = model->tolerance();
@@ -107,6 +136,19 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
                    id, sf_version(), convergence->settings(),
                    after == STOP ? "stop ends the run at the first converged check"
                                  : "continue only reports it");
+  } else if (comm->me == 0 && campaign) {
+    utils::logmesg(lmp, "fix forecast {}: run {} of {}\n", id, run_name, campaign->describe());
+    if (model)
+      utils::logmesg(lmp,
+                     "fix forecast {}: the campaign's newest model, version {}: '{}' (simforecast "
+                     "{}), its card:\n{}\nfix forecast {}: {}\n",
+                     id, campaign->model_version(), model_path, sf_version(), model->describe(),
+                     id, tolerance_text());
+    else
+      utils::logmesg(lmp,
+                     "fix forecast {}: the campaign has no model yet: this run only collects its "
+                     "frames, and records them at its end\n",
+                     id);
   } else if (comm->me == 0) {
     utils::logmesg(lmp, "fix forecast {}: model '{}' (simforecast {}), its card:\n{}\n", id, model_path,
                    sf_version(), model->describe());
@@ -118,15 +160,27 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
    keyword/value pairs; those of one mode are errors in the other
 ------------------------------------------------------------------------- */
 
-void FixForecast::parse_keywords(int narg, char **arg)
+void FixForecast::parse_keywords(int iarg, int narg, char **arg)
 {
-  int iarg = 6;
+  const bool in_campaign = !campaign_dir.empty();
   while (iarg < narg) {
     const std::string key = arg[iarg];
     if (iarg + 2 > narg)
       error->all(FLERR, "Illegal fix forecast command: keyword '{}' needs a value", key);
     const std::string val = arg[iarg + 1];
-    if (key == "action" || key == "check") {
+    if (in_campaign && (key == "action" || key == "after" || key == "tolerance"))
+      error->all(FLERR,
+                 "Illegal fix forecast keyword '{}' in campaign mode: the campaign decides (a halt "
+                 "or a forecast within the campaign's tolerance ends the run unless its audit "
+                 "lets it run on; set the tolerance with `simforecast campaign init "
+                 "--tolerance`)",
+                 key);
+    if (key == "name") {
+      if (!in_campaign)
+        error->all(FLERR, "Illegal fix forecast keyword 'name': it names the run in a campaign "
+                          "('campaign DIR' in place of the model file)");
+      run_name = val;
+    } else if (key == "action" || key == "check") {
       if (convergence)
         error->all(FLERR,
                    "Illegal fix forecast keyword '{}' in convergence mode: it applies to a model "
@@ -180,11 +234,17 @@ void FixForecast::parse_keywords(int narg, char **arg)
       message_flag = utils::logical(FLERR, val, false, lmp);
     } else if (key == "check") {
       check_flag = utils::logical(FLERR, val, false, lmp);
+    } else if (key == "name") {
     } else if (!ForecastConvergence::is_keyword(key)) {
       if (convergence)
         error->all(FLERR,
                    "Illegal fix forecast keyword '{}': expected every, min, tolerance, drift, "
                    "after, nonfinite, file or message (convergence mode)",
+                   key);
+      if (in_campaign)
+        error->all(FLERR,
+                   "Illegal fix forecast keyword '{}': expected name, nonfinite, file, message or "
+                   "check (campaign mode)",
                    key);
       error->all(FLERR,
                  "Illegal fix forecast keyword '{}': expected action, tolerance, after, "
@@ -229,7 +289,12 @@ void FixForecast::open_file()
     fmt::print(fp,
                "# fix forecast {}: model {}, N {}, input {}, {}, action {}, after {}, nonfinite {}, "
                "defined at step {}\n{}\n",
-               id, model_path, nevery, trace_input->text(), tolerance_text(),
+               id,
+               campaign ? fmt::format("{} (campaign {}, run {})",
+                                      model ? model_path : std::string("none yet"), campaign_dir,
+                                      run_name)
+                        : model_path,
+               nevery, trace_input->text(), tolerance_text(),
                action == HALT ? "halt" : "advise",
                after == STOP ? "stop" : "continue", nonfinite_setting(), update->ntimestep,
                forecast_report::file_header());
@@ -251,6 +316,7 @@ void FixForecast::release()
 {
   convergence.reset();
   model.reset();
+  campaign.reset();
   if (fp) fclose(fp);
   fp = nullptr;
 }
@@ -292,11 +358,16 @@ void FixForecast::end_of_step()
   // the same on every rank: nonfinite_step comes from rank 0's broadcast or the restart file
   if (nonfinite_step >= 0) return;
 
+  // a campaign run is recorded once: later runs of the input are not watched
+  if (campaign && campaign->recorded()) return;
+
   const double value = trace_input->sample();
   if (convergence)
     convergence_step(value);
-  else
+  else if (model)
     model_step(value);
+  else
+    collect_step(value);
 }
 
 /* ----------------------------------------------------------------------
@@ -317,7 +388,23 @@ void FixForecast::model_step(double value)
 
   state = out.state;
   frames = out.frames;
+  if (campaign) campaign->sample(value);
   if (out.event.flags != 0) handle_event(out.event);
+}
+
+/* ----------------------------------------------------------------------
+   campaign mode without a model yet: the frames are only kept for the record
+------------------------------------------------------------------------- */
+
+void FixForecast::collect_step(double value)
+{
+  // the same test on every rank: the input's value is computed everywhere
+  if (!std::isfinite(value)) {
+    handle_nonfinite(value);
+    return;
+  }
+  campaign->sample(value);
+  ++frames;
 }
 
 /* ----------------------------------------------------------------------
@@ -412,7 +499,9 @@ void FixForecast::handle_event(const sf_event &ev)
 
   // The library sets halt only for a confident, non-advisory, in-distribution verdict.
   Response r = Response::GO_ON;
-  if (screened && ev.halt && action == HALT)
+  if (campaign)
+    r = campaign_response(ev);
+  else if (screened && ev.halt && action == HALT)
     r = Response::HALT;
   else if (forecast && after == STOP)
     r = Response::STOP;
@@ -420,6 +509,67 @@ void FixForecast::handle_event(const sf_event &ev)
   if (comm->me == 0) report(ev, r);
   if (r == Response::HALT) end_run(HALTED_IRRELEVANT);
   if (r == Response::STOP) end_run(STOPPED_AFTER_FORECAST);
+}
+
+/* ----------------------------------------------------------------------
+   campaign mode: a halt, or a forecast the campaign finds within its
+   tolerance, ends the run unless the campaign's audit (or its advisory
+   state) lets the run go on to label the decision; after such a verdict
+   the run goes to its end whatever comes (identical on all ranks)
+------------------------------------------------------------------------- */
+
+forecast_report::Response FixForecast::campaign_response(const sf_event &ev)
+{
+  using forecast_report::Response;
+  if (campaign->overridden()) return Response::GO_ON;
+  const bool halt = (ev.flags & SF_EVENT_SCREEN) && ev.halt;
+  if (!halt && !(ev.flags & SF_EVENT_FORECAST)) return Response::GO_ON;
+  const int32_t verdict = campaign->judge(ev, halt);
+  if (verdict == SF_CAMPAIGN_OBEY) return halt ? Response::HALT : Response::STOP;
+  if (comm->me == 0 && (verdict == SF_CAMPAIGN_AUDIT || verdict == SF_CAMPAIGN_ADVISORY))
+    utils::logmesg(lmp,
+                   "fix forecast {} step {} frame {}: the model would {} the run, but {}: it runs "
+                   "to its end, and its record keeps the decision\n",
+                   id, update->ntimestep, ev.frame, halt ? "halt" : "stop at its forecast",
+                   verdict == SF_CAMPAIGN_AUDIT
+                       ? "the campaign's audit drew it (by the hash of its name)"
+                       : "the campaign is advisory (its audit shows the model below target)");
+  return Response::GO_ON;
+}
+
+/* ----------------------------------------------------------------------
+   campaign mode, at the end of a run (all ranks): record the run once it
+   finished its declared frames, or was halted or stopped at a forecast
+------------------------------------------------------------------------- */
+
+void FixForecast::campaign_record()
+{
+  using End = ForecastCampaign::End;
+  if (campaign->recorded() || frames == 0) return;
+  // the run as declared by `run N` (with start/stop: the whole of it), in frames
+  const bigint declared = (update->endstep - update->beginstep) / nevery;
+  End end = End::FINISHED;
+  if (stop_reason == HALTED_IRRELEVANT) {
+    end = End::HALTED;
+  } else if (stop_reason == STOPPED_AFTER_FORECAST) {
+    end = End::STOPPED_AT_FORECAST;
+  } else if (nonfinite_step >= 0 || update->ntimestep < update->laststep) {
+    // a partial trace with an unknown outcome would teach the campaign a wrong result
+    if (comm->me == 0)
+      error->warning(FLERR,
+                     "Fix forecast {}: run {} ended after {} of {} frames, {}: not recorded in "
+                     "campaign '{}'",
+                     id, run_name, frames, declared,
+                     nonfinite_step >= 0 ? "its input turned non-finite"
+                                         : "stopped by something else than this fix",
+                     campaign_dir);
+    campaign->record_nothing();
+    return;
+  } else if (update->laststep < update->endstep) {
+    return;    // a part of a longer run (run N start/stop): recorded at its end
+  }
+  campaign->record(end, frames, declared > 0 ? static_cast<uint64_t>(declared) : 0,
+                   last_forecast);
 }
 
 /* ----------------------------------------------------------------------
@@ -455,6 +605,10 @@ void FixForecast::report(const sf_event &ev, forecast_report::Response r)
 
 std::string FixForecast::tolerance_text() const
 {
+  if (campaign && model && model->tolerance() != campaign->tolerance())
+    return fmt::format("tolerance {} (the campaign's; the model's monitor forecasts at {})",
+                       campaign->tolerance(), model->tolerance());
+  if (campaign) return fmt::format("tolerance {} (the campaign's)", campaign->tolerance());
   if (std::isnan(tolerance_in_force))
     return "tolerance none (the model forecasts at any interval width)";
   return fmt::format("tolerance {} ({})", tolerance_in_force,
@@ -481,6 +635,7 @@ const char *FixForecast::nonfinite_setting() const
 
 void FixForecast::post_run()
 {
+  if (campaign) campaign_record();
   if (timeout_forced) {
     timer->reset_timeout();
     timeout_forced = false;
@@ -551,6 +706,10 @@ double FixForecast::compute_vector(int n)
     case 21:
       // the tolerance in force now (the same on every rank); 0 when there is none
       return std::isnan(tolerance_in_force) ? 0.0 : tolerance_in_force;
+    case 22:
+      // campaign mode: the campaign's model version in use, 0 while it has none (the run only
+      // collects); -1 outside campaign mode
+      return campaign ? static_cast<double>(campaign->model_version()) : -1.0;
     default:
       return 0.0;
   }

@@ -4,6 +4,9 @@
    (halt a run the model screens as irrelevant, report the forecast of mu +/- sigma,
    made where its interval is within the tolerance in force: keyword tolerance, else the
    model's);
+   or, with 'campaign DIR name RUNID' in place of the model file, into the
+   newest model of a campaign directory, recording the run there at its end
+   (forecast_campaign.h; the campaign retrains as runs arrive);
    or, with 'convergence' in place of the model file, into the model-free
    convergence estimator (forecast_convergence.h), and report (or stop at) the
    first check where the run's own statistics pin its mean within tolerance.
@@ -27,6 +30,7 @@ FixStyle(forecast,FixForecast);
 
 #include "fix.h"
 
+#include "forecast_campaign.h"
 #include "forecast_convergence.h"
 #include "forecast_input.h"
 #include "forecast_model.h"
@@ -53,7 +57,7 @@ class FixForecast : public Fix {
   void restart(char *) override;
 
   // Number of elements of the global vector (documented in doc/fix_forecast.rst).
-  static constexpr int NVECTOR = 22;
+  static constexpr int NVECTOR = 23;
 
  private:
   enum Action { HALT, ADVISE };
@@ -75,6 +79,10 @@ class FixForecast : public Fix {
   // Exactly one of the two modes: a model file, or 'convergence' in its place (model-free).
   std::unique_ptr<ForecastModel> model;
   std::unique_ptr<ForecastConvergence> convergence;
+  // Campaign mode ('campaign DIR' in place of the model file): the campaign directory, whose
+  // newest model (if any yet) is `model`; without one the fix only collects the frames.
+  std::unique_ptr<ForecastCampaign> campaign;
+  std::string campaign_dir, run_name;
 
   // keywords
   std::string model_path;
@@ -102,9 +110,12 @@ class FixForecast : public Fix {
   // Convergence mode: the last check (has_estimate 0 until the first estimate).
   sf_convergence_result last_check;
 
-  void parse_keywords(int, char **);
+  void parse_keywords(int, int, char **);
   void open_file();
   void model_step(double);
+  void collect_step(double);
+  forecast_report::Response campaign_response(const sf_event &);
+  void campaign_record();
   void convergence_step(double);
   void handle_event(const sf_event &);
   void handle_nonfinite(double);

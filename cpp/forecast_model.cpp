@@ -67,7 +67,7 @@ ForecastModel::~ForecastModel()
 
 /* ---------------------------------------------------------------------- */
 
-void ForecastModel::load(bool check_spacing, double tolerance)
+void ForecastModel::load(bool check_spacing, double tolerance, bool keep_own_if_refused)
 {
   const int me = comm->me;
   int ok = 1;
@@ -107,7 +107,9 @@ void ForecastModel::load(bool check_spacing, double tolerance)
   // global vector is the same everywhere.
   double low = std::nan(""), high = std::nan("");
   if (me == 0) {
-    if (!std::isnan(tolerance) && sf_monitor_set_tolerance(monitor, tolerance) != SF_OK) {
+    // a refused tolerance leaves the monitor as it was
+    if (!std::isnan(tolerance) && sf_monitor_set_tolerance(monitor, tolerance) != SF_OK &&
+        !keep_own_if_refused) {
       ok = 0;
       why = sf_last_error();
     } else if (sf_monitor_tolerance(monitor, &tolerance_in_force) != SF_OK) {

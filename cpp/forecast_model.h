@@ -48,8 +48,9 @@ class ForecastModel : protected Pointers {
   // Loads the model on rank 0 and, with check_spacing, requires its frame spacing to be N
   // (collective; a failure is an error naming the file and the reason). A finite 'tolerance'
   // is set on the monitor (an error naming the range the model accepts when it refuses it);
-  // NaN keeps the model's.
-  void load(bool check_spacing, double tolerance);
+  // NaN keeps the model's, and so does a tolerance the model refuses when keep_own_if_refused
+  // (campaign mode: the campaign judges forecasts by its own tolerance anyway).
+  void load(bool check_spacing, double tolerance, bool keep_own_if_refused = false);
 
   // The tolerance in force (relative half-width; NaN: none), the same on every rank.
   double tolerance() const { return tolerance_in_force; }

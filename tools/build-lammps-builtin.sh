@@ -106,8 +106,9 @@ input_hash() {
     echo "mpicxx: $("$mpicxx" -show 2>/dev/null || echo missing)"
     # contents and names of every file that goes into lmp from this checkout
     local inputs=() p
-    # (crates/runtime: the one workspace crate libsimforecast.a is built from besides src/)
-    for p in cpp src crates/runtime include Cargo.toml Cargo.lock build.rs cbindgen.toml \
+    # (crates/runtime: the one workspace crate libsimforecast.a is built from besides src/;
+    # crates/campaign and crates/train: libsimforecast_campaign.so, copied beside lmp)
+    for p in cpp src crates/runtime crates/campaign crates/train include Cargo.toml Cargo.lock build.rs cbindgen.toml \
              cmake/lammps-builtin/CMakeLists.txt cmake/SimforecastCargo.cmake tools/build-lammps-builtin.sh; do
       [[ -e "$root/$p" ]] && inputs+=("$p")
     done
@@ -267,6 +268,11 @@ version="$(sed -n 's/^Large-scale Atomic\/Molecular Massively Parallel Simulator
 mkdir -p "$prefix/bin"
 cp "$lmp" "$prefix/bin/lmp.new"
 mv -f "$prefix/bin/lmp.new" "$prefix/bin/lmp"
+# the campaign mode's library, found next to lmp (the fix dlopens it for `campaign DIR` only)
+campaign_lib="$builddir/libsimforecast_campaign.so"
+[[ -f "$campaign_lib" ]] || die "no $campaign_lib after the build (copied there beside lmp by cmake/lammps-builtin)"
+cp "$campaign_lib" "$prefix/bin/libsimforecast_campaign.so.new"
+mv -f "$prefix/bin/libsimforecast_campaign.so.new" "$prefix/bin/libsimforecast_campaign.so"
 # a script, not a symlink: MPICH's hydra looks for hydra_pmi_proxy beside the path it was run as
 printf '#!/bin/bash\n# the MPI launcher matching this lmp (tools/build-lammps-builtin.sh)\nexec %q "$@"\n' \
   "$mpiexec" > "$prefix/bin/mpiexec.new"

@@ -36,6 +36,7 @@ CASES = {
     "too few arguments": (
         "fix fc all forecast 10 v_t",
         r"Illegal fix forecast command: expected 'fix ID group-ID forecast N input model-file "
+        r"\[keyword value \.\.\.\]', 'fix ID group-ID forecast N input campaign DIR name RUNID "
         r"\[keyword value \.\.\.\]' or 'fix ID group-ID forecast N input convergence "
         r"\[keyword value \.\.\.\]', got 5 argument"),
     "N not a number": ("fix fc all forecast ten v_t {model}", r"Expected integer parameter instead of 'ten'"),

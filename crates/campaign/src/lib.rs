@@ -12,9 +12,11 @@
 //! Every file appears by an atomic rename or link (`publish.rs`); the audit (`audit.rs`)
 //! lets a hashed share of would-be stops run to the end; `decide.rs` is the model's decision,
 //! `retrain.rs` when and how a new model is trained, `status.rs` what the audit shows, and
-//! `replay.rs` the offline twin that runs a recorded campaign through this same code.
+//! `replay.rs` the offline twin that runs a recorded campaign through this same code, and
+//! `capi.rs` the C ABI that `fix forecast ... campaign DIR` loads at run time.
 
 pub mod audit;
+pub mod capi;
 pub mod config;
 pub mod decide;
 pub mod error;
