@@ -22,6 +22,14 @@ rerun. One LAMMPS process per job (--jobs, default: the number of cores).
     python3 campaign.py --out my-campaign --n-runs 200 --jobs 2
     python3 campaign.py --out dense --n-runs 50 --phi-am 0.35 0.48 --shear-rate 0.01 0.05
     python3 campaign.py --out check --replay ../../data/nemd-wide-public/runs.csv --ids 0,2,4
+
+With --campaign DIR (a directory made by `simforecast campaign init`), every run carries fix
+forecast in campaign mode (`campaign DIR name run_NNNN`, `after stop`): it loads DIR's newest
+model, is halted or stopped at a forecast when that model says so (or audited), records itself
+in DIR and retrains there. Runs that finish go to runs.csv and traces/ as above; every run's
+outcome goes to OUT/outcomes.csv, and the frames of a stopped run to OUT/stopped/.
+
+    python3 campaign.py --out live --n-runs 40 --jobs 2 --campaign live-dir --plugin forecastplugin.so
 """
 import argparse
 import csv
@@ -146,6 +154,18 @@ def write_csv(path, columns, rows):
 # ----------------------------------------------------------------------------- traces
 
 
+def append_row(path, columns, row):
+    """Appends one CSV row durably (a killed driver loses at most the row being written)."""
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def read_trace(path):
     """(steps, values) of a fix ave/time file with one value per line."""
     steps, vals = [], []
@@ -167,11 +187,37 @@ def result_of(vals):
 # ----------------------------------------------------------------------------- one run
 
 
+OUTCOME_COLUMNS = ["run_id", "outcome", "frames", "n_frames", "model", "audited", "mu_low", "mu_high"]
+
+
+def recorded_outcome(campaign_dir, rid):
+    """The outcome the fix recorded for run_NNNN in the campaign, or None if it did not."""
+    path = os.path.join(campaign_dir, "runs", f"run_{rid:04d}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def outcome_row(rid, rec, n_frames):
+    out = rec["outcome"]
+    kind = out if isinstance(out, str) else next(iter(out))
+    fc = out.get("Forecast", {}) if isinstance(out, dict) else {}
+    return {
+        "run_id": rid, "outcome": kind.lower(), "frames": rec["frames"], "n_frames": n_frames,
+        "model": rec.get("model") or "", "audited": int(bool(rec.get("overridden"))),
+        "mu_low": fc.get("lo", ""), "mu_high": fc.get("hi", ""),
+    }
+
+
 class Runner:
-    def __init__(self, out, lmp, timeout):
+    def __init__(self, out, lmp, timeout, campaign=None, plugin=None):
         self.out = out
         self.lmp = lmp
         self.timeout = timeout
+        # campaign mode: fix forecast in campaign DIR (None: plain runs, no fix)
+        self.campaign = campaign
+        self.plugin = plugin
         self.procs = {}
         self.lock = threading.Lock()
         self.stopping = False
@@ -221,7 +267,10 @@ class Runner:
                                  chemistry=row["chemistry"])
         skin = make_config.skin_for(row["shear_rate"], info["box_l"])
         err = ""
-        for dt, spf in ((DT, SPF), (DT_FALLBACK, SPF_FALLBACK)):
+        # in campaign mode no dt/2 retry: its frames are 20 steps apart, which the campaign
+        # (pinned to one frame spacing in steps) refuses
+        attempts = ((DT, SPF),) if self.campaign else ((DT, SPF), (DT_FALLBACK, SPF_FALLBACK))
+        for dt, spf in attempts:
             scale = spf // SPF  # steps per unit time relative to dt = 0.01
             neq, ncomp = row["neq_steps"] * scale, info["ncomp"] * scale
             part = os.path.join(work, f"trace.dt{dt}.dat")
@@ -233,6 +282,12 @@ class Runner:
                          ("rate", row["shear_rate"]), ("nframes", row["n_frames"]), ("neq", neq),
                          ("trace", part), ("spf", spf), ("dt", dt), ("damp", DAMP), ("skin", skin)):
                 cmd += ["-var", k, str(v)]
+            if self.campaign:
+                cmd[cmd.index("use_fix") + 1] = "1"
+                for k, v in (("campaign", self.campaign), ("name", f"run_{rid:04d}"),
+                             ("plugin", self.plugin or "none"), ("action", "halt"),
+                             ("after", "stop"), ("decisions", os.path.join(work, "decisions.txt"))):
+                    cmd += ["-var", k, str(v)]
             t0 = time.monotonic()
             res = self._lammps(cmd, work)
             wall = time.monotonic() - t0
@@ -255,6 +310,16 @@ class Runner:
                 return None, err
             steps, vals = read_trace(part)
             n = row["n_frames"]
+            rec = recorded_outcome(self.campaign, rid) if self.campaign else None
+            if self.campaign and rec is None:
+                return None, "fix forecast did not record the run in the campaign"
+            outcome = outcome_row(rid, rec, n) if rec else None
+            if outcome and outcome["outcome"] != "finished":
+                stopped = os.path.join(self.out, "stopped", f"run_{rid:04d}.dat")
+                os.makedirs(os.path.dirname(stopped), exist_ok=True)
+                os.replace(part, stopped)
+                shutil.rmtree(work, ignore_errors=True)
+                return {"outcome": outcome, "wall_s": f"{wall:.2f}"}, None
             if len(vals) != n or not np.array_equal(steps, spf * np.arange(1, n + 1)):
                 return None, f"incomplete trace: {len(vals)} of {n} frames"
             if not np.all(np.isfinite(vals)):
@@ -271,7 +336,7 @@ class Runner:
                 "eps_aa": 1.0, "temp": row["temp"], "shear_rate": row["shear_rate"], "damp": DAMP,
                 "dt": dt, "neq_steps": neq, "seed": row["seed"], "skin": skin, "n_frames": n,
                 "steps_per_frame": spf, "mu": f"{mu:.6g}", "sigma": f"{sigma:.6g}",
-                "wall_s": f"{wall:.2f}",
+                "wall_s": f"{wall:.2f}", "outcome": outcome,
             }, None
         return None, err
 
@@ -309,6 +374,12 @@ def parse_args(argv):
                     help="take the runs' parameters from this runs.csv instead of a new design")
     ap.add_argument("--ids", default="", help="with --replay: comma-separated run ids to keep")
     ap.add_argument("--timeout", type=float, default=None, help="seconds before a LAMMPS run is killed")
+    ap.add_argument("--campaign", metavar="DIR", default=None,
+                    help="campaign directory (simforecast campaign init): runs carry fix forecast in "
+                         "campaign mode, record themselves there and retrain")
+    ap.add_argument("--plugin", metavar="SO", default=None,
+                    help="with --campaign: forecastplugin.so to load (not needed when fix forecast is "
+                         "compiled into lmp)")
     args = ap.parse_args(argv)
     if args.frames[0] < 2 or args.frames[0] > args.frames[1]:
         ap.error("--frames MIN MAX needs 2 <= MIN <= MAX")
@@ -324,6 +395,10 @@ def parse_args(argv):
         ap.error("--phi-am above 0.6 is beyond jamming for this model")
     if args.jobs < 1:
         ap.error("--jobs must be >= 1")
+    if args.campaign and not os.path.exists(os.path.join(args.campaign, "campaign.json")):
+        ap.error(f"--campaign {args.campaign}: not a campaign directory (make it with simforecast campaign init)")
+    if args.plugin and not os.path.isfile(args.plugin):
+        ap.error(f"--plugin {args.plugin}: no such file")
     return args
 
 
@@ -401,6 +476,14 @@ def main(argv=None):
                  if os.path.exists(os.path.join(out, "traces", f"run_{int(r['run_id']):04d}.dat"))]
     write_csv(runs_path, RUNS_COLUMNS, done_rows)
     done = {int(r["run_id"]) for r in done_rows}
+    campaign_dir = os.path.abspath(args.campaign) if args.campaign else None
+    outcomes_path = os.path.join(out, "outcomes.csv")
+    if campaign_dir:
+        # a run the campaign recorded is done, however it ended
+        outcomes = [r for r in read_csv(outcomes_path)
+                    if recorded_outcome(campaign_dir, int(r["run_id"])) is not None]
+        write_csv(outcomes_path, OUTCOME_COLUMNS, outcomes)
+        done |= {int(r["run_id"]) for r in outcomes}
     todo = [r for r in design if r["run_id"] not in done]
     shutil.rmtree(os.path.join(out, "work"), ignore_errors=True)
     log(f"campaign {out}: {len(design)} runs planned, {len(done)} finished, {len(todo)} to run "
@@ -408,7 +491,8 @@ def main(argv=None):
     if not todo:
         return 0
 
-    runner = Runner(out, lmp, args.timeout)
+    runner = Runner(out, lmp, args.timeout, campaign_dir,
+                    os.path.abspath(args.plugin) if args.plugin else None)
     failed = []
     csv_lock = threading.Lock()
 
@@ -434,12 +518,20 @@ def main(argv=None):
                 rid = row["run_id"]
                 if res is not None:
                     finished += 1
-                    with csv_lock, open(runs_path, "a", newline="") as f:
-                        csv.DictWriter(f, fieldnames=RUNS_COLUMNS).writerow(res)
-                        f.flush()
-                        os.fsync(f.fileno())
+                    outcome = res.pop("outcome")
+                    with csv_lock:
+                        if outcome:
+                            append_row(outcomes_path, OUTCOME_COLUMNS, outcome)
+                        if "mu" in res:
+                            append_row(runs_path, RUNS_COLUMNS, res)
                     elapsed = time.monotonic() - t_start
                     eta = elapsed / finished * (len(todo) - finished - len(failed))
+                    if "mu" not in res:
+                        log(f"[{len(done) + finished}/{len(design)}] run_{rid:04d} {row['chemistry']:<8s} "
+                            f"phi_am {row['phi_am']:.3f} rate {row['shear_rate']:.4g}: {outcome['outcome']} "
+                            f"after {outcome['frames']} of {outcome['n_frames']} frames by model "
+                            f"{outcome['model']} ({res['wall_s']} s; ETA {eta / 60:.1f} min)")
+                        continue
                     log(f"[{len(done) + finished}/{len(design)}] run_{rid:04d} {row['chemistry']:<8s} "
                         f"phi_am {row['phi_am']:.3f} rate {row['shear_rate']:.4g}: mu {float(res['mu']):.4g} "
                         f"sigma {float(res['sigma']):.3g} ({res['wall_s']} s; ETA {eta / 60:.1f} min)")
