@@ -6,7 +6,9 @@
 //! trace carries its own deterministic noise, seed 7). Issue targets: ≤ 3 s on 500 traces and
 //! ≤ 60 s on 5000 (wall, 2 cores). Each size is trained once, from the raw frames (the dataset
 //! and its smoothing caches are built inside the timing).
-//! Run: `cargo bench --bench training` (part of `make bench`); `-- --quick` skips 5000.
+//! Run: `cargo bench --bench training` (part of `make bench`); `-- --quick` skips 5000,
+//! `-- --large` runs 5000 alone (for a profiler). `RUST_LOG=simforecast_train=debug` prints the
+//! time of each phase (screening windows, regression stages).
 
 mod common;
 
@@ -41,11 +43,16 @@ fn time_retraining(label: &str, names: Vec<String>, series: Vec<Vec<f64>>, targe
 }
 
 fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let quick = std::env::args().any(|a| a == "--quick");
+    let large = std::env::args().any(|a| a == "--large");
     println!(
         "campaign retraining time (default preset) on {} threads (RAYON_NUM_THREADS to change)",
         rayon::current_num_threads()
     );
+    if large {
+        return time_large();
+    }
     let (names, series) = common::shipped("nemd-wide-public");
     time_retraining(
         "the shipped wide campaign (real)",
@@ -75,12 +82,16 @@ fn main() {
         Some(3.0),
     );
     if !quick {
-        let (names, series) = common::resampled_wide_traces(5000);
-        time_retraining(
-            "synthetic (wide campaign resampled with noise)",
-            names,
-            series,
-            Some(60.0),
-        );
+        time_large();
     }
+}
+
+fn time_large() {
+    let (names, series) = common::resampled_wide_traces(5000);
+    time_retraining(
+        "synthetic (wide campaign resampled with noise)",
+        names,
+        series,
+        Some(60.0),
+    );
 }

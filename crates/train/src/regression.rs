@@ -10,6 +10,8 @@
 //! ⌈level·(m + 1)⌉ of the m stopped runs. Fewer than level/(1 − level) stopped runs can never
 //! meet that, so a small training set forecasts nothing it cannot certify.
 
+use std::time::Instant;
+
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
@@ -387,6 +389,7 @@ pub(crate) fn fit_regression(
     let n = train_idx.len();
     let log_mu: Vec<f64> = train_idx.iter().map(|&i| ds.mu[i].ln()).collect();
     let log_sigma: Vec<f64> = train_idx.iter().map(|&i| ds.sigma[i].ln()).collect();
+    let started = Instant::now();
     let stats: Vec<Vec<Option<WindowStats>>> = windows
         .par_iter()
         .map(|&w| {
@@ -401,6 +404,7 @@ pub(crate) fn fit_regression(
         log_mu: &log_mu,
         log_sigma: &log_sigma,
     };
+    let stats_at = started.elapsed().as_secs_f64();
     let all: Vec<usize> = (0..n).collect();
     let outer = folds(&all, None, cfg.folds, cfg.seed ^ 0x7e6e);
     // Out of fold: every run's centre and scale at every window.
@@ -419,6 +423,7 @@ pub(crate) fn fit_regression(
             col
         })
         .collect();
+    let oof_at = started.elapsed().as_secs_f64();
     let paths: Paths = (0..n)
         .map(|i| oof.iter().map(|col| col[i]).collect())
         .collect();
@@ -427,7 +432,8 @@ pub(crate) fn fit_regression(
         .par_iter()
         .map(|&t| calibrate(&paths, &log_mu, t, cfg.level))
         .collect();
-    windows
+    let table_at = started.elapsed().as_secs_f64();
+    let stages = windows
         .par_iter()
         .enumerate()
         .map(|(wi, &w)| {
@@ -457,7 +463,16 @@ pub(crate) fn fit_regression(
                 training_traces: n,
             }))
         })
-        .collect()
+        .collect();
+    log::debug!(
+        "regression stages at {} windows: statistics {stats_at:.2} s, out of fold {:.2} s, \
+         tolerance table {:.2} s, final fits {:.2} s",
+        windows.len(),
+        oof_at - stats_at,
+        table_at - oof_at,
+        started.elapsed().as_secs_f64() - table_at
+    );
+    stages
 }
 
 #[cfg(test)]
