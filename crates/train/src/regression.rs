@@ -96,19 +96,9 @@ impl Design {
 }
 
 /// Ridge regression of `y − f[offset]` on the rows' statistics at penalty `penalty` (intercept
-/// unpenalised); None: no fit, the offset alone.
-#[cfg(test)]
-fn ridge(
-    rows: &[[f64; N_FEATURES]],
-    y: &[f64],
-    offset: Option<usize>,
-    penalty: Option<f64>,
-) -> Linear {
-    ridge_on(|| Design::new(rows), rows, y, offset, penalty)
-}
-
-/// [`ridge`] on the rows' `design` (asked for only when there is a fit to make).
-fn ridge_on<'d, D: std::borrow::Borrow<Design> + 'd>(
+/// unpenalised), on the rows' `design` (asked for only when there is a fit to make); None: no
+/// fit, the offset alone.
+fn ridge<D: std::borrow::Borrow<Design>>(
     design: impl FnOnce() -> D,
     rows: &[[f64; N_FEATURES]],
     y: &[f64],
@@ -204,7 +194,7 @@ fn choose_penalties<const T: usize>(
         for ((y, offset), errors) in targets.iter().zip(&mut errors) {
             let t: Vec<f64> = fit_on.iter().map(|&i| y[i]).collect();
             for (&penalty, errors) in candidates.iter().zip(errors.iter_mut()) {
-                let fit = ridge_on(|| &design, &r, &t, *offset, penalty);
+                let fit = ridge(|| &design, &r, &t, *offset, penalty);
                 errors.extend(val.iter().map(|&i| (y[i] - fit.predict(&rows[i])).powi(2)));
             }
         }
@@ -286,8 +276,8 @@ impl WindowData<'_> {
         );
         let design = std::cell::OnceCell::new();
         let design = || design.get_or_init(|| Design::new(&x));
-        let log_mu = ridge_on(design, &x, &y_mu, Some(LOG_MU_OFFSET), mu_penalty);
-        let log_sigma = ridge_on(design, &x, &y_sigma, Some(LOG_SIGMA_OFFSET), sigma_penalty);
+        let log_mu = ridge(design, &x, &y_mu, Some(LOG_MU_OFFSET), mu_penalty);
+        let log_sigma = ridge(design, &x, &y_sigma, Some(LOG_SIGMA_OFFSET), sigma_penalty);
         // The scale: how far ln μ lies from its fit, out of fold, against the run's noise.
         let (mut noise, mut resid) = (Vec::new(), Vec::new());
         for val in folds(&usable, None, n_folds.min(usable.len()).max(2), seed) {
@@ -296,7 +286,7 @@ impl WindowData<'_> {
                 continue;
             }
             let r = rows(&fit_on);
-            let inner = ridge_on(
+            let inner = ridge(
                 || Design::new(&r),
                 &r,
                 &pick(self.log_mu, &fit_on),
@@ -502,7 +492,7 @@ mod tests {
             .iter()
             .map(|r| 2.0 + 0.5 * r[1] - r[2] + r[7])
             .collect();
-        let fit = ridge(&rows, &y, Some(7), Some(1e-3));
+        let fit = ridge(|| Design::new(&rows), &rows, &y, Some(7), Some(1e-3));
         for (r, want) in rows.iter().zip(&y) {
             assert!((fit.predict(r) - want).abs() < 0.05, "{}", fit.predict(r));
         }
