@@ -39,6 +39,12 @@ pub fn dataset(names: Vec<String>, series: Vec<Vec<f64>>) -> Dataset {
 /// noise of about 5 % of the trace's own spread (so the model has realistic structure and size
 /// and no two traces coincide).
 pub fn resampled_wide(n: usize) -> Dataset {
+    let (names, series) = resampled_wide_traces(n);
+    dataset(names, series)
+}
+
+/// The traces of [`resampled_wide`] (names and values), not yet labelled.
+pub fn resampled_wide_traces(n: usize) -> (Vec<String>, Vec<Vec<f64>>) {
     let (base_names, base) = shipped("nemd-wide-public");
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let (mut names, mut series) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -54,7 +60,7 @@ pub fn resampled_wide(n: usize) -> Dataset {
                 .collect(),
         );
     }
-    dataset(names, series)
+    (names, series)
 }
 
 /// CPU seconds (user + system) this process has used so far, from /proc (None elsewhere): with

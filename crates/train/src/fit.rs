@@ -1,6 +1,8 @@
 //! Training a model: every stage fitted in parallel, the shared final fit of a stage (feature
 //! map, points, OOD guards), and the model's metadata.
 
+use std::time::Instant;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -181,23 +183,55 @@ pub fn fit_model(
         .collect();
     jobs.sort_by_key(|&(r, w)| (w, r == Role::Forecast));
     jobs.dedup();
-    let fitted: Vec<(Stage, Option<OofScores>)> = jobs
-        .par_iter()
-        .map(|&(role, w)| match role {
-            Role::Screen => fit_screen(ds, train_idx, w, cfg).map(|(s, oof)| (s, Some(oof))),
-            Role::Forecast => fit_forecast(ds, train_idx, w, cfg).map(|s| (s, None)),
-        })
-        .collect::<Result<_>>()?;
-    let (mut stages, evidence): (Vec<Stage>, Vec<Option<OofScores>>) = fitted.into_iter().unzip();
+    // The regression stages do not depend on the screening ones: both are fitted at once, so
+    // neither waits for the other's slowest window.
+    let started = Instant::now();
+    let (fitted, regression) = rayon::join(
+        || {
+            let fitted = jobs
+                .par_iter()
+                .map(|&(role, w)| match role {
+                    Role::Screen => {
+                        fit_screen(ds, train_idx, w, cfg).map(|(s, oof)| (s, Some(oof)))
+                    }
+                    Role::Forecast => fit_forecast(ds, train_idx, w, cfg).map(|s| (s, None)),
+                })
+                .collect::<Result<Vec<(Stage, Option<OofScores>)>>>();
+            log::debug!(
+                "screening and KNN forecasting stages: {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+            fitted
+        },
+        || {
+            if cfg.forecaster != Forecaster::Regression || cfg.forecast_windows.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut windows = cfg.forecast_windows.clone();
+            windows.sort_unstable();
+            windows.dedup();
+            let stages = fit_regression(ds, train_idx, &windows, cfg);
+            log::debug!(
+                "regression stages: {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+            stages
+        },
+    );
+    let (mut stages, evidence): (Vec<Stage>, Vec<Option<OofScores>>) = fitted?.into_iter().unzip();
+    let regression = regression?;
     // The halting windows' cuts, chosen stage by stage, certified together.
     let risk = risk::apply(&mut stages, &evidence, ds, train_idx, cfg.target_precision);
-    if cfg.forecaster == Forecaster::Regression && !cfg.forecast_windows.is_empty() {
-        let mut windows = cfg.forecast_windows.clone();
-        windows.sort_unstable();
-        windows.dedup();
-        stages.extend(fit_regression(ds, train_idx, &windows, cfg)?);
+    if !regression.is_empty() {
+        stages.extend(regression);
         stages.sort_by_key(|s| (s.window(), s.role() == Role::Forecast));
     }
+    log::debug!(
+        "model of {} stages on {} traces: {:.2} s",
+        stages.len(),
+        train_idx.len(),
+        started.elapsed().as_secs_f64()
+    );
     let reports = stages
         .iter()
         .enumerate()

@@ -10,6 +10,8 @@
 //! ⌈level·(m + 1)⌉ of the m stopped runs. Fewer than level/(1 − level) stopped runs can never
 //! meet that, so a small training set forecasts nothing it cannot certify.
 
+use std::time::Instant;
+
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
@@ -21,7 +23,7 @@ use simforecast_runtime::stage::{
 };
 
 use crate::config::TrainConfig;
-use crate::cv::folds;
+use crate::cv::{complement, folds};
 use crate::dataset::Dataset;
 use crate::metrics::r2;
 
@@ -51,15 +53,58 @@ impl WindowFit {
     }
 }
 
+/// The standardised statistics of some runs, shared by every ridge fit on those runs (both
+/// targets, every penalty): only the right-hand side and the diagonal change between them, so
+/// the design and XᵀX are built once (the same operations as building them per fit: same bits).
+struct Design {
+    n: f64,
+    centre: Vec<f64>,
+    spread: Vec<f64>,
+    /// Xᵀ, X's columns the intercept and the standardised statistics.
+    xt: DMatrix<f64>,
+    xtx: DMatrix<f64>,
+}
+
+impl Design {
+    fn new(rows: &[[f64; N_FEATURES]]) -> Self {
+        let n = rows.len().max(1) as f64;
+        let mut centre = vec![0.0; N_FEATURES];
+        let mut spread = vec![1.0; N_FEATURES];
+        for j in 1..N_FEATURES {
+            let m = rows.iter().map(|r| r[j]).sum::<f64>() / n;
+            let v = rows.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / n;
+            centre[j] = m;
+            spread[j] = if v > 1e-12 { v.sqrt() } else { 1.0 };
+        }
+        let x = DMatrix::from_fn(rows.len(), N_FEATURES, |i, j| {
+            if j == 0 {
+                1.0
+            } else {
+                (rows[i][j] - centre[j]) / spread[j]
+            }
+        });
+        let xt = x.transpose();
+        let xtx = &xt * &x;
+        Self {
+            n,
+            centre,
+            spread,
+            xt,
+            xtx,
+        }
+    }
+}
+
 /// Ridge regression of `y − f[offset]` on the rows' statistics at penalty `penalty` (intercept
-/// unpenalised); None: no fit, the offset alone.
-fn ridge(
+/// unpenalised), on the rows' `design` (asked for only when there is a fit to make); None: no
+/// fit, the offset alone.
+fn ridge<D: std::borrow::Borrow<Design>>(
+    design: impl FnOnce() -> D,
     rows: &[[f64; N_FEATURES]],
     y: &[f64],
     offset: Option<usize>,
     penalty: Option<f64>,
 ) -> Linear {
-    let n = rows.len().max(1) as f64;
     let y: Vec<f64> = rows
         .iter()
         .zip(y)
@@ -85,26 +130,19 @@ fn ridge(
             correction: [0.0, 0.0],
         };
     };
-    let mut centre = vec![0.0; N_FEATURES];
-    let mut spread = vec![1.0; N_FEATURES];
-    for j in 1..N_FEATURES {
-        let m = rows.iter().map(|r| r[j]).sum::<f64>() / n;
-        let v = rows.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / n;
-        centre[j] = m;
-        spread[j] = if v > 1e-12 { v.sqrt() } else { 1.0 };
-    }
-    let x = DMatrix::from_fn(rows.len(), N_FEATURES, |i, j| {
-        if j == 0 {
-            1.0
-        } else {
-            (rows[i][j] - centre[j]) / spread[j]
-        }
-    });
-    let mut a = x.transpose() * &x;
+    let design = design();
+    let Design {
+        n,
+        centre,
+        spread,
+        xt,
+        xtx,
+    } = design.borrow();
+    let mut a = xtx.clone();
     for j in 1..N_FEATURES {
         a[(j, j)] += penalty * n;
     }
-    let b = x.transpose() * DVector::from_column_slice(&y);
+    let b = xt * DVector::from_column_slice(&y);
     let coef = a
         .lu()
         .solve(&b)
@@ -116,61 +154,75 @@ fn ridge(
         });
     Linear {
         offset,
-        centre,
-        spread,
+        centre: centre.clone(),
+        spread: spread.clone(),
         coef,
         penalty: Some(penalty),
         correction,
     }
 }
 
-/// The penalty of [`PENALTIES`], or none (the offset alone), by cross-validation with the
-/// one-standard-error rule: the simplest candidate (the offset alone first, then from the largest
-/// penalty down) whose out-of-fold mean squared error of `y` is within one standard error of the
-/// best's. A fit must beat the run's own window clearly, not by the luck of a few folds.
-fn choose_penalty(
+/// A regression target: the values and the statistic it is taken relative to.
+type Target<'a> = (&'a [f64], Option<usize>);
+
+/// The penalty of [`PENALTIES`], or none (the offset alone), for each target, by
+/// cross-validation with the one-standard-error rule: the simplest candidate (the offset alone
+/// first, then from the largest penalty down) whose out-of-fold mean squared error of the target
+/// is within one standard error of the best's. A fit must beat the run's own window clearly, not
+/// by the luck of a few folds. The targets share the folds, and each fold's design serves every
+/// target and candidate.
+fn choose_penalties<const T: usize>(
     rows: &[[f64; N_FEATURES]],
-    y: &[f64],
-    offset: Option<usize>,
+    targets: [Target; T],
     n_folds: usize,
     seed: u64,
-) -> Option<f64> {
+) -> [Option<f64>; T] {
     let all: Vec<usize> = (0..rows.len()).collect();
     let parts = folds(&all, None, n_folds.min(rows.len()).max(2), seed);
     let candidates: Vec<Option<f64>> = std::iter::once(None)
         .chain(PENALTIES.iter().rev().map(|&p| Some(p)))
         .collect();
-    // (mean, standard error) of each candidate's out-of-fold squared errors.
-    let scores: Vec<(f64, f64)> = candidates
-        .iter()
-        .map(|&penalty| {
-            let mut errors = Vec::with_capacity(rows.len());
-            for val in &parts {
-                let fit_on: Vec<usize> = all.iter().copied().filter(|i| !val.contains(i)).collect();
-                if fit_on.is_empty() {
-                    continue;
-                }
-                let r: Vec<[f64; N_FEATURES]> = fit_on.iter().map(|&i| rows[i]).collect();
-                let t: Vec<f64> = fit_on.iter().map(|&i| y[i]).collect();
-                let fit = ridge(&r, &t, offset, penalty);
+    // errors[target][candidate]: out-of-fold squared errors, fold by fold.
+    let mut errors = vec![vec![Vec::with_capacity(rows.len()); candidates.len()]; T];
+    for val in &parts {
+        let fit_on = complement(&all, val);
+        if fit_on.is_empty() {
+            continue;
+        }
+        let r: Vec<[f64; N_FEATURES]> = fit_on.iter().map(|&i| rows[i]).collect();
+        let design = Design::new(&r);
+        for ((y, offset), errors) in targets.iter().zip(&mut errors) {
+            let t: Vec<f64> = fit_on.iter().map(|&i| y[i]).collect();
+            for (&penalty, errors) in candidates.iter().zip(errors.iter_mut()) {
+                let fit = ridge(|| &design, &r, &t, *offset, penalty);
                 errors.extend(val.iter().map(|&i| (y[i] - fit.predict(&rows[i])).powi(2)));
             }
-            let n = errors.len().max(1) as f64;
-            let mean = errors.iter().sum::<f64>() / n;
-            let var = errors.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-            (mean, (var / n).sqrt())
-        })
-        .collect();
-    let best = scores
-        .iter()
-        .copied()
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .unwrap_or((0.0, 0.0));
-    candidates
-        .iter()
-        .zip(&scores)
-        .find(|(_, s)| s.0 <= best.0 + best.1)
-        .and_then(|(c, _)| *c)
+        }
+    }
+    let choose = |errors: &[Vec<f64>]| {
+        // (mean, standard error) of each candidate's out-of-fold squared errors.
+        let scores: Vec<(f64, f64)> = errors
+            .iter()
+            .map(|errors| {
+                let n = errors.len().max(1) as f64;
+                let mean = errors.iter().sum::<f64>() / n;
+                let var =
+                    errors.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+                (mean, (var / n).sqrt())
+            })
+            .collect();
+        let best = scores
+            .iter()
+            .copied()
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap_or((0.0, 0.0));
+        candidates
+            .iter()
+            .zip(&scores)
+            .find(|(_, s)| s.0 <= best.0 + best.1)
+            .and_then(|(c, _)| *c)
+    };
+    std::array::from_fn(|t| choose(&errors[t]))
 }
 
 /// Least squares of `y` on [1, x]: (intercept, slope); slope 0 when x does not vary.
@@ -213,24 +265,30 @@ impl WindowData<'_> {
         // Ten folds: the choice between the window alone and a fit is made on few runs in a
         // small campaign, and fewer folds make it flip from window to window.
         let choice_folds = n_folds.max(10);
-        let mu_penalty = choose_penalty(&x, &y_mu, Some(LOG_MU_OFFSET), choice_folds, seed);
-        let sigma_penalty =
-            choose_penalty(&x, &y_sigma, Some(LOG_SIGMA_OFFSET), choice_folds, seed);
-        let log_mu = ridge(&x, &y_mu, Some(LOG_MU_OFFSET), mu_penalty);
-        let log_sigma = ridge(&x, &y_sigma, Some(LOG_SIGMA_OFFSET), sigma_penalty);
+        let [mu_penalty, sigma_penalty] = choose_penalties(
+            &x,
+            [
+                (&y_mu, Some(LOG_MU_OFFSET)),
+                (&y_sigma, Some(LOG_SIGMA_OFFSET)),
+            ],
+            choice_folds,
+            seed,
+        );
+        let design = std::cell::OnceCell::new();
+        let design = || design.get_or_init(|| Design::new(&x));
+        let log_mu = ridge(design, &x, &y_mu, Some(LOG_MU_OFFSET), mu_penalty);
+        let log_sigma = ridge(design, &x, &y_sigma, Some(LOG_SIGMA_OFFSET), sigma_penalty);
         // The scale: how far ln μ lies from its fit, out of fold, against the run's noise.
         let (mut noise, mut resid) = (Vec::new(), Vec::new());
         for val in folds(&usable, None, n_folds.min(usable.len()).max(2), seed) {
-            let fit_on: Vec<usize> = usable
-                .iter()
-                .copied()
-                .filter(|i| !val.contains(i))
-                .collect();
+            let fit_on = complement(&usable, &val);
             if fit_on.is_empty() {
                 continue;
             }
+            let r = rows(&fit_on);
             let inner = ridge(
-                &rows(&fit_on),
+                || Design::new(&r),
+                &r,
                 &pick(self.log_mu, &fit_on),
                 Some(LOG_MU_OFFSET),
                 mu_penalty,
@@ -321,6 +379,7 @@ pub(crate) fn fit_regression(
     let n = train_idx.len();
     let log_mu: Vec<f64> = train_idx.iter().map(|&i| ds.mu[i].ln()).collect();
     let log_sigma: Vec<f64> = train_idx.iter().map(|&i| ds.sigma[i].ln()).collect();
+    let started = Instant::now();
     let stats: Vec<Vec<Option<WindowStats>>> = windows
         .par_iter()
         .map(|&w| {
@@ -335,6 +394,7 @@ pub(crate) fn fit_regression(
         log_mu: &log_mu,
         log_sigma: &log_sigma,
     };
+    let stats_at = started.elapsed().as_secs_f64();
     let all: Vec<usize> = (0..n).collect();
     let outer = folds(&all, None, cfg.folds, cfg.seed ^ 0x7e6e);
     // Out of fold: every run's centre and scale at every window.
@@ -344,7 +404,7 @@ pub(crate) fn fit_regression(
             let d = data(wi);
             let mut col = vec![None; n];
             for val in &outer {
-                let fit_on: Vec<usize> = all.iter().copied().filter(|i| !val.contains(i)).collect();
+                let fit_on = complement(&all, val);
                 let fit = d.fit(&fit_on, cfg.folds, cfg.seed ^ wi as u64);
                 for &i in val {
                     col[i] = d.stats[i].as_ref().map(|s| fit.centre_scale(s));
@@ -353,6 +413,7 @@ pub(crate) fn fit_regression(
             col
         })
         .collect();
+    let oof_at = started.elapsed().as_secs_f64();
     let paths: Paths = (0..n)
         .map(|i| oof.iter().map(|col| col[i]).collect())
         .collect();
@@ -361,7 +422,8 @@ pub(crate) fn fit_regression(
         .par_iter()
         .map(|&t| calibrate(&paths, &log_mu, t, cfg.level))
         .collect();
-    windows
+    let table_at = started.elapsed().as_secs_f64();
+    let stages = windows
         .par_iter()
         .enumerate()
         .map(|(wi, &w)| {
@@ -391,7 +453,16 @@ pub(crate) fn fit_regression(
                 training_traces: n,
             }))
         })
-        .collect()
+        .collect();
+    log::debug!(
+        "regression stages at {} windows: statistics {stats_at:.2} s, out of fold {:.2} s, \
+         tolerance table {:.2} s, final fits {:.2} s",
+        windows.len(),
+        oof_at - stats_at,
+        table_at - oof_at,
+        started.elapsed().as_secs_f64() - table_at
+    );
+    stages
 }
 
 #[cfg(test)]
@@ -421,16 +492,18 @@ mod tests {
             .iter()
             .map(|r| 2.0 + 0.5 * r[1] - r[2] + r[7])
             .collect();
-        let fit = ridge(&rows, &y, Some(7), Some(1e-3));
+        let fit = ridge(|| Design::new(&rows), &rows, &y, Some(7), Some(1e-3));
         for (r, want) in rows.iter().zip(&y) {
             assert!((fit.predict(r) - want).abs() < 0.05, "{}", fit.predict(r));
         }
         // Where the offset is the law, cross-validation picks the largest penalty.
         let plain: Vec<f64> = rows.iter().map(|r| 1.0 + r[7]).collect();
-        assert!(choose_penalty(&rows, &plain, Some(7), 5, 1).is_none_or(|p| p >= 10.0));
+        let [p] = choose_penalties(&rows, [(&plain, Some(7))], 5, 1);
+        assert!(p.is_none_or(|p| p >= 10.0));
         let exact: Vec<f64> = rows.iter().map(|r| r[7]).collect();
-        assert_eq!(choose_penalty(&rows, &exact, Some(7), 5, 1), None);
-        assert!(choose_penalty(&rows, &y, Some(7), 5, 1).is_some_and(|p| p <= 0.1));
+        assert_eq!(choose_penalties(&rows, [(&exact, Some(7))], 5, 1), [None]);
+        let [p] = choose_penalties(&rows, [(&y, Some(7))], 5, 1);
+        assert!(p.is_some_and(|p| p <= 0.1));
     }
 
     #[test]

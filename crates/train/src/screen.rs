@@ -1,6 +1,8 @@
 //! Fitting a screening stage: grid search over recipes, k, power and weighting on out-of-fold
 //! scores, then the halting and clearing cuts.
 
+use std::time::Instant;
+
 use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::knn::{self, Weighting};
 use simforecast_runtime::model::Direction;
@@ -115,7 +117,9 @@ pub(crate) fn fit_screen(
         cfg.seed ^ window as u64,
     );
     let k_max = *cfg.k_grid.iter().max().unwrap();
+    let started = Instant::now();
     let (smoothing, candidates) = grid_candidates(ds, train_idx, &folds, window, k_max, cfg)?;
+    let neighbours_at = started.elapsed().as_secs_f64();
     let margin = (cfg.screen_score != ScoreKind::Vote)
         .then(|| MarginSpace::new(ds, train_idx, cfg.screen_score == ScoreKind::ScaledMargin));
     // Out-of-fold (index, score), spread floor and residuals of one grid point.
@@ -199,8 +203,15 @@ pub(crate) fn fit_screen(
         CutChoice::Best(cut) => Halting::BelowTarget(cut),
     };
     let clearing = choose_relevant_cut(&scored, cfg.max_early_miss, range);
+    let grid_at = started.elapsed().as_secs_f64();
 
     let neighbourhood = fit_final(ds, train_idx, &smoothing, &recipe, k, power, weighting, cfg)?;
+    log::debug!(
+        "screening stage at {window} frames: out-of-fold neighbours {neighbours_at:.2} s, grid \
+         and cuts {:.2} s, final fit {:.2} s",
+        grid_at - neighbours_at,
+        started.elapsed().as_secs_f64() - grid_at
+    );
     let labels: Vec<bool> = train_idx.iter().map(|&i| ds.irrelevant[i]).collect();
     let score = match margin {
         None => Score::Vote,
