@@ -126,6 +126,7 @@ fn record(a: CampaignRecordArgs) -> AnyResult<()> {
         outcome,
         overridden: None,
         model,
+        restart: None,
     })?;
     println!(
         "recorded {}",
