@@ -270,7 +270,8 @@ std::string ForecastCampaign::fallback(End end, uint64_t frames, uint64_t declar
   const std::string where = getcwd(cwd, sizeof(cwd)) ? std::string(cwd) + "/" + file : file;
   std::string how;
   if (end == End::HALTED)
-    how = fmt::format(" --halted-at {}", frames);
+    how = fmt::format(" --halted-at {}{}", frames,
+                      restart_file.empty() ? "" : " --restart " + restart_file);
   else if (end == End::STOPPED_AT_FORECAST)
     how = fmt::format(" --forecast-at {} --interval {} {}", frames, forecast.mu_low,
                       forecast.mu_high);

@@ -126,7 +126,7 @@ fn record(a: CampaignRecordArgs) -> AnyResult<()> {
         outcome,
         overridden: None,
         model,
-        restart: None,
+        restart: a.restart,
     })?;
     println!(
         "recorded {}",
