@@ -313,8 +313,13 @@ void ForecastCampaign::record(End end, uint64_t frames, uint64_t declared,
   o.mu_high = forecast.mu_high;
   const bool audited = end == End::FINISHED && overridden();
   int32_t rc = SF_CAMPAIGN_OK;
-  if (end == End::HALTED && !restart_file.empty())
+  if (end == End::HALTED && !restart_file.empty()) {
+    // absolute: `campaign status` is run from anywhere
+    char cwd[PATH_MAX];
+    if (restart_file[0] != '/' && getcwd(cwd, sizeof(cwd)))
+      restart_file = std::string(cwd) + "/" + restart_file;
     rc = api->set_restart(handle, restart_file.c_str());
+  }
   if (rc == SF_CAMPAIGN_OK)
     rc = api->record(handle, values.data(), values.size(), declared, &o, version,
                                  audited ? &overridden_decision : nullptr,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import lammps, require_ok
+from conftest import BUILTIN_MARKER, ROOT, lammps, require_ok
 from test_campaign_fix import audited, expect_error, record_of, status
 
 SEED_RUNS = 120
@@ -197,3 +197,58 @@ def test_a_campaign_restart_record_of_another_run_or_mode_is_refused(
                             {"plugin": plugin}), pattern)
     # the halted record is untouched
     assert record_of(camp, name)["outcome"] == {"Halted": {"frame": HALT_FRAME}}
+
+
+# ------------------------------------------------------------- the slurry example, end to end
+
+SLURRY = ROOT / "examples" / "slurry"
+
+
+@pytest.fixture(scope="module")
+def seeded_f_out(simforecast_bin, wide_data, tmp_path_factory) -> Path:
+    """The same seeded campaign for in.nemd's input f_out (the wide traces' column renamed)."""
+    base = tmp_path_factory.mktemp("seeded_f_out")
+    camp = base / "camp"
+    cli(simforecast_bin, "campaign", "init", str(camp), "--threshold", str(THRESHOLD),
+        "--first-model-at", str(SEED_RUNS), "--retrain-every", "1000", "--target-precision", "0.7")
+    for t in sorted((wide_data / "traces").glob("run_*.dat"))[:SEED_RUNS]:
+        renamed = base / t.name
+        renamed.write_text(t.read_text().replace("# TimeStep v_eta", "# TimeStep f_out", 1))
+        out = cli(simforecast_bin, "campaign", "record", str(camp), str(renamed))
+    assert "published model-0001" in out
+    return camp
+
+
+def test_the_slurry_example_resumes_a_halted_run(venv, plugin, simforecast_bin, seeded_f_out,
+                                                 tmp_path):
+    """examples/slurry: in.nemd halted by the campaign writes RUNID.restart; in.resume (under
+    two ranks) finishes the run and replaces its record."""
+    camp = tmp_path / "camp"
+    subprocess.run(["cp", "-a", str(seeded_f_out), str(camp)], check=True)
+    builtin = (venv / BUILTIN_MARKER).exists()
+    common = {"plugin": "none" if builtin else plugin, "here": SLURRY,
+              "system": SLURRY / "demo-dense.vars", "rate": 0.02, "nframes": LIVE_FRAMES,
+              "campaign": camp, "name": "dense_1"}
+    first = require_ok(lammps(venv, tmp_path / "first", SLURRY / "in.nemd", common))
+    assert f"recorded dense_1: halted at frame {HALT_FRAME} (model-0001)" in first.output
+    restart = tmp_path / "first" / "dense_1.restart"
+    assert restart.is_file()
+    s = status(simforecast_bin, camp)
+    assert s["halted_runs"] == [{"run_id": "dense_1", "frame": HALT_FRAME, "restart": str(restart)}]
+    halted_trace = (camp / "runs" / "dense_1.trace").read_text().splitlines()
+
+    run = require_ok(lammps(venv, tmp_path / "resume", SLURRY / "in.resume",
+                            {**common, "restart": restart}, np=2))
+    assert f"resuming run dense_1 at step {10 * HALT_FRAME} of {10 * LIVE_FRAMES}" in run.output
+    assert "replacing its halted record" in run.output
+    rec = record_of(camp, "dense_1")
+    assert rec["outcome"] == "Finished" and rec["frames"] == LIVE_FRAMES
+    assert rec["declared_len"] == LIVE_FRAMES
+    assert rec["overridden"] == [{"Halt": {"frame": HALT_FRAME}}, "Resumed"]
+    trace = (camp / "runs" / "dense_1.trace").read_text().splitlines()
+    # the frames up to the halt are kept as they were; the resumed ones follow at their steps
+    assert trace[2:2 + HALT_FRAME] == halted_trace[2:]
+    assert [int(l.split()[0]) for l in trace[2:]] == [10 * (i + 1) for i in range(LIVE_FRAMES)]
+    s = status(simforecast_bin, camp)
+    assert (s["halted"], s["resumed"], s["audited"]) == (0, 1, 0)
+    assert s["resumed_relevant"] == int(rec["mu"] <= THRESHOLD)
