@@ -195,8 +195,24 @@ def test_a_campaign_restart_record_of_another_run_or_mode_is_refused(
                           "variable eta equal 1.0\n" + fix + "\nrun 10\n")
         expect_error(lammps(venv, tmp_path / case.replace(" ", "_"), script,
                             {"plugin": plugin}), pattern)
-    # the halted record is untouched
+    # the reverse: a restart record of a fix with a model file, read by a campaign fix
+    model_restart = tmp_path / "model.restart"
+    script = tmp_path / "in.model_mode"
+    script.write_text(FIRST.split("pair_style")[0] + "pair_style zero 1.0\npair_coeff * *\n"
+                      "variable eta equal 1.0\n"
+                      f"fix fc all forecast 10 v_eta {camp / 'models' / 'model-0001.sfm'}\n"
+                      f"run 20\nwrite_restart {model_restart}\n")
+    require_ok(lammps(venv, tmp_path / "model_mode", script, {"plugin": plugin}))
+    script = tmp_path / "in.reverse"
+    script.write_text(SYSTEM + f"read_restart {model_restart}\npair_style zero 1.0\n"
+                      "pair_coeff * *\nvariable eta equal 1.0\n"
+                      f"fix fc all forecast 10 v_eta campaign {camp} name {other}\nrun 10\n")
+    expect_error(lammps(venv, tmp_path / "reverse", script, {"plugin": plugin}),
+                 r"holds the state of a fix forecast with a model file under this ID, not of the "
+                 r"campaign mode")
+    # the halted record is untouched, and nothing else was recorded
     assert record_of(camp, name)["outcome"] == {"Halted": {"frame": HALT_FRAME}}
+    assert not (camp / "runs" / f"{other}.json").exists()
 
 
 # ------------------------------------------------------------- the slurry example, end to end
