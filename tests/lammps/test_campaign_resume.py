@@ -7,7 +7,9 @@ audited precision does not count it. Serial and under `mpiexec -n 2`.
 The campaign is seeded through the CLI with the first 120 runs of the wide campaign (target
 precision 0.7, so its first model certifies halts at 600 frames); the live run replays the frames
 of a later wide run that this model halts at frame 600 (run_0246) on a one-atom system, one frame
-per `run 10`, as test_campaign_fix.py does.
+per `run 10`, as test_campaign_fix.py does. The last test runs the slurry example itself
+(examples/slurry/in.nemd, halted at frame 600 on the dense system at rate 0.02 by the same
+campaign with the column renamed f_out, then examples/slurry/in.resume under two ranks).
 """
 
 from __future__ import annotations
