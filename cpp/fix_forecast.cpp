@@ -40,7 +40,7 @@ using namespace FixConst;
 /* ---------------------------------------------------------------------- */
 
 FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), action(HALT), after(CONTINUE), nonfinite(NONFINITE_ERROR), message_flag(1),
+    Fix(lmp, narg, arg), resumed(false), trace_origin(-1), action(HALT), after(CONTINUE), nonfinite(NONFINITE_ERROR), message_flag(1),
     check_flag(1), tolerance_keyword(std::nan("")), tolerance_in_force(std::nan("")), fp(nullptr),
     state(SF_STATE_COLLECTING), frames(0), last_screen(), last_forecast(), last_event(),
     last_step(-1), stop_reason(NOT_STOPPED), timeout_forced(false), nonfinite_step(-1),
@@ -115,12 +115,11 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
       // the campaign's tolerance where the model accepts it (the campaign judges by it anyway)
       model->load(check_flag, campaign->tolerance(), true);
     }
-    // the campaign's record is its restart: a run recorded there is not resumed by this fix
-    restart_global = 0;
   } else {
     model->load(check_flag, tolerance_keyword);
     tolerance_in_force = model->tolerance();
   }
+  if (campaign) campaign->set_restart_file(restart_file);
   open_file();
 
   if (comm->me == 0 && convergence) {
@@ -138,6 +137,12 @@ FixForecast::FixForecast(LAMMPS *lmp, int narg, char **arg) :
                                  : "continue only reports it");
   } else if (comm->me == 0 && campaign) {
     utils::logmesg(lmp, "fix forecast {}: run {} of {}\n", id, run_name, campaign->describe());
+    if (campaign->resuming_from() > 0)
+      utils::logmesg(lmp,
+                     "fix forecast {}: run {} is recorded as halted after {} frames: it resumes "
+                     "from the restart file read before this fix (read_restart, the same fix "
+                     "ID), acts on nothing, runs to its end and replaces its halted record\n",
+                     id, run_name, campaign->resuming_from());
     if (model)
       utils::logmesg(lmp,
                      "fix forecast {}: the campaign's newest model, version {}: '{}' (simforecast "
@@ -175,6 +180,9 @@ void FixForecast::parse_keywords(int iarg, int narg, char **arg)
                  "lets it run on; set the tolerance with `simforecast campaign init "
                  "--tolerance`)",
                  key);
+    if (key == "restart" && !in_campaign)
+      error->all(FLERR, "Illegal fix forecast keyword 'restart': it names the restart file a "
+                        "halted campaign run is resumed from (campaign mode)");
     if (key == "name") {
       if (!in_campaign)
         error->all(FLERR, "Illegal fix forecast keyword 'name': it names the run in a campaign "
@@ -235,6 +243,8 @@ void FixForecast::parse_keywords(int iarg, int narg, char **arg)
     } else if (key == "check") {
       check_flag = utils::logical(FLERR, val, false, lmp);
     } else if (key == "name") {
+    } else if (key == "restart") {
+      restart_file = val;
     } else if (!ForecastConvergence::is_keyword(key)) {
       if (convergence)
         error->all(FLERR,
@@ -243,8 +253,8 @@ void FixForecast::parse_keywords(int iarg, int narg, char **arg)
                    key);
       if (in_campaign)
         error->all(FLERR,
-                   "Illegal fix forecast keyword '{}': expected name, nonfinite, file, message or "
-                   "check (campaign mode)",
+                   "Illegal fix forecast keyword '{}': expected name, restart, nonfinite, file, "
+                   "message or check (campaign mode)",
                    key);
       error->all(FLERR,
                  "Illegal fix forecast keyword '{}': expected action, tolerance, after, "
@@ -337,6 +347,13 @@ void FixForecast::init()
 {
   // IDs may have been redefined since the fix command
   trace_input->resolve(true);
+  if (campaign && campaign->resuming_from() > 0 && !resumed)
+    error->all(FLERR,
+               "Fix forecast {}: run {} is recorded as halted after {} frames in campaign '{}': "
+               "resume it from the restart file written after its halt (read_restart FILE, then "
+               "this fix with the same ID; README \"Campaign mode\"), or run it again under "
+               "another name",
+               id, run_name, campaign->resuming_from(), campaign_dir);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -389,6 +406,7 @@ void FixForecast::model_step(double value)
   state = out.state;
   frames = out.frames;
   if (campaign) campaign->sample(value);
+  if (trace_origin < 0) trace_origin = update->ntimestep - static_cast<bigint>(frames) * nevery;
   if (out.event.flags != 0) handle_event(out.event);
 }
 
@@ -405,6 +423,7 @@ void FixForecast::collect_step(double value)
   }
   campaign->sample(value);
   ++frames;
+  if (trace_origin < 0) trace_origin = update->ntimestep - static_cast<bigint>(frames) * nevery;
 }
 
 /* ----------------------------------------------------------------------
@@ -521,7 +540,8 @@ void FixForecast::handle_event(const sf_event &ev)
 forecast_report::Response FixForecast::campaign_response(const sf_event &ev)
 {
   using forecast_report::Response;
-  if (campaign->overridden()) return Response::GO_ON;
+  // a resumed halt acts on nothing: the user chose to finish it
+  if (resumed || campaign->overridden()) return Response::GO_ON;
   const bool halt = (ev.flags & SF_EVENT_SCREEN) && ev.halt;
   if (!halt && !(ev.flags & SF_EVENT_FORECAST)) return Response::GO_ON;
   const int32_t verdict = campaign->judge(ev, halt);
@@ -546,8 +566,11 @@ void FixForecast::campaign_record()
 {
   using End = ForecastCampaign::End;
   if (campaign->recorded() || frames == 0) return;
-  // the run as declared by `run N` (with start/stop: the whole of it), in frames
-  const bigint declared = (update->endstep - update->beginstep) / nevery;
+  // the run as declared by `run N` (with start/stop: the whole of it), in frames; a resumed
+  // run from its trace's frame 0 (`run N upto` after read_restart)
+  const bigint declared =
+      (update->endstep - (resumed && trace_origin >= 0 ? trace_origin : update->beginstep)) /
+      nevery;
   End end = End::FINISHED;
   if (stop_reason == HALTED_IRRELEVANT) {
     end = End::HALTED;
@@ -723,6 +746,10 @@ double FixForecast::compute_vector(int n)
 
 void FixForecast::write_restart(FILE *restart_fp)
 {
+  if (campaign) {
+    campaign_write_restart(restart_fp);
+    return;
+  }
   const std::vector<char> blob =
       convergence ? convergence->pack({last_step, nonfinite_step, stop_reason, state, frames,
                                        last_check})
@@ -744,6 +771,25 @@ void FixForecast::restart(char *buf)
   // a record of the other mode is named as such
   const bool convergence_record = ForecastConvergence::is_record(buf);
   const bool model_record = ForecastModel::is_record(buf);
+  const bool campaign_record = is_campaign_record(buf);
+  if (campaign_record && !campaign)
+    error->all(FLERR,
+               "Fix forecast {}: the restart file holds the state of a fix forecast in campaign "
+               "mode under this ID: define it with 'campaign DIR name RUNID' as in the run that "
+               "wrote it",
+               id);
+  if (campaign && !campaign_record)
+    error->all(FLERR,
+               "Fix forecast {}: the restart file holds the state of a fix forecast {} under this "
+               "ID, not of the campaign mode: define it as in the run that wrote it",
+               id,
+               convergence_record ? "in convergence mode"
+                   : model_record ? "with a model file"
+                                  : "of an unknown kind (corrupt, or from another fix)");
+  if (campaign) {
+    campaign_restore(buf);
+    return;
+  }
   if (!convergence_record && !model_record)
     error->all(FLERR,
                "Fix forecast {}: the restart file holds no fix forecast state under this ID "
@@ -781,4 +827,124 @@ void FixForecast::restart(char *buf)
     last_forecast = r.last_forecast;
     last_event = r.last_event;
   }
+}
+
+/* ----------------------------------------------------------------------
+   campaign mode's restart record: its header (the run's name, the campaign
+   model version in use, the trace's origin step, the decision record), the
+   run's name, then the monitor's state when a model is in use
+------------------------------------------------------------------------- */
+
+namespace {
+const char CAMPAIGN_MAGIC[8] = {'S', 'F', 'C', 'A', 'M', 'P', '1', '\0'};
+constexpr uint32_t CAMPAIGN_LAYOUT = 1;
+
+struct CampaignRestartHeader {
+  char magic[8];
+  uint32_t layout;
+  uint32_t event_size;
+  uint32_t model_version;
+  int32_t stop_reason;
+  int64_t nevery;
+  int64_t origin_step;
+  int64_t last_step;
+  int64_t nonfinite_step;
+  int32_t state;
+  int32_t pad;
+  uint64_t frames;
+  uint64_t name_len;
+  uint64_t monitor_len;
+  sf_event last_screen, last_forecast, last_event;
+};
+}    // namespace
+
+bool FixForecast::is_campaign_record(const char *buf)
+{
+  return memcmp(buf, CAMPAIGN_MAGIC, sizeof(CAMPAIGN_MAGIC)) == 0;
+}
+
+void FixForecast::campaign_write_restart(FILE *restart_fp)
+{
+  // the monitor's state, through the model mode's record (collective; complete on rank 0)
+  const std::vector<char> monitor =
+      model ? model->pack({last_step, nonfinite_step, stop_reason, state, frames, last_screen,
+                           last_forecast, last_event})
+            : std::vector<char>();
+  if (comm->me != 0) return;
+  CampaignRestartHeader h;
+  memset(&h, 0, sizeof(h));
+  memcpy(h.magic, CAMPAIGN_MAGIC, sizeof(h.magic));
+  h.layout = CAMPAIGN_LAYOUT;
+  h.event_size = sizeof(sf_event);
+  h.model_version = campaign->model_version();
+  h.stop_reason = stop_reason;
+  h.nevery = nevery;
+  h.origin_step = trace_origin;
+  h.last_step = last_step;
+  h.nonfinite_step = nonfinite_step;
+  h.state = state;
+  h.frames = frames;
+  h.name_len = run_name.size();
+  h.monitor_len = monitor.size();
+  h.last_screen = last_screen;
+  h.last_forecast = last_forecast;
+  h.last_event = last_event;
+  const int n = static_cast<int>(sizeof(h) + run_name.size() + monitor.size());
+  fwrite(&n, sizeof(int), 1, restart_fp);
+  fwrite(&h, sizeof(h), 1, restart_fp);
+  fwrite(run_name.data(), 1, run_name.size(), restart_fp);
+  if (!monitor.empty()) fwrite(monitor.data(), 1, monitor.size(), restart_fp);
+}
+
+void FixForecast::campaign_restore(const char *buf)
+{
+  CampaignRestartHeader h;
+  memcpy(&h, buf, sizeof(h));
+  if (h.layout != CAMPAIGN_LAYOUT || h.event_size != sizeof(sf_event))
+    error->all(FLERR,
+               "Fix forecast {}: the campaign restart record was written by an incompatible fix "
+               "forecast (layout {}, event size {}; this build reads layout {}, event size {})",
+               id, h.layout, h.event_size, CAMPAIGN_LAYOUT, sizeof(sf_event));
+  const std::string name(buf + sizeof(h), h.name_len);
+  if (name != run_name)
+    error->all(FLERR,
+               "Fix forecast {}: the restart file holds campaign run {}, but this fix names run "
+               "{}: resume a run under its own name ('name {}')",
+               id, name, run_name, name);
+  if (h.nevery != nevery)
+    error->all(FLERR,
+               "Fix forecast {}: N = {} but the restart file was written with N = {}: the frames "
+               "would not continue the trace. Use N = {}",
+               id, nevery, h.nevery, h.nevery);
+  const uint64_t halted = campaign->resuming_from();
+  if (halted == 0)
+    error->all(FLERR,
+               "Fix forecast {}: the restart file holds run {}'s state after {} frames, but "
+               "campaign '{}' has no halted record of it: in campaign mode a restart resumes a "
+               "halted run (written after its halt), nothing else",
+               id, run_name, h.frames, campaign_dir);
+  if (h.stop_reason != HALTED_IRRELEVANT || h.frames != halted)
+    error->all(FLERR,
+               "Fix forecast {}: the restart file holds run {} after {} frames{}, but the "
+               "campaign recorded it halted after {}: use the restart file written right after "
+               "the halt",
+               id, run_name, h.frames, h.stop_reason == HALTED_IRRELEVANT ? "" : ", not halted",
+               halted);
+  if (h.model_version != campaign->model_version())
+    error->all(FLERR,
+               "Fix forecast {}: the restart file was written with campaign model {}, but run {} "
+               "was halted by model {}",
+               id, h.model_version, run_name, campaign->model_version());
+  if (model && h.monitor_len > 0) model->restore(buf + sizeof(h) + h.name_len);
+  last_step = h.last_step;
+  nonfinite_step = h.nonfinite_step;
+  state = h.state;
+  frames = h.frames;
+  last_screen = h.last_screen;
+  last_forecast = h.last_forecast;
+  last_event = h.last_event;
+  trace_origin = h.origin_step;
+  // resumed: the run is no longer stopped, and this fix acts on nothing more
+  stop_reason = NOT_STOPPED;
+  resumed = true;
 }

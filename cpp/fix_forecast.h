@@ -83,6 +83,13 @@ class FixForecast : public Fix {
   // newest model (if any yet) is `model`; without one the fix only collects the frames.
   std::unique_ptr<ForecastCampaign> campaign;
   std::string campaign_dir, run_name;
+  // Campaign mode: the restart file the input script writes after a halt (keyword restart; the
+  // halted record names it), whether this fix was restored from the restart of a halted run
+  // (it then resumes it: acts on nothing, records the run finished), and the step of the
+  // trace's frame 0 (frame k is sampled at origin + k N), kept across the restart.
+  std::string restart_file;
+  bool resumed;
+  bigint trace_origin;
 
   // keywords
   std::string model_path;
@@ -116,6 +123,9 @@ class FixForecast : public Fix {
   void collect_step(double);
   forecast_report::Response campaign_response(const sf_event &);
   void campaign_record();
+  void campaign_write_restart(FILE *);
+  void campaign_restore(const char *);
+  static bool is_campaign_record(const char *);
   void convergence_step(double);
   void handle_event(const sf_event &);
   void handle_nonfinite(double);

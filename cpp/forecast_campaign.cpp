@@ -68,7 +68,8 @@ std::string module_directory()
 struct ForecastCampaign::Api {
   decltype(&sf_campaign_abi_version) abi_version;
   decltype(&sf_campaign_last_error) last_error;
-  decltype(&sf_campaign_open) open;
+  decltype(&sf_campaign_open_resumable) open_resumable;
+  decltype(&sf_campaign_set_restart) set_restart;
   decltype(&sf_campaign_close) close;
   decltype(&sf_campaign_message) message;
   decltype(&sf_campaign_tolerance) tolerance;
@@ -83,8 +84,8 @@ struct ForecastCampaign::Api {
 ForecastCampaign::ForecastCampaign(LAMMPS *lmp, Fix *fix, const std::string &d,
                                    const std::string &name) :
     Pointers(lmp), owner(fix), dir(d), run_id(name), library(nullptr), api(nullptr),
-    handle(nullptr), tolerance_value(std::nan("")), version(0), overridden_decision(),
-    override_verdict(SF_CAMPAIGN_IGNORE), done(false)
+    handle(nullptr), tolerance_value(std::nan("")), version(0), halted_frames(0),
+    overridden_decision(), override_verdict(SF_CAMPAIGN_IGNORE), done(false)
 {
 }
 
@@ -144,7 +145,8 @@ bool ForecastCampaign::load_library(std::string &why)
   };
   resolve(api->abi_version, "sf_campaign_abi_version");
   resolve(api->last_error, "sf_campaign_last_error");
-  resolve(api->open, "sf_campaign_open");
+  resolve(api->open_resumable, "sf_campaign_open_resumable");
+  resolve(api->set_restart, "sf_campaign_set_restart");
   resolve(api->close, "sf_campaign_close");
   resolve(api->message, "sf_campaign_message");
   resolve(api->tolerance, "sf_campaign_tolerance");
@@ -184,8 +186,9 @@ void ForecastCampaign::open(const std::string &input_column)
   if (me == 0) {
     if (!load_library(why)) {
       ok = 0;
-    } else if (!(handle = api->open(dir.c_str(), run_id.c_str(), column.c_str(),
-                                    static_cast<int64_t>(owner->nevery)))) {
+    } else if (!(handle = api->open_resumable(dir.c_str(), run_id.c_str(), column.c_str(),
+                                              static_cast<int64_t>(owner->nevery),
+                                              &halted_frames))) {
       ok = 0;
       why = api->last_error();
     } else {
@@ -204,6 +207,7 @@ void ForecastCampaign::open(const std::string &input_column)
     error->all(FLERR, "Fix forecast {} campaign '{}' (run {}): {}", owner->id, dir, run_id, why);
   MPI_Bcast(&tolerance_value, 1, MPI_DOUBLE, 0, world);
   MPI_Bcast(&version, 1, MPI_UINT32_T, 0, world);
+  MPI_Bcast(&halted_frames, 1, MPI_UINT64_T, 0, world);
   path = forecast_bcast::text(path, me, world);
 }
 
@@ -266,7 +270,8 @@ std::string ForecastCampaign::fallback(End end, uint64_t frames, uint64_t declar
   const std::string where = getcwd(cwd, sizeof(cwd)) ? std::string(cwd) + "/" + file : file;
   std::string how;
   if (end == End::HALTED)
-    how = fmt::format(" --halted-at {}", frames);
+    how = fmt::format(" --halted-at {}{}", frames,
+                      restart_file.empty() ? "" : " --restart " + restart_file);
   else if (end == End::STOPPED_AT_FORECAST)
     how = fmt::format(" --forecast-at {} --interval {} {}", frames, forecast.mu_low,
                       forecast.mu_high);
@@ -307,7 +312,16 @@ void ForecastCampaign::record(End end, uint64_t frames, uint64_t declared,
   o.mu_low = forecast.mu_low;
   o.mu_high = forecast.mu_high;
   const bool audited = end == End::FINISHED && overridden();
-  const int32_t rc = api->record(handle, values.data(), values.size(), declared, &o, version,
+  int32_t rc = SF_CAMPAIGN_OK;
+  if (end == End::HALTED && !restart_file.empty()) {
+    // absolute: `campaign status` is run from anywhere
+    char cwd[PATH_MAX];
+    if (restart_file[0] != '/' && getcwd(cwd, sizeof(cwd)))
+      restart_file = std::string(cwd) + "/" + restart_file;
+    rc = api->set_restart(handle, restart_file.c_str());
+  }
+  if (rc == SF_CAMPAIGN_OK)
+    rc = api->record(handle, values.data(), values.size(), declared, &o, version,
                                  audited ? &overridden_decision : nullptr,
                                  audited ? override_verdict : SF_CAMPAIGN_IGNORE);
   if (rc != SF_CAMPAIGN_OK) {

@@ -46,6 +46,15 @@ class ForecastCampaign : protected Pointers {
   // The campaign in one line (rank 0; empty elsewhere).
   const std::string &describe() const { return description; }
 
+  // A run recorded as halted was opened to be resumed: its frames up to the halt (0: a new
+  // run), the same on every rank. A resumed run acts on nothing; record() then takes the
+  // frames since the resume as a finished run, replacing the halted record (doc/campaign.md).
+  uint64_t resuming_from() const { return halted_frames; }
+
+  // The restart file the input script writes after a halt (keyword restart): the halted
+  // run's record names it, and `simforecast campaign status` lists it.
+  void set_restart_file(const std::string &file) { restart_file = file; }
+
   // Keeps rank 0's sample for the record.
   void sample(double value);
 
@@ -75,7 +84,8 @@ class ForecastCampaign : protected Pointers {
   std::vector<double> values;    // rank 0 only
   double tolerance_value;
   uint32_t version;
-  std::string path, description;
+  std::string path, description, restart_file;
+  uint64_t halted_frames;
   sf_campaign_decision overridden_decision;
   int32_t override_verdict;
   bool done;

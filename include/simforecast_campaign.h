@@ -21,7 +21,7 @@
 /**
  * Version of this C ABI; bumped on any change of the header.
  */
-#define SF_CAMPAIGN_ABI_VERSION 1
+#define SF_CAMPAIGN_ABI_VERSION 2
 
 /**
  * Success.
@@ -78,6 +78,11 @@
  * A lock of the campaign could not be taken, or was lost.
  */
 #define SF_CAMPAIGN_ERR_LOCK 13
+
+/**
+ * The run cannot be resumed (it is not recorded as halted).
+ */
+#define SF_CAMPAIGN_ERR_NOT_RESUMABLE 14
 
 /**
  * Decision kind: nothing to act on.
@@ -227,6 +232,29 @@ const char *sf_campaign_last_error(void);
 struct sf_campaign *sf_campaign_open(const char *dir, const char *run_id, const char *column, int64_t frame_spacing);
 
 /**
+ * As `sf_campaign_open`, but a run recorded as halted is opened to be resumed:
+ * `*halted_frames` is then its frames up to the halt (0: a new run). A resumed run acts on
+ * nothing: `sf_campaign_newest_model` gives the model that halted it, and
+ * `sf_campaign_record` takes the frames simulated since the resume, as a finished run, and
+ * replaces the halted record (the halt kept as resumed; doc/campaign.md). A run recorded as
+ * finished or stopped at a forecast is refused, as by `sf_campaign_open`.
+ *
+ * # Safety
+ * `dir`, `run_id` and `column` must be NULL or NUL-terminated strings; `halted_frames` NULL
+ * or writable.
+ */
+struct sf_campaign *sf_campaign_open_resumable(const char *dir, const char *run_id, const char *column, int64_t frame_spacing, uint64_t *halted_frames);
+
+/**
+ * Names the restart file the input script writes after a halt; the halted run's record
+ * keeps it, and `simforecast campaign status` lists it (NULL or "": none).
+ *
+ * # Safety
+ * `c` must be NULL or a live handle; `path` NULL or a NUL-terminated string.
+ */
+int32_t sf_campaign_set_restart(struct sf_campaign *c, const char *path);
+
+/**
  * Closes the campaign (NULL is a no-op).
  *
  * # Safety
@@ -252,8 +280,8 @@ const char *sf_campaign_message(const struct sf_campaign *c);
 int32_t sf_campaign_tolerance(struct sf_campaign *c, double *tolerance);
 
 /**
- * The newest published model: its version (0: none yet, the run only collects) and, when
- * there is one, `*path` set to its file (`DIR/models/model-NNNN.sfm`, valid until the next
+ * The newest published model (for a run opened to be resumed: the model that halted it): its
+ * version (0: none yet, the run only collects) and, when there is one, `*path` set to its file (`DIR/models/model-NNNN.sfm`, valid until the next
  * call with this handle; NULL when there is none).
  *
  * # Safety

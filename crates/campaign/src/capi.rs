@@ -17,11 +17,12 @@ use std::path::PathBuf;
 
 use crate::error::CampaignError;
 use crate::record::{check_run_id, Decision, Outcome, Override, RunRecord};
+use crate::resume::Halted;
 use crate::retrain::Retrain;
 use crate::{models, status, Campaign};
 
 /// Version of this C ABI; bumped on any change of the header.
-pub const SF_CAMPAIGN_ABI_VERSION: i32 = 1;
+pub const SF_CAMPAIGN_ABI_VERSION: i32 = 2;
 
 /// Success.
 pub const SF_CAMPAIGN_OK: i32 = 0;
@@ -46,6 +47,8 @@ pub const SF_CAMPAIGN_ERR_MISMATCH: i32 = 11;
 pub const SF_CAMPAIGN_ERR_RUN_EXISTS: i32 = 12;
 /// A lock of the campaign could not be taken, or was lost.
 pub const SF_CAMPAIGN_ERR_LOCK: i32 = 13;
+/// The run cannot be resumed (it is not recorded as halted).
+pub const SF_CAMPAIGN_ERR_NOT_RESUMABLE: i32 = 14;
 
 /// Decision kind: nothing to act on.
 pub const SF_CAMPAIGN_DECISION_NONE: i32 = 0;
@@ -90,6 +93,10 @@ pub struct sf_campaign {
     message: CString,
     /// The newest model's path, as the last `sf_campaign_newest_model` found it.
     model_path: CString,
+    /// A halted run opened to be resumed (`sf_campaign_open_resumable`).
+    resuming: Option<Halted>,
+    /// The restart file a halt's record names (`sf_campaign_set_restart`).
+    restart: Option<String>,
 }
 
 /// A decision of the model, as the monitor made it.
@@ -158,6 +165,7 @@ fn code(f: &Failure) -> i32 {
             }
             CampaignError::Mismatch { .. } => SF_CAMPAIGN_ERR_MISMATCH,
             CampaignError::RunExists(_) => SF_CAMPAIGN_ERR_RUN_EXISTS,
+            CampaignError::NotResumable { .. } => SF_CAMPAIGN_ERR_NOT_RESUMABLE,
             CampaignError::LockTimeout { .. } | CampaignError::LockLost(_) => SF_CAMPAIGN_ERR_LOCK,
             CampaignError::Model(_) => SF_CAMPAIGN_ERR_MODEL_FILE,
             CampaignError::BadRunId(_)
@@ -254,6 +262,50 @@ pub unsafe extern "C" fn sf_campaign_open(
     column: *const c_char,
     frame_spacing: i64,
 ) -> *mut sf_campaign {
+    open(dir, run_id, column, frame_spacing, None)
+}
+
+/// As `sf_campaign_open`, but a run recorded as halted is opened to be resumed:
+/// `*halted_frames` is then its frames up to the halt (0: a new run). A resumed run acts on
+/// nothing: `sf_campaign_newest_model` gives the model that halted it, and
+/// `sf_campaign_record` takes the frames simulated since the resume, as a finished run, and
+/// replaces the halted record (the halt kept as resumed; doc/campaign.md). A run recorded as
+/// finished or stopped at a forecast is refused, as by `sf_campaign_open`.
+///
+/// # Safety
+/// `dir`, `run_id` and `column` must be NULL or NUL-terminated strings; `halted_frames` NULL
+/// or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sf_campaign_open_resumable(
+    dir: *const c_char,
+    run_id: *const c_char,
+    column: *const c_char,
+    frame_spacing: i64,
+    halted_frames: *mut u64,
+) -> *mut sf_campaign {
+    if halted_frames.is_null() {
+        set_error("halted_frames is NULL");
+        return std::ptr::null_mut();
+    }
+    *halted_frames = 0;
+    open(
+        dir,
+        run_id,
+        column,
+        frame_spacing,
+        Some(&mut *halted_frames),
+    )
+}
+
+/// # Safety
+/// As `sf_campaign_open`.
+unsafe fn open(
+    dir: *const c_char,
+    run_id: *const c_char,
+    column: *const c_char,
+    frame_spacing: i64,
+    halted_frames: Option<&mut u64>,
+) -> *mut sf_campaign {
     let mut made = None;
     let rc = guard(|| {
         let dir = PathBuf::from(text(dir, "dir")?);
@@ -269,8 +321,15 @@ pub unsafe extern "C" fn sf_campaign_open(
         campaign
             .config()
             .check_input(&dir, &column, frame_spacing)?;
+        let mut resuming = None;
         if campaign.refresh()?.contains_key(&run_id) {
-            return Err(CampaignError::RunExists(run_id).into());
+            match (halted_frames, campaign.halted(&run_id)) {
+                (Some(frames), Ok(h)) => {
+                    *frames = h.frame as u64;
+                    resuming = Some(h);
+                }
+                _ => return Err(CampaignError::RunExists(run_id).into()),
+            }
         }
         let message = cstring(&describe(&campaign));
         made = Some(Box::new(sf_campaign {
@@ -280,6 +339,8 @@ pub unsafe extern "C" fn sf_campaign_open(
             frame_spacing,
             message,
             model_path: CString::default(),
+            resuming,
+            restart: None,
         }));
         Ok(())
     });
@@ -287,6 +348,24 @@ pub unsafe extern "C" fn sf_campaign_open(
         Some(c) if rc == SF_CAMPAIGN_OK => Box::into_raw(c),
         _ => std::ptr::null_mut(),
     }
+}
+
+/// Names the restart file the input script writes after a halt; the halted run's record
+/// keeps it, and `simforecast campaign status` lists it (NULL or "": none).
+///
+/// # Safety
+/// `c` must be NULL or a live handle; `path` NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn sf_campaign_set_restart(c: *mut sf_campaign, path: *const c_char) -> i32 {
+    guard(|| {
+        let c = handle(c)?;
+        c.restart = if path.is_null() {
+            None
+        } else {
+            Some(text(path, "path")?.to_string()).filter(|p| !p.is_empty())
+        };
+        Ok(())
+    })
 }
 
 /// The campaign in one line, for the log of the run that opens it.
@@ -346,8 +425,8 @@ pub unsafe extern "C" fn sf_campaign_tolerance(c: *mut sf_campaign, tolerance: *
     })
 }
 
-/// The newest published model: its version (0: none yet, the run only collects) and, when
-/// there is one, `*path` set to its file (`DIR/models/model-NNNN.sfm`, valid until the next
+/// The newest published model (for a run opened to be resumed: the model that halted it): its
+/// version (0: none yet, the run only collects) and, when there is one, `*path` set to its file (`DIR/models/model-NNNN.sfm`, valid until the next
 /// call with this handle; NULL when there is none).
 ///
 /// # Safety
@@ -362,7 +441,11 @@ pub unsafe extern "C" fn sf_campaign_newest_model(
         let c = handle(c)?;
         let version = out(version, "version")?;
         let path = out(path, "path")?;
-        match models::current(c.campaign.dir())? {
+        let version_in_use = match &c.resuming {
+            Some(h) => h.model,
+            None => models::current(c.campaign.dir())?,
+        };
+        match version_in_use {
             None => {
                 *version = 0;
                 *path = std::ptr::null();
@@ -434,7 +517,8 @@ pub unsafe extern "C" fn sf_campaign_override(
             match c.campaign.override_for(&c.run_id, &d)? {
                 None => SF_CAMPAIGN_OBEY,
                 Some(Override::Audit) => SF_CAMPAIGN_AUDIT,
-                Some(Override::Advisory) => SF_CAMPAIGN_ADVISORY,
+                // (override_for never gives Resumed: a resume is chosen, not decided)
+                Some(Override::Advisory | Override::Resumed) => SF_CAMPAIGN_ADVISORY,
             }
         };
         Ok(())
@@ -496,15 +580,36 @@ pub unsafe extern "C" fn sf_campaign_record(
                 Some((to_decision(d)?, why))
             }
         };
+        let declared = (declared_frames > 0).then_some(declared_frames as usize);
+        if c.resuming.is_some() {
+            if outcome != Outcome::Finished || overridden.is_some() {
+                return Err(Failure::Invalid(
+                    "a resumed run acts on nothing: it is recorded as finished, with no \
+                     overridden decision"
+                        .into(),
+                ));
+            }
+            let stored = c.campaign.resume_run(&c.run_id, &values, declared)?;
+            c.resuming = None;
+            c.message = cstring(&format!(
+                "recorded {} — replacing its halted record",
+                status::describe_run(&stored)
+            ));
+            return Ok(());
+        }
         let stored = c.campaign.record_run(RunRecord {
             run_id: c.run_id.clone(),
             column: c.column.clone(),
             frame_spacing: c.frame_spacing,
             values,
-            declared_len: (declared_frames > 0).then_some(declared_frames as usize),
+            declared_len: declared,
             outcome,
             overridden,
             model: (model_version > 0).then_some(model_version),
+            restart: match outcome {
+                Outcome::Halted { .. } => c.restart.clone(),
+                _ => None,
+            },
         })?;
         c.message = cstring(&format!("recorded {}", status::describe_run(&stored)));
         Ok(())

@@ -31,6 +31,8 @@ pub enum CampaignError {
     },
     #[error("run '{0}' is already recorded in this campaign: run ids must be unique")]
     RunExists(String),
+    #[error("run '{run}' cannot be resumed: {why}")]
+    NotResumable { run: String, why: String },
     #[error("run id '{0}' is not usable as a file name: use letters, digits, '.', '_' and '-' (not first), at most 200")]
     BadRunId(String),
     #[error("invalid campaign setting: {0}")]

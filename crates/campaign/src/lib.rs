@@ -12,6 +12,7 @@
 //! Every file appears by an atomic rename or link (`publish.rs`); the audit (`audit.rs`)
 //! lets a hashed share of would-be stops run to the end; `decide.rs` is the model's decision,
 //! `retrain.rs` when and how a new model is trained, `status.rs` what the audit shows, and
+//! `resume.rs` how a halted run resumed from its restart file replaces its record,
 //! `replay.rs` the offline twin that runs a recorded campaign through this same code, and
 //! `capi.rs` the C ABI that `fix forecast ... campaign DIR` loads at run time.
 
@@ -26,6 +27,7 @@ pub mod plot;
 pub mod publish;
 pub mod record;
 pub mod replay;
+pub mod resume;
 pub mod retrain;
 pub mod stats;
 pub mod status;
@@ -48,7 +50,7 @@ use error::io;
 use lock::{Lock, LockPolicy};
 use publish::{publish, Mode};
 
-const RUNS_DIR: &str = "runs";
+pub(crate) const RUNS_DIR: &str = "runs";
 
 /// An open campaign directory. It caches what it has read (records and model versions are
 /// written once and never change), so reading the directory again costs only what is new.
@@ -154,7 +156,12 @@ impl Campaign {
         let runs = self.dir.join(RUNS_DIR);
         for name in publish::list(&runs, ".json")? {
             let id = name.trim_end_matches(".json");
-            if self.runs.contains_key(id) {
+            // A record is written once, except a halted one a resume replaces (resume.rs).
+            if self
+                .runs
+                .get(id)
+                .is_some_and(|r| !matches!(r.outcome, Outcome::Halted { .. }))
+            {
                 continue;
             }
             let path = runs.join(&name);
@@ -182,24 +189,7 @@ impl Campaign {
         if runs.join(&json_name).exists() {
             return Err(CampaignError::RunExists(rec.run_id));
         }
-        let mu = match rec.outcome {
-            Outcome::Finished => {
-                simforecast_train::tail_stats(&rec.values, self.config.tail).map(|(mu, _)| mu)
-            }
-            _ => None,
-        };
-        let stored = StoredRun {
-            run_id: rec.run_id.clone(),
-            frames: rec.values.len(),
-            declared_len: rec.declared_len,
-            outcome: rec.outcome,
-            overridden: rec.overridden,
-            model: rec.model,
-            mu,
-            recorded_unix: publish::now_unix(),
-            host: publish::hostname(),
-            pid: std::process::id(),
-        };
+        let stored = self.stored(&rec);
         // A trace without its JSON is a recording that died half way: replacing it is safe.
         publish(
             &runs,
@@ -227,6 +217,29 @@ impl Campaign {
             );
         }
         Ok(stored)
+    }
+
+    /// What `runs/<id>.json` says of `rec`, μ computed over the campaign's tail.
+    fn stored(&self, rec: &RunRecord) -> StoredRun {
+        let mu = match rec.outcome {
+            Outcome::Finished => {
+                simforecast_train::tail_stats(&rec.values, self.config.tail).map(|(mu, _)| mu)
+            }
+            _ => None,
+        };
+        StoredRun {
+            run_id: rec.run_id.clone(),
+            frames: rec.values.len(),
+            declared_len: rec.declared_len,
+            outcome: rec.outcome,
+            overridden: rec.overridden,
+            model: rec.model,
+            mu,
+            recorded_unix: publish::now_unix(),
+            host: publish::hostname(),
+            pid: std::process::id(),
+            restart: rec.restart.clone(),
+        }
     }
 
     /// The newest published model and its version (None: none yet, the campaign collects).

@@ -52,6 +52,10 @@ pub enum Override {
     Audit,
     /// The campaign was advisory: the audit had shown the model below target.
     Advisory,
+    /// The run was halted, then resumed from its restart file by the user and finished (see
+    /// `resume.rs`). It labels the halt, but was chosen, not drawn: it never counts in the
+    /// audited precision.
+    Resumed,
 }
 
 /// A run to record.
@@ -70,6 +74,9 @@ pub struct RunRecord {
     pub overridden: Option<(Decision, Override)>,
     /// The model version that decided (None: no model yet).
     pub model: Option<u32>,
+    /// For a halted run: the restart file its input script writes after the halt (a resume
+    /// continues from it), when the fix was told (keyword `restart FILE`).
+    pub restart: Option<String>,
 }
 
 /// What `runs/<id>.json` holds.
@@ -86,6 +93,9 @@ pub struct StoredRun {
     pub recorded_unix: f64,
     pub host: String,
     pub pid: u32,
+    /// A halted run's restart file, when its fix named one (absent in older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
 }
 
 impl StoredRun {
@@ -133,6 +143,9 @@ impl RunRecord {
             _ if n == 0 => bad("has no frames".into()),
             _ if self.overridden.is_some() && self.outcome != Outcome::Finished => {
                 bad("only a finished run can have been audited".into())
+            }
+            _ if self.restart.is_some() && !matches!(self.outcome, Outcome::Halted { .. }) => {
+                bad("only a halted run has a restart file to resume from".into())
             }
             _ => Ok(()),
         }

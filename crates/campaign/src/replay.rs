@@ -67,6 +67,7 @@ pub fn play(
         outcome,
         overridden: overridden.map(|o| (decision, o)),
         model: model.map(|m| m.0),
+        restart: None,
     })?;
     let retrain = c.maybe_retrain()?;
     Ok((stored, decision, retrain))

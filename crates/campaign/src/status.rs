@@ -47,8 +47,21 @@ pub struct Status {
     pub models: Vec<ModelInfo>,
     /// Why the campaign is advisory (None: it acts).
     pub advisory: Option<String>,
-    /// Halted runs (a resume from their restart file continues them).
-    pub halted_runs: Vec<String>,
+    /// Halted runs (a resume from their restart file continues them; resume.rs).
+    pub halted_runs: Vec<HaltedRun>,
+    /// Halted runs resumed from their restart file and finished (chosen by a user, not drawn:
+    /// not in the audited precision) ...
+    pub resumed: usize,
+    /// ... of which the halt turned out wrong (μ relevant).
+    pub resumed_relevant: usize,
+}
+
+/// A halted run, with the restart file that resumes it when its fix named one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HaltedRun {
+    pub run_id: String,
+    pub frame: usize,
+    pub restart: Option<String>,
 }
 
 /// Audited decisions judged against the finished runs' μ.
@@ -148,9 +161,21 @@ impl Status {
             advisory: advisory(config, runs.iter()),
             halted_runs: runs
                 .iter()
-                .filter(|r| matches!(r.outcome, Outcome::Halted { .. }))
-                .map(|r| r.run_id.clone())
+                .filter_map(|r| match r.outcome {
+                    Outcome::Halted { frame } => Some(HaltedRun {
+                        run_id: r.run_id.clone(),
+                        frame,
+                        restart: r.restart.clone(),
+                    }),
+                    _ => None,
+                })
                 .collect(),
+            resumed: count(&|r| matches!(r.overridden, Some((_, Override::Resumed)))),
+            resumed_relevant: count(&|r| {
+                matches!(r.overridden, Some((_, Override::Resumed)))
+                    && r.mu
+                        .is_some_and(|mu| !config.direction.is_irrelevant(mu, config.threshold))
+            }),
         }
     }
 }
@@ -167,6 +192,7 @@ pub fn describe_run(r: &StoredRun) -> String {
             match why {
                 Override::Audit => "audited: ran to the end",
                 Override::Advisory => "not acted on: campaign advisory",
+                Override::Resumed => "resumed from its restart file: ran to the end",
             }
         ),
         (Outcome::Halted { frame }, _) => format!("halted at frame {frame}"),
@@ -251,23 +277,36 @@ impl std::fmt::Display for Status {
                 )?;
             }
         }
-        if !self.halted_runs.is_empty() {
-            let shown: Vec<&str> = self
-                .halted_runs
-                .iter()
-                .take(10)
-                .map(String::as_str)
-                .collect();
+        if self.resumed > 0 {
             writeln!(
                 f,
-                "halted runs: {}{}",
-                shown.join(", "),
-                if self.halted_runs.len() > 10 {
-                    format!(" and {} more", self.halted_runs.len() - 10)
-                } else {
-                    String::new()
-                }
+                "resumed halts: {} ({} turned out relevant; chosen, not drawn: not in the audited \
+                 precision)",
+                self.resumed, self.resumed_relevant
             )?;
+        }
+        if !self.halted_runs.is_empty() {
+            writeln!(
+                f,
+                "halted runs: {} (resume one: read_restart its restart file, define the same fix \
+                 forecast, run on; README \"Campaign mode\")",
+                self.halted_runs.len()
+            )?;
+            for h in self.halted_runs.iter().take(20) {
+                writeln!(
+                    f,
+                    "  {} at frame {}: {}",
+                    h.run_id,
+                    h.frame,
+                    h.restart.as_deref().map_or_else(
+                        || "no restart file named (fix keyword restart FILE)".to_string(),
+                        |p| format!("restart {p}")
+                    )
+                )?;
+            }
+            if self.halted_runs.len() > 20 {
+                writeln!(f, "  and {} more", self.halted_runs.len() - 20)?;
+            }
         }
         match &self.advisory {
             Some(why) => write!(f, "ADVISORY: {why}: the model's decisions are not acted on"),

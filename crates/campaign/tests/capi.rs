@@ -266,3 +266,90 @@ fn runs_record_themselves_and_a_retraining_publishes_the_model_the_next_run_load
     let s = camp.status().unwrap();
     assert_eq!(s.runs, 17, "{s}");
 }
+
+fn open_resumable(d: &Path, run: &str, halted: &mut u64) -> *mut sf_campaign {
+    let (d, run, column) = (c(d.to_str().unwrap()), c(run), c("f_out"));
+    // SAFETY: valid strings and a writable u64.
+    unsafe { sf_campaign_open_resumable(d.as_ptr(), run.as_ptr(), column.as_ptr(), 10, halted) }
+}
+
+#[test]
+fn a_halted_run_opens_to_be_resumed_and_its_record_is_replaced() {
+    let d = dir("resume");
+    Campaign::init(&d, config()).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let before = trace(30.0, 8, &mut rng);
+    let halted = sf_campaign_outcome {
+        kind: SF_CAMPAIGN_HALTED,
+        frame: 8,
+        ..FINISHED
+    };
+    let mut frames = 99;
+    // a new run opens as such, and a halt's record names its restart file
+    let h = open_resumable(&d, "h", &mut frames);
+    assert!(!h.is_null(), "{}", last_error());
+    assert_eq!(frames, 0);
+    let restart = c("/scratch/h.restart");
+    // SAFETY: a live handle, valid strings and values.
+    unsafe {
+        assert_eq!(sf_campaign_set_restart(h, restart.as_ptr()), SF_CAMPAIGN_OK);
+        let rc = sf_campaign_record(h, before.as_ptr(), 8, 20, &halted, 3, null(), 0);
+        assert_eq!(rc, SF_CAMPAIGN_OK, "{}", last_error());
+        sf_campaign_close(h);
+    }
+    let mut camp = Campaign::open(&d).unwrap();
+    let s = camp.status().unwrap();
+    assert_eq!(
+        s.halted_runs[0].restart.as_deref(),
+        Some("/scratch/h.restart")
+    );
+
+    // the plain open refuses the recorded name; the resumable one opens it to be resumed
+    assert!(open(&d, "h", "f_out", 10).is_null());
+    assert!(
+        last_error().contains("already recorded"),
+        "{}",
+        last_error()
+    );
+    let h = open_resumable(&d, "h", &mut frames);
+    assert!(!h.is_null(), "{}", last_error());
+    assert_eq!(frames, 8);
+    let after = trace(30.0, 12, &mut rng);
+    let (mut version, mut path) = (0u32, null::<c_char>());
+    // SAFETY: a live handle, valid values.
+    unsafe {
+        // the model in use is the one that halted the run (version 3; its file need not exist
+        // here: this only names it)
+        assert_eq!(
+            sf_campaign_newest_model(h, &mut version, &mut path),
+            SF_CAMPAIGN_OK
+        );
+        assert_eq!(version, 3);
+        // a resumed run acts on nothing: only a finished record, without an override
+        let rc = sf_campaign_record(h, after.as_ptr(), 12, 20, &halted, 3, null(), 0);
+        assert_eq!(rc, SF_CAMPAIGN_ERR_INVALID);
+        let rc = sf_campaign_record(h, after.as_ptr(), 12, 20, &FINISHED, 3, null(), 0);
+        assert_eq!(rc, SF_CAMPAIGN_OK, "{}", last_error());
+        let msg = CStr::from_ptr(sf_campaign_message(h)).to_string_lossy();
+        assert!(msg.contains("replacing its halted record"), "{msg}");
+        sf_campaign_close(h);
+    }
+    let mut camp = Campaign::open(&d).unwrap();
+    let r = camp.refresh().unwrap()["h"].clone();
+    assert_eq!((r.frames, r.model, r.restart.clone()), (20, Some(3), None));
+    assert_eq!(r.outcome, simforecast_campaign::Outcome::Finished);
+    assert!(matches!(
+        r.overridden,
+        Some((
+            simforecast_campaign::Decision::Halt { frame: 8 },
+            simforecast_campaign::Override::Resumed
+        ))
+    ));
+    // a finished run is no longer resumable: refused as recorded
+    assert!(open_resumable(&d, "h", &mut frames).is_null());
+    assert!(
+        last_error().contains("already recorded"),
+        "{}",
+        last_error()
+    );
+}

@@ -35,6 +35,7 @@ fn run(id: &str, level: f64, frames: usize, outcome: Outcome) -> RunRecord {
         outcome,
         overridden: None,
         model: None,
+        restart: None,
     }
 }
 
@@ -149,6 +150,12 @@ fn compute_saved_takes_declared_lengths_else_the_median_finished_one() {
     assert_eq!(s.median_finished_len, Some(20));
     assert_eq!(s.frames_simulated, 10 + 20 + 30 + 5 + 5);
     assert_eq!(s.full_frames, 10 + 20 + 30 + 20 + 100);
-    assert_eq!(s.halted_runs, ["g", "h"]);
+    assert_eq!(
+        s.halted_runs
+            .iter()
+            .map(|h| h.run_id.as_str())
+            .collect::<Vec<_>>(),
+        ["g", "h"]
+    );
     fs::remove_dir_all(d).unwrap();
 }

@@ -505,6 +505,9 @@ pub struct CampaignRecordArgs {
     /// The run was halted after this many frames.
     #[arg(long, conflicts_with = "forecast_at")]
     pub halted_at: Option<usize>,
+    /// The restart file a halted run wrote (a resume continues from it; status lists it).
+    #[arg(long, requires = "halted_at")]
+    pub restart: Option<String>,
     /// The run was stopped at a forecast after this many frames (with --interval).
     #[arg(long, requires = "interval")]
     pub forecast_at: Option<usize>,

@@ -228,6 +228,7 @@ enum Kind {
     Protocol,
     Convergence,
     Piped,
+    Campaign,
 }
 
 /// Runs the CLI commands of `doc` as written; returns the kinds of commands it checked.
@@ -424,6 +425,35 @@ fn check(
             );
             Kind::Convergence
         }
+        "campaign" => {
+            let dir = cwd.join(w.get(3).expect("campaign SUB DIR"));
+            match w.get(2).map(String::as_str) {
+                Some("init") => {
+                    assert!(dir.join("campaign.json").is_file(), "{at}");
+                    assert!(stdout.starts_with("campaign "), "{at}");
+                }
+                Some("record") => {
+                    assert!(stdout.starts_with("recorded "), "{at}");
+                    if let Some(frame) = option(&w, &["--halted-at"]) {
+                        assert!(stdout.contains(&format!("halted at frame {frame}")), "{at}");
+                    }
+                }
+                Some("status") => {
+                    assert!(stdout.contains("runs: "), "{at}");
+                    // a halted run recorded with its restart file is listed with it
+                    let halted = fs::read_dir(dir.join("runs"))
+                        .unwrap()
+                        .filter_map(|e| fs::read_to_string(e.unwrap().path()).ok())
+                        .filter(|t| t.contains("\"restart\""))
+                        .count();
+                    if halted > 0 {
+                        assert!(stdout.contains(": restart "), "{at}");
+                    }
+                }
+                other => panic!("unknown campaign command {other:?}: {at}"),
+            }
+            Kind::Campaign
+        }
         other => panic!("unknown command '{other}': {at}"),
     }
 }
@@ -486,6 +516,7 @@ fn readme() {
         TrainBelow,
         Convergence,
         Piped,
+        Campaign,
     ] {
         assert!(
             kinds.contains(&k),

@@ -126,6 +126,7 @@ fn record(a: CampaignRecordArgs) -> AnyResult<()> {
         outcome,
         overridden: None,
         model,
+        restart: a.restart,
     })?;
     println!(
         "recorded {}",
