@@ -71,6 +71,51 @@ fn streaming_equals_replay_and_decides_at_stage_windows() {
     assert!(forecast_runs + halted_runs <= 40);
 }
 
+/// The stop rule is monotone in the tolerance: on every held-out run of the wide campaign, the
+/// frame of the forecast (the run's stop with `after stop`) never grows as the tolerance grows,
+/// a run pinned at t stays pinned at every looser t, and every forecast is within its tolerance.
+/// Tolerances between the table's entries are served by the entry at or below them.
+#[test]
+fn the_stop_frame_never_grows_with_the_tolerance() {
+    let model = common::wide_model();
+    let table = &model.regression.as_ref().expect("a regression model").table;
+    let tolerances: Vec<f64> = (5..=100).map(|p| p as f64 / 100.0).collect();
+    let (mut runs, mut moved) = (0, 0);
+    for (name, s) in held_out_series() {
+        let mut last: Option<u64> = None;
+        let mut first_frames = Vec::new();
+        for &t in &tolerances {
+            let frame = Monitor::replay_at(&model, &s, Some(t))
+                .unwrap()
+                .into_iter()
+                .find_map(|e| e.forecast.map(|f| (e.frame, f)))
+                .map(|(frame, f)| {
+                    let w = (f.mu_high - f.mu_low) / (f.mu_high + f.mu_low);
+                    assert!(w <= t + 1e-12, "{name}: half-width {w} at tolerance {t}");
+                    let rule = table.at(t).expect("a forecast has a rule in force");
+                    assert!(rule.tolerance <= t);
+                    frame
+                });
+            if let Some(before) = last {
+                let now = frame.unwrap_or_else(|| panic!("{name}: pinned before, not at {t}"));
+                assert!(
+                    now <= before,
+                    "{name}: stops at {now} at ±{t}, at {before} tighter"
+                );
+            }
+            last = last.or(frame).map(|b| frame.unwrap_or(b));
+            first_frames.push(frame);
+        }
+        runs += 1;
+        moved += usize::from(first_frames.windows(2).any(|w| w[0] != w[1]));
+    }
+    assert!(runs >= 100, "{runs} held-out runs");
+    assert!(
+        moved > runs / 4,
+        "the tolerance moved the stop of {moved} of {runs} runs only"
+    );
+}
+
 #[test]
 fn a_tighter_tolerance_forecasts_later_or_never() {
     let model = common::wide_model();

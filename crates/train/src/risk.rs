@@ -21,11 +21,19 @@
 //! choice: the bound is the chosen rule's as if it had been fixed beforehand, and the held-out
 //! protocol (`protocol --train-sizes`) measures what it really does.
 //!
+//! The regression stages' halting rule joins the same budget as one more halting "stage": a run
+//! halts at the first regression window whose one-sided bound of ln μ lies past ln threshold,
+//! i.e. whose margin (ln μ̂ − ln threshold)/scale (mirrored for `--below`) reaches the rule's
+//! quantile; over all windows that is "the run's largest margin reaches the quantile", so its
+//! score is that largest margin, counted once per run whatever window it halts at. Its own
+//! quantile is the smallest at which its out-of-fold halts alone reach the target precision;
+//! the walk then tightens it with the screening stages' cuts.
+//!
 //! Out of fold, the out-of-distribution guards are not applied (they are fitted on the whole
 //! training set); at run time they only keep a run from halting.
 
 use simforecast_runtime::model::JointRisk;
-use simforecast_runtime::stage::{Cut, Halting, Stage};
+use simforecast_runtime::stage::{Cut, Halting, RegressionHalting, Stage};
 
 use crate::dataset::Dataset;
 
@@ -133,6 +141,9 @@ pub struct HaltingStage {
     pub window: usize,
     pub cut: f64,
     pub scores: Vec<Option<f64>>,
+    /// The regression stages' halting rule (over all their windows), not a screening stage:
+    /// left out of the lists of windows raised or dropped.
+    pub regression: bool,
 }
 
 /// The joint rule: a cut per halting stage (None: the stage is advisory).
@@ -250,7 +261,7 @@ pub fn certify(
         stages
             .iter()
             .zip(&rule.cuts)
-            .filter(|(s, &c)| keep(c, s.cut))
+            .filter(|(s, &c)| !s.regression && keep(c, s.cut))
             .map(|(s, _)| s.window)
             .collect()
     };
@@ -260,7 +271,7 @@ pub fn certify(
             windows(&|c, _| c.is_none()),
         )
     } else {
-        (Vec::new(), stages.iter().map(|s| s.window).collect())
+        (Vec::new(), windows(&|_, _| true))
     };
     let needed = halts_needed(target, confidence);
     let more_runs = (!certified)
@@ -298,21 +309,63 @@ pub fn certify(
 /// A stage's out-of-fold scores as the trainer records them: (dataset index, score or None).
 pub(crate) type OofScores = Vec<(usize, Option<f64>)>;
 
-/// Applies the joint rule to a fitted model's stages: the stages that halt on their own cut are
-/// certified together; their halting becomes the certified rule's, or advisory
-/// ([`Halting::Uncertified`]). `evidence[s]` holds stage `s`'s out-of-fold scores (screening
-/// stages). None when no stage halts on its own cut.
+/// The regression halting rule's own quantile: the smallest positive score at which its halts
+/// alone reach `target` precision out of fold (None: no such score, or nothing to halt).
+fn regression_own_cut(scores: &[Option<f64>], irrelevant: &[bool], target: f64) -> Option<f64> {
+    let mut candidates: Vec<f64> = scores
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&v| v > 0.0)
+        .collect();
+    candidates.sort_by(f64::total_cmp);
+    candidates.dedup();
+    candidates.into_iter().find(|&cut| {
+        let (h, w) = halts_at(scores, irrelevant, cut);
+        h > 0 && (w as f64) <= (1.0 - target) * h as f64
+    })
+}
+
+/// Out-of-fold halts and wrong halts of one rule at `cut`.
+fn halts_at(scores: &[Option<f64>], irrelevant: &[bool], cut: f64) -> (usize, usize) {
+    let halted = scores
+        .iter()
+        .zip(irrelevant)
+        .filter(|(s, _)| s.is_some_and(|v| v >= cut));
+    let (mut h, mut w) = (0, 0);
+    for (_, &y) in halted {
+        h += 1;
+        w += usize::from(!y);
+    }
+    (h, w)
+}
+
+/// The regression stages' halting evidence: the first regression window, and each training
+/// run's largest out-of-fold margin (by position among the training runs).
+pub(crate) struct RegressionEvidence {
+    pub window: usize,
+    pub scores: Vec<Option<f64>>,
+}
+
+/// Applies the joint rule to a fitted model's stages: the stages that halt on their own cut, and
+/// the regression stages' halting rule when it has one, are certified together; the screening
+/// stages' halting becomes the certified rule's, or advisory ([`Halting::Uncertified`]), and the
+/// regression rule is returned with its certified quantile (or its own, advisory).
+/// `evidence[s]` holds stage `s`'s out-of-fold scores (screening stages). The risk is None when
+/// nothing halts on its own cut.
 pub(crate) fn apply(
     stages: &mut [Stage],
     evidence: &[Option<OofScores>],
+    regression: Option<&RegressionEvidence>,
     ds: &Dataset,
     train_idx: &[usize],
     target: f64,
-) -> Option<JointRisk> {
+) -> (Option<JointRisk>, Option<RegressionHalting>) {
     // Dataset index -> position among the training runs.
     let position: std::collections::HashMap<usize, usize> =
         train_idx.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-    let mut halting: Vec<(usize, HaltingStage)> = Vec::new();
+    let irrelevant: Vec<bool> = train_idx.iter().map(|&i| ds.irrelevant[i]).collect();
+    let mut halting: Vec<(Option<usize>, HaltingStage)> = Vec::new();
     for (s, (stage, ev)) in stages.iter().zip(evidence).enumerate() {
         let (Stage::Screen(sc), Some(ev)) = (stage, ev) else {
             continue;
@@ -327,21 +380,50 @@ pub(crate) fn apply(
             }
         }
         halting.push((
-            s,
+            Some(s),
             HaltingStage {
                 window: stage.window(),
                 cut: cut.value,
                 scores,
+                regression: false,
+            },
+        ));
+    }
+    let regression_cut =
+        regression.and_then(|r| regression_own_cut(&r.scores, &irrelevant, target).map(|c| (r, c)));
+    if let Some((r, cut)) = regression_cut {
+        halting.push((
+            None,
+            HaltingStage {
+                window: r.window,
+                cut,
+                scores: r.scores.clone(),
+                regression: true,
             },
         ));
     }
     if halting.is_empty() {
-        return None;
+        return (None, None);
     }
-    let irrelevant: Vec<bool> = train_idx.iter().map(|&i| ds.irrelevant[i]).collect();
     let hs: Vec<HaltingStage> = halting.iter().map(|h| h.1.clone()).collect();
     let cert = certify(&hs, &irrelevant, target, CONFIDENCE);
+    let mut regression_halting = None;
     for ((s, h), c) in halting.iter().zip(&cert.rule.cuts) {
+        let Some(s) = s else {
+            // The regression rule: its certified quantile, else its own, advisory.
+            let (quantile, certified) = match c {
+                Some(v) if cert.risk.certified => (*v, true),
+                _ => (h.cut, false),
+            };
+            let (cv_halts, cv_wrong) = halts_at(&h.scores, &irrelevant, quantile);
+            regression_halting = Some(RegressionHalting {
+                quantile,
+                certified,
+                cv_halts,
+                cv_wrong,
+            });
+            continue;
+        };
         let Stage::Screen(sc) = &mut stages[*s] else {
             continue;
         };
@@ -353,7 +435,7 @@ pub(crate) fn apply(
             _ => Halting::Uncertified(own),
         };
     }
-    Some(cert.risk)
+    (Some(cert.risk), regression_halting)
 }
 
 /// A stage's out-of-fold figures at cut `value` (the stage alone).
@@ -420,6 +502,7 @@ mod tests {
             window,
             cut,
             scores,
+            regression: false,
         }
     }
 
