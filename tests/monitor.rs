@@ -116,6 +116,56 @@ fn the_stop_frame_never_grows_with_the_tolerance() {
     );
 }
 
+/// The regression stages' halting rule at a precision target the even half of the wide
+/// campaign can certify (0.8): the monitor halts at a regression window with the certified
+/// quantile, a screening event without a vote, and never forecasts a halted run.
+#[test]
+fn regression_stages_halt_where_the_budget_is_certified() {
+    let ds = common::wide_dataset();
+    let train_idx: Vec<usize> = (0..ds.len()).filter(|i| i % 2 == 0).collect();
+    let cfg = TrainConfig {
+        target_precision: 0.8,
+        ..TrainConfig::default_calibrated()
+    };
+    let model = Arc::new(
+        simforecast_train::fit_model(ds, &train_idx, &cfg)
+            .unwrap()
+            .0,
+    );
+    let risk = model.risk.as_ref().expect("a halting rule was proposed");
+    let halting = model
+        .regression
+        .as_ref()
+        .and_then(|r| r.halting)
+        .expect("the regression stages propose a halting rule");
+    assert!(risk.certified && halting.certified, "{risk:?} {halting:?}");
+    assert!(halting.cv_halts > halting.cv_wrong);
+    let (mut halts, mut by_regression, mut wrong) = (0, 0, 0);
+    for i in common::held_out() {
+        let events = Monitor::replay(&model, &ds.series[i]).unwrap();
+        let Some(at) = events.iter().position(|e| e.halt()) else {
+            continue;
+        };
+        halts += 1;
+        wrong += usize::from(!ds.irrelevant[i]);
+        assert!(events[at..].iter().all(|e| e.forecast.is_none()));
+        let s = events[at].screen.as_ref().unwrap();
+        if let Stage::Regression(_) = model.stages[s.stage] {
+            by_regression += 1;
+            assert_eq!((s.vote, s.cut), (None, Some(halting.quantile)));
+            assert!(s.score >= halting.quantile && !s.ood);
+        }
+    }
+    assert!(
+        by_regression > 0,
+        "{halts} halts, none by a regression stage"
+    );
+    assert!(
+        wrong * 5 <= halts,
+        "{wrong} wrong of {halts} held-out halts"
+    );
+}
+
 #[test]
 fn a_tighter_tolerance_forecasts_later_or_never() {
     let model = common::wide_model();

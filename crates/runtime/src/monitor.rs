@@ -32,7 +32,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::stage::{ForecastOutcome, OodReason, Role, ScreenOutcome, Stage, StopPoint};
+use crate::stage::{
+    ForecastOutcome, OodReason, RegressionHalting, Role, ScreenOutcome, Stage, StopPoint,
+};
 
 pub use crate::codes::{Evidence, State, Verdict};
 
@@ -124,9 +126,10 @@ struct Progress {
     last_event: Option<Event>,
 }
 
+// Version 5: a screening event's vote is optional (a regression stage's halt has none).
 // Version 4: forecasts say their tolerance and evidence. Version 3: events say why a trace is
 // out of distribution.
-const STATE_MAGIC: [u8; 8] = *b"SFMONST\x04";
+const STATE_MAGIC: [u8; 8] = *b"SFMONST\x05";
 
 /// A monitor over one trace.
 #[derive(Clone, Debug)]
@@ -141,9 +144,9 @@ pub struct Monitor {
     /// The regression stages' stop rule in force at the tolerance (None: none that precise, or
     /// no regression stage).
     stop: Option<StopPoint>,
-    /// The regression stages' certified halting quantile, ln threshold and the sign of the
+    /// The regression stages' certified halting rule, ln threshold and the sign of the
     /// irrelevant side (None: they do not halt).
-    halting: Option<(f64, f64, f64)>,
+    halting: Option<(RegressionHalting, f64, f64)>,
     progress: Progress,
 }
 
@@ -161,7 +164,7 @@ impl Monitor {
             .as_ref()
             .and_then(|r| r.halting)
             .filter(|h| h.certified && meta.threshold > 0.0)
-            .map(|h| (h.quantile, meta.threshold.ln(), meta.direction.sign()));
+            .map(|h| (h, meta.threshold.ln(), meta.direction.sign()));
         Self {
             model,
             fingerprint,
@@ -288,6 +291,7 @@ impl Monitor {
                     let o = r.evaluate(x, self.stop.as_ref(), level)?;
                     let margin = self
                         .halting
+                        .filter(|h| r.window >= h.0.from_window)
                         .zip(o.centre_scale)
                         .map(|((_, lt, sign), (c, s))| {
                             crate::stage::RegressionStage::margin(c, s, lt, sign)
@@ -381,9 +385,10 @@ impl Monitor {
         outcome: &ForecastOutcome,
         ev: &mut Event,
     ) {
-        let Some((quantile, _, _)) = self.halting else {
+        let Some((rule, _, _)) = self.halting else {
             return;
         };
+        let quantile = rule.quantile;
         let p = &mut self.progress;
         // A screening stage of the same window that did not halt is overruled: its event is
         // replaced by the halt.

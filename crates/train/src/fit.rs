@@ -193,13 +193,16 @@ pub fn fit_model(
     } else {
         None
     };
-    // The regression stages' halting evidence, when they may halt.
+    // The regression stages' halting evidence, when they may halt: from the preset's first
+    // halting window on (none: the regression stages do not halt either).
     let regression_evidence = regression
         .as_ref()
         .filter(|_| cfg.regression_halts)
         .and_then(|r| {
-            let scores = halting_scores(&r.paths, ds.threshold, ds.direction)?;
-            let window = r.stages.first()?.window();
+            let first = *cfg.halt_windows.iter().min()?;
+            let from = r.stages.iter().position(|s| s.window() >= first)?;
+            let scores = halting_scores(&r.paths, from, ds.threshold, ds.direction)?;
+            let window = r.stages[from].window();
             Some(RegressionEvidence { window, scores })
         });
     // The halting windows' cuts, chosen stage by stage, and the regression stages' halting

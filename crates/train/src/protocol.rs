@@ -176,8 +176,12 @@ pub fn replay(
     let fc = events
         .iter()
         .find_map(|e| e.forecast.clone().map(|f| (e.frame, f)));
-    let frames_used = halt_frame
-        .or(fc.as_ref().map(|f| f.0))
+    // The run ends at its halt or its forecast, whichever comes first (a regression stage may
+    // halt a run after it was forecast).
+    let frames_used = [halt_frame, fc.as_ref().map(|f| f.0)]
+        .into_iter()
+        .flatten()
+        .min()
         .unwrap_or(series.len() as u64)
         .min(series.len() as u64);
     let actual = crate::tail_stats(series, model.meta.tail).map(|(mu, sigma)| Actual {

@@ -321,12 +321,13 @@ pub fn tolerance_range() -> (f64, f64) {
     table_tolerances().fold((f64::INFINITY, 0.0f64), |(a, b), t| (a.min(t), b.max(t)))
 }
 
-/// Each run's largest one-sided margin past the threshold over the windows, in units of its
-/// scale, out of fold: the halting rule at quantile q halts it (at its first window with a
-/// margin ≥ q) exactly when this reaches q. None for a run with no statistics anywhere; None
-/// for all when the threshold is not positive (no log).
+/// Each run's largest one-sided margin past the threshold over the windows from position
+/// `from` on, in units of its scale, out of fold: the halting rule at quantile q halts it (at its
+/// first such window with a margin ≥ q) exactly when this reaches q. None for a run with no
+/// statistics there; None for all when the threshold is not positive (no log).
 pub(crate) fn halting_scores(
     paths: &Paths,
+    from: usize,
     threshold: f64,
     direction: Direction,
 ) -> Option<Vec<Option<f64>>> {
@@ -340,6 +341,7 @@ pub(crate) fn halting_scores(
             .iter()
             .map(|p| {
                 p.iter()
+                    .skip(from)
                     .flatten()
                     .map(|&(c, s)| RegressionStage::margin(c, s, lt, sign))
                     .max_by(f64::total_cmp)
@@ -522,10 +524,13 @@ mod tests {
             vec![Some((2.0, 0.5)), Some((3.0, 0.5)), None],
             vec![None, None],
         ];
-        let above = halting_scores(&paths, 1f64.exp(), Direction::Above).unwrap();
+        let above = halting_scores(&paths, 0, 1f64.exp(), Direction::Above).unwrap();
         assert_eq!(above, vec![Some(4.0), None]);
-        let below = halting_scores(&paths, 1f64.exp(), Direction::Below).unwrap();
+        let below = halting_scores(&paths, 0, 1f64.exp(), Direction::Below).unwrap();
         assert_eq!(below, vec![Some(-2.0), None]);
-        assert!(halting_scores(&paths, 0.0, Direction::Above).is_none());
+        // From the second window on: the first window's margin is not counted.
+        let late = halting_scores(&paths, 1, 1f64.exp(), Direction::Below).unwrap();
+        assert_eq!(late, vec![Some(-4.0), None]);
+        assert!(halting_scores(&paths, 0, 0.0, Direction::Above).is_none());
     }
 }

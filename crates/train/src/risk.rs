@@ -182,7 +182,13 @@ impl JointRule {
 
     /// The rules one step tighter: per stage making a wrong halt, its cut raised past the
     /// lowest-scoring of them (to the next score above, else advisory), or the stage advisory.
-    fn tighter(&self, stages: &[HaltingStage], irrelevant: &[bool], r: &Replay) -> Vec<Self> {
+    fn tighter(
+        &self,
+        stages: &[HaltingStage],
+        irrelevant: &[bool],
+        r: &Replay,
+        drops: bool,
+    ) -> Vec<Self> {
         let mut out = Vec::new();
         for (s, stage) in stages.iter().enumerate() {
             let lowest_wrong = (0..irrelevant.len())
@@ -202,7 +208,7 @@ impl JointRule {
             let mut dropped = self.clone();
             dropped.cuts[s] = None;
             out.push(raised);
-            if next.is_some() {
+            if next.is_some() && drops {
                 out.push(dropped);
             }
         }
@@ -232,26 +238,41 @@ pub fn certify(
         cuts: stages.iter().map(|s| Some(s.cut)).collect(),
     };
     let first = proposed.replay(stages, irrelevant);
-    let mut rule = proposed.clone();
-    let mut r = first.clone();
-    // Raising cuts only removes halts: once no wrong halt is left, the bound cannot fall.
-    while bound(&r) > alpha && r.wrong > 0 {
-        let best = rule
-            .tighter(stages, irrelevant, &r)
-            .into_iter()
-            .map(|c| {
-                let rc = c.replay(stages, irrelevant);
-                (c, rc)
-            })
-            .min_by(|a, b| {
-                bound(&a.1)
-                    .total_cmp(&bound(&b.1))
-                    .then(b.1.halts.cmp(&a.1.halts))
-            });
-        let Some((c, rc)) = best else { break };
-        rule = c;
-        r = rc;
-    }
+    // Two walks: one that may make a stage advisory at each step, one that only raises cuts
+    // (a greedy drop can strand a rule just short of certifying, where raising past one more
+    // wrong halt would have kept enough true ones). The certified one with more halts wins.
+    let walk = |drops: bool| -> (JointRule, Replay) {
+        let mut rule = proposed.clone();
+        let mut r = first.clone();
+        // Raising cuts only removes halts: once no wrong halt is left, the bound cannot fall.
+        while bound(&r) > alpha && r.wrong > 0 {
+            let best = rule
+                .tighter(stages, irrelevant, &r, drops)
+                .into_iter()
+                .map(|c| {
+                    let rc = c.replay(stages, irrelevant);
+                    (c, rc)
+                })
+                .min_by(|a, b| {
+                    bound(&a.1)
+                        .total_cmp(&bound(&b.1))
+                        .then(b.1.halts.cmp(&a.1.halts))
+                });
+            let Some((c, rc)) = best else { break };
+            rule = c;
+            r = rc;
+        }
+        (rule, r)
+    };
+    let certifies = |r: &Replay| r.halts > 0 && bound(r) <= alpha;
+    let (mut rule, mut r) = [walk(true), walk(false)]
+        .into_iter()
+        .max_by(|a, b| {
+            (certifies(&a.1), a.1.halts)
+                .cmp(&(certifies(&b.1), b.1.halts))
+                .then(bound(&b.1).total_cmp(&bound(&a.1)))
+        })
+        .unwrap_or_else(|| (proposed.clone(), first.clone()));
     let certified = r.halts > 0 && bound(&r) <= alpha;
     if !certified {
         rule = proposed.clone();
@@ -340,8 +361,9 @@ fn halts_at(scores: &[Option<f64>], irrelevant: &[bool], cut: f64) -> (usize, us
     (h, w)
 }
 
-/// The regression stages' halting evidence: the first regression window, and each training
-/// run's largest out-of-fold margin (by position among the training runs).
+/// The regression stages' halting evidence: the first regression window that may halt, and each
+/// training run's largest out-of-fold margin from there on (by position among the training
+/// runs).
 pub(crate) struct RegressionEvidence {
     pub window: usize,
     pub scores: Vec<Option<f64>>,
@@ -417,6 +439,7 @@ pub(crate) fn apply(
             };
             let (cv_halts, cv_wrong) = halts_at(&h.scores, &irrelevant, quantile);
             regression_halting = Some(RegressionHalting {
+                from_window: h.window,
                 quantile,
                 certified,
                 cv_halts,
@@ -560,6 +583,50 @@ mod tests {
         // At the same rates, 126 runs give 77 halts, 1 wrong: bound 0.0497.
         assert_eq!(c.risk.more_runs, more_runs(61, 1, 100, 0.95, 0.9));
         assert_eq!(more_runs(61, 1, 100, 0.95, 0.9), Some(26));
+    }
+
+    #[test]
+    fn the_regression_rule_joins_the_budget_counted_once_per_run() {
+        // 60 irrelevant runs, 40 relevant. A screening stage halts the first 20 irrelevant runs
+        // cleanly: 20 halts bound the wrong share at 0.109, not certified at 0.95. The
+        // regression rule's largest margins: irrelevant runs 10..60 score 3 (runs 10..20 are
+        // halted by both, counted once), one relevant run scores 2, the others 0.
+        let mut y = vec![true; 60];
+        y.extend(vec![false; 40]);
+        let knn: Vec<Option<f64>> = (0..100).map(|i| Some(f64::from(i < 20))).collect();
+        let margins: Vec<Option<f64>> = (0..100)
+            .map(|i| {
+                Some(if (10..60).contains(&i) {
+                    3.0
+                } else if i == 60 {
+                    2.0
+                } else {
+                    0.0
+                })
+            })
+            .collect();
+        // Its own quantile: the smallest positive margin at which it alone reaches 0.95
+        // (at 2: 1 wrong of 51 halts, 0.0196 <= 0.05).
+        assert_eq!(regression_own_cut(&margins, &y, 0.95), Some(2.0));
+        assert_eq!(regression_own_cut(&margins, &y, 0.99), Some(3.0));
+        let regression = HaltingStage {
+            window: 100,
+            cut: 2.0,
+            scores: margins,
+            regression: true,
+        };
+        let alone = certify(&[stage(600, 0.5, knn.clone())], &y, 0.95, 0.9);
+        assert!(!alone.risk.certified);
+        let c = certify(&[stage(600, 0.5, knn), regression], &y, 0.95, 0.9);
+        // 61 halts, 1 wrong (bound 0.063) -> the regression quantile is raised past the wrong
+        // run: 60 clean halts, each run once.
+        assert_eq!((c.risk.proposed_halts, c.risk.proposed_wrong), (61, 1));
+        assert_eq!((c.risk.halts, c.risk.wrong), (60, 0));
+        assert!(c.risk.certified);
+        assert_eq!(c.rule.cuts, vec![Some(0.5), Some(3.0)]);
+        // The regression rule is never listed among the screening windows.
+        assert_eq!(c.risk.raised, Vec::<usize>::new());
+        assert!(c.risk.dropped.is_empty());
     }
 
     #[test]

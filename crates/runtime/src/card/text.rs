@@ -580,7 +580,8 @@ fn tolerance_line(r: &RegressionRule, rows: &[ToleranceRow]) -> String {
 fn regression_halting_line(r: &RegressionRule) -> Option<String> {
     let h = r.halting?;
     Some(format!(
-        "the regression stages halt at the first window whose one-sided bound of ln mu (ln mu_hat -/+ {:.2} x scale) lies past the threshold: {} halts, {} wrong out of fold by this rule alone; {}",
+        "the regression stages halt at the first window from {} frames on whose one-sided bound of ln mu (ln mu_hat -/+ {:.2} x scale) lies past the threshold: {} halts, {} wrong out of fold by this rule alone; {}",
+        h.from_window,
         h.quantile,
         h.cv_halts,
         h.cv_wrong,

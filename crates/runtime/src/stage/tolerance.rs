@@ -107,6 +107,10 @@ impl ToleranceTable {
 /// below), lies past ln threshold, the trace in distribution.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegressionHalting {
+    /// The first window that may halt (the earlier ones only forecast): the preset's first
+    /// halting window. Early windows' scales are least reliable, and one early transient
+    /// is enough to halt a good run at a quantile the late windows need.
+    pub from_window: usize,
     /// The one-sided multiplier of the scale, calibrated out of fold over all windows together
     /// with the screening stages' cuts (the model's joint risk budget).
     pub quantile: f64,
