@@ -392,7 +392,7 @@ impl Monitor {
         let p = &mut self.progress;
         // A screening stage of the same window that did not halt is overruled: its event is
         // replaced by the halt.
-        if p.halted || outcome.ood.is_some() || !(margin >= quantile) {
+        if p.halted || outcome.ood.is_some() || margin < quantile || margin.is_nan() {
             return;
         }
         p.halted = true;
