@@ -116,8 +116,8 @@ fn the_stop_frame_never_grows_with_the_tolerance() {
     );
 }
 
-/// The regression stages' halting rule at a precision target the even half of the wide
-/// campaign can certify (0.8): the monitor halts at a regression window with the certified
+/// The regression stages' halting rule (off in the default) at a precision target the even half
+/// of the wide campaign can certify (0.8): the monitor halts at a regression window with the certified
 /// quantile, a screening event without a vote, and never forecasts a halted run.
 #[test]
 fn regression_stages_halt_where_the_budget_is_certified() {
@@ -125,6 +125,7 @@ fn regression_stages_halt_where_the_budget_is_certified() {
     let train_idx: Vec<usize> = (0..ds.len()).filter(|i| i % 2 == 0).collect();
     let cfg = TrainConfig {
         target_precision: 0.8,
+        regression_halts: true,
         ..TrainConfig::default_calibrated()
     };
     let model = Arc::new(

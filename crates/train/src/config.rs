@@ -154,8 +154,11 @@ impl TrainConfig {
             // ±25 %: a usual precision for rheology, and about what μ's own noise allows (its
             // block standard error is ~8 % of μ, so a 90 % interval is at least ±13 % wide).
             tolerance: Some(0.25),
-            // The regression stages' one-sided bound halts runs too, in the joint risk budget.
-            regression_halts: true,
+            // Off: where they may act (targets 0.8 and 0.9 on the shipped campaigns) the
+            // regression stages' halts reach held-out precision 0.89-0.97, not the 0.95 the
+            // default promises, and at 0.95 the shipped campaigns certify nothing either way
+            // (`--regression-halts true` turns them on).
+            regression_halts: false,
             forecast_deadline: None,
             ood_quantile: 0.99,
             component_grid: vec![2, 4, 6, 10],
