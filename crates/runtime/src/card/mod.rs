@@ -332,16 +332,19 @@ impl ModelCard {
         };
         let decisions = Decisions {
             halting_windows: {
-                let regression_halts = model
+                // The regression stages halt from the rule's first window on.
+                let regression_from = model
                     .regression
                     .as_ref()
                     .and_then(|r| r.halting)
-                    .is_some_and(|h| h.certified);
+                    .filter(|h| h.certified)
+                    .map(|h| h.from_window);
                 let mut w: Vec<usize> = stages
                     .iter()
                     .filter(|s| {
                         s.halts()
-                            || (regression_halts && matches!(s.kind, StageKind::Regression(_)))
+                            || (matches!(s.kind, StageKind::Regression(_))
+                                && regression_from.is_some_and(|f| s.window >= f))
                     })
                     .map(|s| s.window)
                     .collect();
