@@ -125,8 +125,8 @@ fn bench(c: &mut Criterion) {
     let w = model.stages[largest].window();
     let decision = fastest_per_call(20, 200, || {
         black_box(
-            model.stages[largest]
-                .evaluate(black_box(&trace[..w]))
+            model
+                .evaluate_stage(largest, black_box(&trace[..w]))
                 .unwrap(),
         );
     });
@@ -140,8 +140,8 @@ fn bench(c: &mut Criterion) {
     c.bench_function("decision at a full window (largest stage)", |b| {
         b.iter(|| {
             black_box(
-                model.stages[largest]
-                    .evaluate(black_box(&trace[..w]))
+                model
+                    .evaluate_stage(largest, black_box(&trace[..w]))
                     .unwrap(),
             )
         })

@@ -149,7 +149,7 @@ impl sf_event {
             out.halt = s.halt as i32;
             out.advisory = s.advisory as i32;
             out.ood = s.ood as i32;
-            out.vote = s.vote;
+            out.vote = s.vote.unwrap_or(f64::NAN);
             out.score = s.score;
             // The C convention for "does not apply".
             out.cut = s.cut.unwrap_or(f64::NAN);

@@ -69,10 +69,11 @@ fn each_malformed_case_has_its_own_error() {
     assert!(e.to_string().contains("retrain"));
 
     // Versions 3 (stages with side-by-side calibrations and sentinel values), 4 (no signal
-    // guard) and 5 (no regression stages, KNN tolerances as full widths, no joint risk budget)
-    // are no longer read.
-    assert_eq!(FORMAT_VERSION, 6);
-    for version in [3u32, 4, 5] {
+    // guard), 5 (no regression stages, KNN tolerances as full widths, no joint risk budget) and
+    // 6 (a tolerance table in every regression stage, quantiles per tolerance) are no longer
+    // read.
+    assert_eq!(FORMAT_VERSION, 7);
+    for version in [3u32, 4, 5, 6] {
         let mut old = good.clone();
         old[8..12].copy_from_slice(&version.to_le_bytes());
         let e = err(&reseal(old));
@@ -82,7 +83,7 @@ fn each_malformed_case_has_its_own_error() {
         );
         assert!(
             e.to_string().contains(&format!(
-                "format version {version}, which this simforecast no longer reads (it reads 6)"
+                "format version {version}, which this simforecast no longer reads (it reads 7)"
             )),
             "{e}"
         );

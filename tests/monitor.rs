@@ -71,6 +71,102 @@ fn streaming_equals_replay_and_decides_at_stage_windows() {
     assert!(forecast_runs + halted_runs <= 40);
 }
 
+/// The stop rule is monotone in the tolerance: on every held-out run of the wide campaign, the
+/// frame of the forecast (the run's stop with `after stop`) never grows as the tolerance grows,
+/// a run pinned at t stays pinned at every looser t, and every forecast is within its tolerance.
+/// Tolerances between the table's entries are served by the entry at or below them.
+#[test]
+fn the_stop_frame_never_grows_with_the_tolerance() {
+    let model = common::wide_model();
+    let table = &model.regression.as_ref().expect("a regression model").table;
+    let tolerances: Vec<f64> = (5..=100).map(|p| p as f64 / 100.0).collect();
+    let (mut runs, mut moved) = (0, 0);
+    for (name, s) in held_out_series() {
+        let mut last: Option<u64> = None;
+        let mut first_frames = Vec::new();
+        for &t in &tolerances {
+            let frame = Monitor::replay_at(&model, &s, Some(t))
+                .unwrap()
+                .into_iter()
+                .find_map(|e| e.forecast.map(|f| (e.frame, f)))
+                .map(|(frame, f)| {
+                    let w = (f.mu_high - f.mu_low) / (f.mu_high + f.mu_low);
+                    assert!(w <= t + 1e-12, "{name}: half-width {w} at tolerance {t}");
+                    let rule = table.at(t).expect("a forecast has a rule in force");
+                    assert!(rule.tolerance <= t);
+                    frame
+                });
+            if let Some(before) = last {
+                let now = frame.unwrap_or_else(|| panic!("{name}: pinned before, not at {t}"));
+                assert!(
+                    now <= before,
+                    "{name}: stops at {now} at ±{t}, at {before} tighter"
+                );
+            }
+            last = last.or(frame).map(|b| frame.unwrap_or(b));
+            first_frames.push(frame);
+        }
+        runs += 1;
+        moved += usize::from(first_frames.windows(2).any(|w| w[0] != w[1]));
+    }
+    assert!(runs >= 100, "{runs} held-out runs");
+    assert!(
+        moved > runs / 4,
+        "the tolerance moved the stop of {moved} of {runs} runs only"
+    );
+}
+
+/// The regression stages' halting rule (off in the default) at a precision target the even half
+/// of the wide campaign can certify (0.8): the monitor halts at a regression window with the certified
+/// quantile, a screening event without a vote, and never forecasts a halted run.
+#[test]
+fn regression_stages_halt_where_the_budget_is_certified() {
+    let ds = common::wide_dataset();
+    let train_idx: Vec<usize> = (0..ds.len()).filter(|i| i % 2 == 0).collect();
+    let cfg = TrainConfig {
+        target_precision: 0.8,
+        regression_halts: true,
+        ..TrainConfig::default_calibrated()
+    };
+    let model = Arc::new(
+        simforecast_train::fit_model(ds, &train_idx, &cfg)
+            .unwrap()
+            .0,
+    );
+    let risk = model.risk.as_ref().expect("a halting rule was proposed");
+    let halting = model
+        .regression
+        .as_ref()
+        .and_then(|r| r.halting)
+        .expect("the regression stages propose a halting rule");
+    assert!(risk.certified && halting.certified, "{risk:?} {halting:?}");
+    assert!(halting.cv_halts > halting.cv_wrong);
+    let (mut halts, mut by_regression, mut wrong) = (0, 0, 0);
+    for i in common::held_out() {
+        let events = Monitor::replay(&model, &ds.series[i]).unwrap();
+        let Some(at) = events.iter().position(|e| e.halt()) else {
+            continue;
+        };
+        halts += 1;
+        wrong += usize::from(!ds.irrelevant[i]);
+        assert!(events[at..].iter().all(|e| e.forecast.is_none()));
+        let s = events[at].screen.as_ref().unwrap();
+        if let Stage::Regression(_) = model.stages[s.stage] {
+            by_regression += 1;
+            assert_eq!((s.vote, s.cut), (None, Some(halting.quantile)));
+            assert!(s.score >= halting.quantile && !s.ood);
+        }
+    }
+    assert!(
+        by_regression > 0,
+        "{halts} halts, none by a regression stage"
+    );
+    assert!(
+        wrong * 5 <= halts,
+        "{wrong} wrong of {halts} held-out halts"
+    );
+}
+
 #[test]
 fn a_tighter_tolerance_forecasts_later_or_never() {
     let model = common::wide_model();

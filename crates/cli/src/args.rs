@@ -185,6 +185,11 @@ pub struct RecipeArgs {
     /// Stored in the model as its default; the fix's `tolerance` keyword overrides it per run.
     #[arg(long)]
     pub tolerance: Option<f64>,
+    /// Let the regression stages halt a run at the first window (from the first halting window
+    /// on) whose one-sided bound of ln mu lies past the threshold, certified with the screening
+    /// stages in one risk budget (default preset: false; true or false).
+    #[arg(long)]
+    pub regression_halts: Option<bool>,
     /// Frames by which a run cleared as relevant gets its forecast even when no interval was
     /// within tolerance (0 = the last forecasting window).
     #[arg(long)]
@@ -244,6 +249,7 @@ impl ModelArgs {
             screen_score: r.screen_score.map(ScoreKind::from),
             max_early_miss: r.early_miss,
             tolerance: r.tolerance,
+            regression_halts: r.regression_halts,
             variance: r.variance,
             folds: self.shared.folds,
             level: self.shared.level,

@@ -55,7 +55,7 @@ impl From<&monitor::Event> for Event {
             halt: e.halt(),
             advisory: s.is_some_and(|s| s.advisory),
             ood: s.is_some_and(|s| s.ood) || f.is_some_and(|f| f.ood),
-            vote: s.map(|s| s.vote),
+            vote: s.and_then(|s| s.vote),
             score: s.map(|s| s.score),
             cut: s.and_then(|s| s.cut),
             screen_stage: s.map(|s| s.stage),
@@ -180,7 +180,7 @@ mod tests {
             screen: Some(ScreenEvent {
                 stage: 2,
                 verdict: Verdict::Relevant,
-                vote: 0.25,
+                vote: Some(0.25),
                 score: -1.5,
                 cut: None,
                 halt: false,

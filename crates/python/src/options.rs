@@ -309,6 +309,7 @@ mod tests {
                 screen_score: Some(ScoreKind::ScaledMargin),
                 max_early_miss: Some(0.0),
                 tolerance: Some(1.5),
+                regression_halts: None,
                 variance: Some(0.95),
                 folds: Some(4),
                 level: Some(0.8),

@@ -18,7 +18,12 @@
 //! - regression stages learn from every run, so they forecast any run not halted, and only at the
 //!   first window whose interval is within the tolerance (the model's, or the one the caller set)
 //!   with the trace in distribution: no deadline forces a forecast wider than asked. A run no
-//!   window pins runs to its end.
+//!   window pins runs to its end. The stop rule in force is chosen once per tolerance from the
+//!   model's table ([`crate::stage::tolerance`]), so a looser tolerance never stops a run later.
+//! - a regression stage halts the run (a screening event of its own index, no vote) when the
+//!   model's certified regression halting rule says its one-sided bound of ln μ lies past the
+//!   threshold, the trace in distribution and not halted already; it is evaluated before the
+//!   stage's forecast, so a halted run gets none.
 //! - a non-finite sample is an error that leaves the monitor unchanged.
 
 use std::sync::Arc;
@@ -27,7 +32,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::stage::{ForecastOutcome, OodReason, Role, ScreenOutcome, Stage};
+use crate::stage::{
+    ForecastOutcome, OodReason, RegressionHalting, Role, ScreenOutcome, Stage, StopPoint,
+};
 
 pub use crate::codes::{Evidence, State, Verdict};
 
@@ -36,8 +43,8 @@ pub use crate::codes::{Evidence, State, Verdict};
 pub struct ScreenEvent {
     pub stage: usize,
     pub verdict: Verdict,
-    /// Weighted share of irrelevant neighbours.
-    pub vote: f64,
+    /// Weighted share of irrelevant neighbours (None: a regression stage's halt has none).
+    pub vote: Option<f64>,
     /// The stage's calibrated score, compared with `cut`.
     pub score: f64,
     /// The stage's cut (None: it has none, nothing reaches it).
@@ -100,10 +107,11 @@ enum Rule {
     Tolerance,
 }
 
-/// A stage's outcome, with its forecasting rule.
+/// A stage's outcome, with its forecasting rule, and for a regression stage its margin past the
+/// threshold when the model's halting rule may act on it (in units of its scale).
 enum Outcome {
     Screen(ScreenOutcome),
-    Forecast(ForecastOutcome, Rule),
+    Forecast(ForecastOutcome, Rule, Option<f64>),
 }
 
 /// The serialisable part of a monitor.
@@ -118,9 +126,10 @@ struct Progress {
     last_event: Option<Event>,
 }
 
+// Version 5: a screening event's vote is optional (a regression stage's halt has none).
 // Version 4: forecasts say their tolerance and evidence. Version 3: events say why a trace is
 // out of distribution.
-const STATE_MAGIC: [u8; 8] = *b"SFMONST\x04";
+const STATE_MAGIC: [u8; 8] = *b"SFMONST\x05";
 
 /// A monitor over one trace.
 #[derive(Clone, Debug)]
@@ -132,6 +141,12 @@ pub struct Monitor {
     max_window: usize,
     /// The tolerance the caller set (None: each stage's own).
     tolerance: Option<f64>,
+    /// The regression stages' stop rule in force at the tolerance (None: none that precise, or
+    /// no regression stage).
+    stop: Option<StopPoint>,
+    /// The regression stages' certified halting rule, ln threshold and the sign of the
+    /// irrelevant side (None: they do not halt).
+    halting: Option<(RegressionHalting, f64, f64)>,
     progress: Progress,
 }
 
@@ -142,6 +157,14 @@ impl Monitor {
         let last_screen = last_of(Role::Screen);
         let last_forecast = last_of(Role::Forecast);
         let capacity = model.max_window();
+        let stop = Self::stop_at(&model, None);
+        let meta = &model.meta;
+        let halting = model
+            .regression
+            .as_ref()
+            .and_then(|r| r.halting)
+            .filter(|h| h.certified && meta.threshold > 0.0)
+            .map(|h| (h, meta.threshold.ln(), meta.direction.sign()));
         Self {
             model,
             fingerprint,
@@ -149,6 +172,8 @@ impl Monitor {
             last_forecast,
             max_window: capacity,
             tolerance: None,
+            stop,
+            halting,
             progress: Progress {
                 buffer: Vec::with_capacity(capacity),
                 frames: 0,
@@ -193,7 +218,14 @@ impl Monitor {
             }
         }
         self.tolerance = t;
+        self.stop = Self::stop_at(&self.model, t);
         Ok(())
+    }
+
+    /// The regression stages' stop rule at tolerance `t` (None: the model's).
+    fn stop_at(model: &Model, t: Option<f64>) -> Option<StopPoint> {
+        let table = &model.regression.as_ref()?.table;
+        table.at(t.unwrap_or(table.tolerance)).copied()
     }
 
     /// The tolerance in force: the caller's, else the model's (None: no tolerance).
@@ -248,11 +280,23 @@ impl Monitor {
                 Stage::Forecast(f) => {
                     let t = self.tolerance.or(f.calibration.tolerance);
                     let deadline = f.calibration.deadline;
-                    Outcome::Forecast(f.evaluate_at(x, t)?, Rule::Cleared { deadline })
+                    Outcome::Forecast(f.evaluate_at(x, t)?, Rule::Cleared { deadline }, None)
                 }
                 Stage::Regression(r) => {
-                    let t = self.tolerance.unwrap_or(r.calibration.tolerance);
-                    Outcome::Forecast(r.evaluate(x, t)?, Rule::Tolerance)
+                    let level = self
+                        .model
+                        .regression
+                        .as_ref()
+                        .map_or(0.9, |m| m.table.level);
+                    let o = r.evaluate(x, self.stop.as_ref(), level)?;
+                    let margin = self
+                        .halting
+                        .filter(|h| r.window >= h.0.from_window)
+                        .zip(o.centre_scale)
+                        .map(|((_, lt, sign), (c, s))| {
+                            crate::stage::RegressionStage::margin(c, s, lt, sign)
+                        });
+                    Outcome::Forecast(o.outcome, Rule::Tolerance, margin)
                 }
             };
             self.progress.next_stage += 1;
@@ -262,7 +306,12 @@ impl Monitor {
             });
             match outcome {
                 Outcome::Screen(o) => self.apply_screen(index, o, ev),
-                Outcome::Forecast(o, rule) => self.apply_forecast(index, o, rule, ev),
+                Outcome::Forecast(o, rule, margin) => {
+                    if let Some(m) = margin {
+                        self.apply_regression_halt(index, m, &o, ev);
+                    }
+                    self.apply_forecast(index, o, rule, ev)
+                }
             }
         }
         let event = event.filter(|e| !e.is_empty());
@@ -317,13 +366,47 @@ impl Monitor {
         ev.screen = Some(ScreenEvent {
             stage: index,
             verdict,
-            vote,
+            vote: Some(vote),
             score,
             cut,
             halt,
             advisory,
             ood,
             ood_reason,
+        });
+    }
+
+    /// A regression stage's halt: the model's certified one-sided bound lies past the threshold
+    /// (`margin`, in units of the stage's scale, reaches the halting quantile), in distribution.
+    fn apply_regression_halt(
+        &mut self,
+        index: usize,
+        margin: f64,
+        outcome: &ForecastOutcome,
+        ev: &mut Event,
+    ) {
+        let Some((rule, _, _)) = self.halting else {
+            return;
+        };
+        let quantile = rule.quantile;
+        let p = &mut self.progress;
+        // A screening stage of the same window that did not halt is overruled: its event is
+        // replaced by the halt.
+        if p.halted || outcome.ood.is_some() || margin < quantile || margin.is_nan() {
+            return;
+        }
+        p.halted = true;
+        p.state = State::ScreenedIrrelevant;
+        ev.screen = Some(ScreenEvent {
+            stage: index,
+            verdict: Verdict::Irrelevant,
+            vote: None,
+            score: margin,
+            cut: Some(quantile),
+            halt: true,
+            advisory: false,
+            ood: false,
+            ood_reason: None,
         });
     }
 

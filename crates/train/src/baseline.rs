@@ -190,6 +190,8 @@ pub fn persistence_paths(
                 mu: ds.mu[i],
                 halt: None,
                 offers,
+                scaled: Vec::new(),
+                rules: Vec::new(),
             })
         })
         .collect()

@@ -11,15 +11,16 @@ use simforecast_runtime::error::{Error, Result};
 use simforecast_runtime::knn::{PointSet, Weighting};
 use simforecast_runtime::model::{Metadata, Model};
 use simforecast_runtime::stage::{
-    DistanceGuard, FeatureMap, KnnParams, Neighbourhood, Recipe, Role, Signal, SignalGuard, Stage,
+    DistanceGuard, FeatureMap, KnnParams, Neighbourhood, Recipe, RegressionRule, Role, Signal,
+    SignalGuard, Stage,
 };
 
 use crate::config::{Forecaster, TrainConfig};
 use crate::cv::features_of;
 use crate::dataset::Dataset;
 use crate::forecast::fit_forecast;
-use crate::regression::fit_regression;
-use crate::risk::{self, OofScores};
+use crate::regression::{fit_regression, halting_scores};
+use crate::risk::{self, OofScores, RegressionEvidence};
 use crate::screen::fit_screen;
 use crate::smoothed::SmoothedWindow;
 
@@ -64,14 +65,8 @@ impl StageReport {
                 r2 = Some(c.cv_r2);
                 coverage = Some(c.cv_coverage);
             }
-            StageKind::Regression(card) => {
-                let c = &card.calibration;
-                coverage = c
-                    .table
-                    .iter()
-                    .find(|p| (p.tolerance - c.tolerance).abs() < 1e-9)
-                    .and_then(|p| p.cv_coverage);
-            }
+            // The coverage of the model's stop rule is the model's, not a stage's.
+            StageKind::Regression(_) => {}
         }
         Self {
             role: stage.role(),
@@ -205,27 +200,51 @@ pub fn fit_model(
         },
         || {
             if cfg.forecaster != Forecaster::Regression || cfg.forecast_windows.is_empty() {
-                return Ok(Vec::new());
+                return Ok(None);
             }
             let mut windows = cfg.forecast_windows.clone();
             windows.sort_unstable();
             windows.dedup();
-            let stages = fit_regression(ds, train_idx, &windows, cfg);
+            let fit = fit_regression(ds, train_idx, &windows, cfg);
             log::debug!(
                 "regression stages: {:.2} s",
                 started.elapsed().as_secs_f64()
             );
-            stages
+            fit.map(Some)
         },
     );
     let (mut stages, evidence): (Vec<Stage>, Vec<Option<OofScores>>) = fitted?.into_iter().unzip();
     let regression = regression?;
-    // The halting windows' cuts, chosen stage by stage, certified together.
-    let risk = risk::apply(&mut stages, &evidence, ds, train_idx, cfg.target_precision);
-    if !regression.is_empty() {
-        stages.extend(regression);
+    // The regression stages' halting evidence, when they may halt: from the preset's first
+    // halting window on (none: the regression stages do not halt either).
+    let regression_evidence = regression
+        .as_ref()
+        .filter(|_| cfg.regression_halts)
+        .and_then(|r| {
+            let first = *cfg.halt_windows.iter().min()?;
+            let from = r.stages.iter().position(|s| s.window() >= first)?;
+            let scores = halting_scores(&r.paths, from, ds.threshold, ds.direction)?;
+            let window = r.stages[from].window();
+            Some(RegressionEvidence { window, scores })
+        });
+    // The halting windows' cuts, chosen stage by stage, and the regression stages' halting
+    // rule, certified together.
+    let (risk, regression_halting) = risk::apply(
+        &mut stages,
+        &evidence,
+        regression_evidence.as_ref(),
+        ds,
+        train_idx,
+        cfg.target_precision,
+    );
+    let regression = regression.map(|r| {
+        stages.extend(r.stages);
         stages.sort_by_key(|s| (s.window(), s.role() == Role::Forecast));
-    }
+        RegressionRule {
+            table: r.table,
+            halting: regression_halting,
+        }
+    });
     log::debug!(
         "model of {} stages on {} traces: {:.2} s",
         stages.len(),
@@ -258,7 +277,12 @@ pub fn fit_model(
         cv_folds: cfg.folds,
         seed: cfg.seed,
     };
-    let model = Model { meta, stages, risk };
+    let model = Model {
+        meta,
+        stages,
+        risk,
+        regression,
+    };
     model.validate()?;
     Ok((model, reports))
 }

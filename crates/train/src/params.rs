@@ -66,6 +66,9 @@ pub struct Overrides {
     pub screen_score: Option<ScoreKind>,
     pub max_early_miss: Option<f64>,
     pub tolerance: Option<f64>,
+    /// The regression stages may halt (their one-sided bound, in the joint risk budget).
+    #[serde(default)]
+    pub regression_halts: Option<bool>,
     /// Keep this fraction of the variance (replaces the component grid).
     pub variance: Option<f64>,
     pub folds: Option<usize>,
@@ -101,6 +104,7 @@ impl Overrides {
         set(&mut c.min_halts, &self.min_halts);
         set(&mut c.screen_score, &self.screen_score);
         set(&mut c.max_early_miss, &self.max_early_miss);
+        set(&mut c.regression_halts, &self.regression_halts);
         set(&mut c.folds, &self.folds);
         set(&mut c.level, &self.level);
         set(&mut c.seed, &self.seed);

@@ -15,12 +15,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{ForecastFigures, Persistence, Scored, WindowFigures, WindowSummary};
-use crate::savings::{Offer, RunPath, SavingsSummary};
+use crate::savings::{Offer, RunPath, SavingsSummary, ScaledOffer};
 use crate::{fit_model, prf, r2, Dataset, StageReport, TrainConfig};
 use simforecast_runtime::error::Result;
 use simforecast_runtime::model::Model;
 use simforecast_runtime::monitor::{Event, ForecastEvent, Monitor, State};
-use simforecast_runtime::stage::{Role, Stage, Verdict};
+use simforecast_runtime::stage::{Role, Stage, StopPoint, Verdict};
 
 pub use crate::baseline::mean_rule;
 pub use crate::metrics::MeanStd;
@@ -56,6 +56,10 @@ pub struct TraceOutcome {
     pub direct_forecast: Option<[f64; 2]>,
     /// Every forecasting stage the trace is long enough for, applied directly.
     pub stage_forecasts: Vec<StageForecast>,
+    /// The model's regression stop rules (empty: none), with which the accounting stops the run
+    /// at each tolerance as the monitor would.
+    #[serde(skip)]
+    pub stop_rules: Vec<StopPoint>,
 }
 
 /// One forecasting stage applied to a trace, whatever the screening said.
@@ -70,6 +74,9 @@ pub struct StageForecast {
     pub mu_low: f64,
     pub mu_high: f64,
     pub ood: bool,
+    /// A regression stage: ln μ̂ and the interval's scale (None: a KNN stage, or no statistics).
+    #[serde(default)]
+    pub centre_scale: Option<(f64, f64)>,
     /// The run was cleared as relevant by this window and not halted: the tool may forecast it
     /// here (the monitor issues one forecast; a user asking for a tolerance takes the first
     /// within it).
@@ -81,10 +88,10 @@ impl TraceOutcome {
     /// distribution forecasts it may issue, in window order. None without a known μ.
     pub fn path(&self) -> Option<RunPath> {
         let actual = self.actual?;
-        let offers = self
-            .stage_forecasts
-            .iter()
-            .filter(|f| f.live && !f.ood && f.mu_low.is_finite() && f.mu_high.is_finite())
+        let offered = || self.stage_forecasts.iter().filter(|f| f.live && !f.ood);
+        let offers = offered()
+            .filter(|f| f.centre_scale.is_none())
+            .filter(|f| f.mu_low.is_finite() && f.mu_high.is_finite())
             .filter(|f| f.mu_low <= f.mu_high)
             .map(|f| Offer {
                 frame: f.window,
@@ -92,11 +99,22 @@ impl TraceOutcome {
                 hi: f.mu_high,
             })
             .collect();
+        let scaled = offered()
+            .filter_map(|f| {
+                f.centre_scale.map(|(centre, scale)| ScaledOffer {
+                    frame: f.window,
+                    centre,
+                    scale,
+                })
+            })
+            .collect();
         Some(RunPath {
             len: self.frames,
             mu: actual.mu,
             halt: self.halt_frame.map(|h| h as usize),
             offers,
+            scaled,
+            rules: self.stop_rules.clone(),
         })
     }
 }
@@ -158,8 +176,12 @@ pub fn replay(
     let fc = events
         .iter()
         .find_map(|e| e.forecast.clone().map(|f| (e.frame, f)));
-    let frames_used = halt_frame
-        .or(fc.as_ref().map(|f| f.0))
+    // The run ends at its halt or its forecast, whichever comes first (a regression stage may
+    // halt a run after it was forecast).
+    let frames_used = [halt_frame, fc.as_ref().map(|f| f.0)]
+        .into_iter()
+        .flatten()
+        .min()
         .unwrap_or(series.len() as u64)
         .min(series.len() as u64);
     let actual = crate::tail_stats(series, model.meta.tail).map(|(mu, sigma)| Actual {
@@ -173,9 +195,16 @@ pub fn replay(
         .filter(|((_, f), _)| f.window() <= series.len())
         .map(|(&(i, f), &live)| {
             let window = f.window();
-            let o = match f {
-                Stage::Forecast(k) => k.evaluate(series)?,
-                Stage::Regression(r) => r.evaluate(series, r.calibration.tolerance)?,
+            let (o, centre_scale) = match f {
+                Stage::Forecast(k) => (k.evaluate(series)?, None),
+                Stage::Regression(r) => {
+                    // Under the model's stop rule at its own tolerance.
+                    let rule = model.regression.as_ref();
+                    let stop = rule.and_then(|m| m.table.at(m.table.tolerance));
+                    let level = rule.map_or(0.9, |m| m.table.level);
+                    let o = r.evaluate(series, stop, level)?;
+                    (o.outcome, o.centre_scale)
+                }
                 Stage::Screen(_) => return Ok(None),
             };
             Ok(Some(StageForecast {
@@ -187,6 +216,7 @@ pub fn replay(
                 mu_low: o.forecast.mu_low,
                 mu_high: o.forecast.mu_high,
                 ood: o.ood.is_some(),
+                centre_scale,
                 live,
             }))
         })
@@ -214,6 +244,10 @@ pub fn replay(
         frames_used,
         direct_forecast,
         stage_forecasts,
+        stop_rules: model
+            .regression
+            .as_ref()
+            .map_or(Vec::new(), |r| r.table.points.clone()),
     };
     Ok((events, outcome))
 }
@@ -584,6 +618,7 @@ mod tests {
             mu_low: lo,
             mu_high: hi,
             ood,
+            centre_scale: None,
             live,
         }
     }
@@ -612,6 +647,7 @@ mod tests {
                 stage_forecast(300, 5.0, 15.0, true, false),
                 stage_forecast(400, 9.0, 11.0, true, false),
             ],
+            stop_rules: Vec::new(),
         };
         let p = outcome.path().unwrap();
         assert_eq!((p.len, p.mu, p.halt), (1000, 10.0, Some(800)));
@@ -683,14 +719,19 @@ mod tests {
                     .iter()
                     .all(|s| !s.live || (s.window as u64) < h));
             }
-            // The default forecasts at the first live stage in distribution whose interval is
-            // within its tolerance; a run never forecast had none.
+            // The default forecasts at the first live stage in distribution within the stop
+            // rule in force at its tolerance (its interval is then within the tolerance); a run
+            // never forecast had none.
             let t = model.tolerance().unwrap();
+            let rule = model.regression.as_ref().and_then(|r| r.table.at(t));
             let pinned = |s: &&StageForecast| {
-                s.live
-                    && !s.ood
-                    && crate::savings::relative_half_width(s.mu_low, s.mu_high)
-                        .is_some_and(|w| w <= t)
+                let within = crate::savings::relative_half_width(s.mu_low, s.mu_high)
+                    .is_some_and(|w| w <= t);
+                let stops = match s.centre_scale {
+                    Some((_, scale)) => rule.is_some_and(|p| scale <= p.max_scale),
+                    None => within,
+                };
+                s.live && !s.ood && stops && within
             };
             let first = o.stage_forecasts.iter().find(pinned);
             assert_eq!(

@@ -4,11 +4,17 @@
 //!
 //! Why jointly: a run is forecast at the first window whose interval is within the tolerance.
 //! Calibrating each window alone would ignore that choice, which favours the windows where the
-//! interval happens to be narrow; here, for each tolerance t, the quantile q(t) is the smallest
-//! at which the out-of-fold runs that would stop (at their first window with tanh(q·scale) ≤ t)
-//! are covered at the nominal level, counted as split conformal does: at least
-//! ⌈level·(m + 1)⌉ of the m stopped runs. Fewer than level/(1 − level) stopped runs can never
-//! meet that, so a small training set forecasts nothing it cannot certify.
+//! interval happens to be narrow. Here stop rules are calibrated: for each threshold s of a grid,
+//! the out-of-fold runs that stop at their first window with scale ≤ s give the split-conformal
+//! quantile q(s) of |ln μ − ln μ̂| / scale at that window (the ⌈level·(m + 1)⌉-th smallest of
+//! the m stopped runs; fewer than level/(1 − level) stopped runs give none, so a small training
+//! set forecasts nothing it cannot certify). Rule s keeps every interval within the relative
+//! half-width tanh(q(s)·s); at a tolerance t the loosest rule within t is in force
+//! ([`simforecast_runtime::stage::tolerance`]), monotone in t by construction.
+//!
+//! The same out-of-fold paths give the halting rule's evidence: each run's largest one-sided
+//! margin past the threshold over the windows ([`halting_scores`]), certified with the screening
+//! stages' cuts in the one risk budget (`risk.rs`).
 
 use std::time::Instant;
 
@@ -16,10 +22,10 @@ use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
 use simforecast_runtime::error::{Error, Result};
+use simforecast_runtime::model::Direction;
 use simforecast_runtime::stage::regression::{LOG_MU_OFFSET, LOG_SIGMA_OFFSET, N_FEATURES};
 use simforecast_runtime::stage::{
-    Linear, RegressionCalibration, RegressionStage, Signal, SignalGuard, Stage, TolerancePoint,
-    WindowStats,
+    Linear, RegressionStage, Signal, SignalGuard, Stage, StopPoint, ToleranceTable, WindowStats,
 };
 
 use crate::config::TrainConfig;
@@ -308,44 +314,106 @@ impl WindowData<'_> {
 }
 
 /// Out-of-fold (centre, scale) of every run at every window (None: no statistics there).
-type Paths = Vec<Vec<Option<(f64, f64)>>>;
+pub(crate) type Paths = Vec<Vec<Option<(f64, f64)>>>;
 
-/// Where run `i` stops at tolerance `t` with quantile `q`, and whether its interval there
-/// covers ln μ.
-fn stop(path: &[Option<(f64, f64)>], log_mu: f64, q: f64, t: f64) -> Option<(usize, bool)> {
+/// Where a run stops under the stop rule "scale ≤ `max_scale`", and its normalised score
+/// |ln μ − centre| / scale there.
+fn stop(path: &[Option<(f64, f64)>], log_mu: f64, max_scale: f64) -> Option<(usize, f64)> {
     path.iter().enumerate().find_map(|(w, cs)| {
         let (c, s) = (*cs)?;
-        ((q * s).tanh() <= t).then(|| (w, (log_mu - c).abs() <= q * s))
+        (s <= max_scale).then(|| (w, (log_mu - c).abs() / s))
     })
 }
 
-/// The table point at tolerance `t`: the smallest quantile on a fine grid at which the runs that
-/// stop are covered at `level` in the split-conformal count.
-fn calibrate(paths: &Paths, log_mu: &[f64], t: f64, level: f64) -> TolerancePoint {
-    let candidates = (0..400).map(|i| 0.05 * 1.02f64.powi(i));
-    for q in candidates {
-        let stops: Vec<(usize, bool)> = paths
+/// Stop rule s: the runs that stop under it and their split-conformal quantile at `level`
+/// (None: too few stopped runs to calibrate anything).
+fn stop_point(paths: &Paths, log_mu: &[f64], max_scale: f64, level: f64) -> Option<StopPoint> {
+    let mut scores: Vec<f64> = paths
+        .iter()
+        .zip(log_mu)
+        .filter_map(|(p, &m)| stop(p, m, max_scale).map(|s| s.1))
+        .collect();
+    let m = scores.len();
+    let rank = (level * (m + 1) as f64).ceil() as usize;
+    if m == 0 || rank > m {
+        return None;
+    }
+    scores.sort_by(f64::total_cmp);
+    let quantile = scores[rank - 1].max(1e-9);
+    let covered = scores.iter().filter(|&&v| v <= quantile).count();
+    Some(StopPoint {
+        tolerance: (quantile * max_scale).tanh(),
+        max_scale,
+        quantile,
+        cv_stopped: m as f64 / paths.len() as f64,
+        cv_coverage: covered as f64 / m as f64,
+    })
+}
+
+/// The tolerance table: a stop rule per threshold of a geometric grid (2 % steps) over the
+/// scales seen out of fold, kept where some tolerance of [`table_tolerances`]' range chooses it.
+fn calibrate(paths: &Paths, log_mu: &[f64], level: f64, tolerance: f64) -> ToleranceTable {
+    let scales = paths.iter().flatten().flatten().map(|cs| cs.1);
+    let (lo, hi) = scales.fold((f64::INFINITY, 0.0f64), |(a, b), s| (a.min(s), b.max(s)));
+    let mut grid = Vec::new();
+    let mut s = lo;
+    while s.is_finite() && s > 0.0 && s < hi * 1.02 {
+        grid.push(s.min(hi));
+        s *= 1.02;
+    }
+    let points = grid
+        .iter()
+        .filter_map(|&s| stop_point(paths, log_mu, s, level))
+        .collect();
+    let (t_lo, t_hi) = tolerance_range();
+    ToleranceTable {
+        level,
+        tolerance,
+        range: [t_lo, t_hi],
+        points: ToleranceTable::front(points),
+    }
+}
+
+/// The smallest and largest tolerance a model accepts.
+pub fn tolerance_range() -> (f64, f64) {
+    table_tolerances().fold((f64::INFINITY, 0.0f64), |(a, b), t| (a.min(t), b.max(t)))
+}
+
+/// Each run's largest one-sided margin past the threshold over the windows from position
+/// `from` on, in units of its scale, out of fold: the halting rule at quantile q halts it (at its
+/// first such window with a margin ≥ q) exactly when this reaches q. None for a run with no
+/// statistics there; None for all when the threshold is not positive (no log).
+pub(crate) fn halting_scores(
+    paths: &Paths,
+    from: usize,
+    threshold: f64,
+    direction: Direction,
+) -> Option<Vec<Option<f64>>> {
+    if !(threshold > 0.0 && threshold.is_finite()) {
+        return None;
+    }
+    let lt = threshold.ln();
+    let sign = direction.sign();
+    Some(
+        paths
             .iter()
-            .zip(log_mu)
-            .filter_map(|(p, &m)| stop(p, m, q, t))
-            .collect();
-        let m = stops.len();
-        let covered = stops.iter().filter(|s| s.1).count();
-        if m > 0 && covered >= (level * (m + 1) as f64).ceil() as usize {
-            return TolerancePoint {
-                tolerance: t,
-                quantile: Some(q),
-                cv_stopped: m as f64 / paths.len() as f64,
-                cv_coverage: Some(covered as f64 / m as f64),
-            };
-        }
-    }
-    TolerancePoint {
-        tolerance: t,
-        quantile: None,
-        cv_stopped: 0.0,
-        cv_coverage: None,
-    }
+            .map(|p| {
+                p.iter()
+                    .skip(from)
+                    .flatten()
+                    .map(|&(c, s)| RegressionStage::margin(c, s, lt, sign))
+                    .max_by(f64::total_cmp)
+            })
+            .collect(),
+    )
+}
+
+/// The regression stages of a model, their shared tolerance table, and the out-of-fold paths
+/// (positions of the training runs) the halting rule is certified on.
+pub(crate) struct RegressionFit {
+    pub stages: Vec<Stage>,
+    pub table: ToleranceTable,
+    pub paths: Paths,
 }
 
 /// Fits one regression stage per window of `windows` on the traces `train_idx`, with their
@@ -355,7 +423,7 @@ pub(crate) fn fit_regression(
     train_idx: &[usize],
     windows: &[usize],
     cfg: &TrainConfig,
-) -> Result<Vec<Stage>> {
+) -> Result<RegressionFit> {
     if let Some(&i) = train_idx
         .iter()
         .find(|&&i| !(ds.mu[i] > 0.0 && ds.sigma[i] > 0.0))
@@ -417,11 +485,7 @@ pub(crate) fn fit_regression(
     let paths: Paths = (0..n)
         .map(|i| oof.iter().map(|col| col[i]).collect())
         .collect();
-    let table: Vec<TolerancePoint> = table_tolerances()
-        .collect::<Vec<_>>()
-        .par_iter()
-        .map(|&t| calibrate(&paths, &log_mu, t, cfg.level))
-        .collect();
+    let table = calibrate(&paths, &log_mu, cfg.level, tolerance);
     let table_at = started.elapsed().as_secs_f64();
     let stages = windows
         .par_iter()
@@ -443,17 +507,12 @@ pub(crate) fn fit_regression(
                 log_mu: fit.log_mu,
                 log_sigma: fit.log_sigma,
                 scale: fit.scale,
-                calibration: RegressionCalibration {
-                    level: cfg.level,
-                    tolerance,
-                    table: table.clone(),
-                    cv_r2_log_mu: r2(&y, &p),
-                },
+                cv_r2_log_mu: r2(&y, &p),
                 signal: SignalGuard::fit(&signals),
                 training_traces: n,
             }))
         })
-        .collect();
+        .collect::<Result<Vec<Stage>>>()?;
     log::debug!(
         "regression stages at {} windows: statistics {stats_at:.2} s, out of fold {:.2} s, \
          tolerance table {:.2} s, final fits {:.2} s",
@@ -462,7 +521,11 @@ pub(crate) fn fit_regression(
         table_at - oof_at,
         started.elapsed().as_secs_f64() - table_at
     );
-    stages
+    Ok(RegressionFit {
+        stages,
+        table,
+        paths,
+    })
 }
 
 #[cfg(test)]
@@ -508,17 +571,38 @@ mod tests {
 
     #[test]
     fn calibration_needs_enough_stopped_runs() {
-        // Nine runs with one window whose interval covers each: 9 of 9 stopped meets
-        // ceil(0.9 * 10) = 9; eight runs never can.
+        // Nine runs with one window whose interval scale is 0.1 and score 0.5: 9 of 9 stopped
+        // meets ceil(0.9 * 10) = 9; eight runs never can.
         let paths: Paths = (0..9).map(|_| vec![Some((0.0, 0.1))]).collect();
         let log_mu = vec![0.05; 9];
-        let p = calibrate(&paths, &log_mu, 0.5, 0.9);
-        let q = p.quantile.unwrap();
-        assert!(q * 0.1 >= 0.05 && q * 0.1 < 0.05 * 1.03, "{q}");
-        assert_eq!(p.cv_stopped, 1.0);
+        let p = stop_point(&paths, &log_mu, 0.1, 0.9).unwrap();
+        assert!((p.quantile - 0.5).abs() < 1e-12, "{p:?}");
+        assert!((p.tolerance - 0.05f64.tanh()).abs() < 1e-12);
+        assert_eq!((p.cv_stopped, p.cv_coverage), (1.0, 1.0));
+        assert_eq!(stop_point(&paths, &log_mu, 0.09, 0.9), None);
         assert_eq!(
-            calibrate(&paths[..8].to_vec(), &log_mu[..8], 0.5, 0.9).quantile,
+            stop_point(&paths[..8].to_vec(), &log_mu[..8], 0.1, 0.9),
             None
         );
+        let table = calibrate(&paths, &log_mu, 0.9, 0.25);
+        assert_eq!(table.points.len(), 1);
+        assert_eq!(table.at(0.25).map(|p| p.max_scale), Some(0.1));
+        assert_eq!(table.at(0.04), None);
+    }
+
+    #[test]
+    fn halting_scores_are_the_largest_margin_on_the_irrelevant_side() {
+        let paths: Paths = vec![
+            vec![Some((2.0, 0.5)), Some((3.0, 0.5)), None],
+            vec![None, None],
+        ];
+        let above = halting_scores(&paths, 0, 1f64.exp(), Direction::Above).unwrap();
+        assert_eq!(above, vec![Some(4.0), None]);
+        let below = halting_scores(&paths, 0, 1f64.exp(), Direction::Below).unwrap();
+        assert_eq!(below, vec![Some(-2.0), None]);
+        // From the second window on: the first window's margin is not counted.
+        let late = halting_scores(&paths, 1, 1f64.exp(), Direction::Below).unwrap();
+        assert_eq!(late, vec![Some(-4.0), None]);
+        assert!(halting_scores(&paths, 0, 0.0, Direction::Above).is_none());
     }
 }

@@ -21,11 +21,19 @@
 //! choice: the bound is the chosen rule's as if it had been fixed beforehand, and the held-out
 //! protocol (`protocol --train-sizes`) measures what it really does.
 //!
+//! The regression stages' halting rule joins the same budget as one more halting "stage": a run
+//! halts at the first regression window whose one-sided bound of ln μ lies past ln threshold,
+//! i.e. whose margin (ln μ̂ − ln threshold)/scale (mirrored for `--below`) reaches the rule's
+//! quantile; over all windows that is "the run's largest margin reaches the quantile", so its
+//! score is that largest margin, counted once per run whatever window it halts at. Its own
+//! quantile is the smallest at which its out-of-fold halts alone reach the target precision;
+//! the walk then tightens it with the screening stages' cuts.
+//!
 //! Out of fold, the out-of-distribution guards are not applied (they are fitted on the whole
 //! training set); at run time they only keep a run from halting.
 
 use simforecast_runtime::model::JointRisk;
-use simforecast_runtime::stage::{Cut, Halting, Stage};
+use simforecast_runtime::stage::{Cut, Halting, RegressionHalting, Stage};
 
 use crate::dataset::Dataset;
 
@@ -133,6 +141,9 @@ pub struct HaltingStage {
     pub window: usize,
     pub cut: f64,
     pub scores: Vec<Option<f64>>,
+    /// The regression stages' halting rule (over all their windows), not a screening stage:
+    /// left out of the lists of windows raised or dropped.
+    pub regression: bool,
 }
 
 /// The joint rule: a cut per halting stage (None: the stage is advisory).
@@ -171,7 +182,13 @@ impl JointRule {
 
     /// The rules one step tighter: per stage making a wrong halt, its cut raised past the
     /// lowest-scoring of them (to the next score above, else advisory), or the stage advisory.
-    fn tighter(&self, stages: &[HaltingStage], irrelevant: &[bool], r: &Replay) -> Vec<Self> {
+    fn tighter(
+        &self,
+        stages: &[HaltingStage],
+        irrelevant: &[bool],
+        r: &Replay,
+        drops: bool,
+    ) -> Vec<Self> {
         let mut out = Vec::new();
         for (s, stage) in stages.iter().enumerate() {
             let lowest_wrong = (0..irrelevant.len())
@@ -191,7 +208,7 @@ impl JointRule {
             let mut dropped = self.clone();
             dropped.cuts[s] = None;
             out.push(raised);
-            if next.is_some() {
+            if next.is_some() && drops {
                 out.push(dropped);
             }
         }
@@ -221,26 +238,41 @@ pub fn certify(
         cuts: stages.iter().map(|s| Some(s.cut)).collect(),
     };
     let first = proposed.replay(stages, irrelevant);
-    let mut rule = proposed.clone();
-    let mut r = first.clone();
-    // Raising cuts only removes halts: once no wrong halt is left, the bound cannot fall.
-    while bound(&r) > alpha && r.wrong > 0 {
-        let best = rule
-            .tighter(stages, irrelevant, &r)
-            .into_iter()
-            .map(|c| {
-                let rc = c.replay(stages, irrelevant);
-                (c, rc)
-            })
-            .min_by(|a, b| {
-                bound(&a.1)
-                    .total_cmp(&bound(&b.1))
-                    .then(b.1.halts.cmp(&a.1.halts))
-            });
-        let Some((c, rc)) = best else { break };
-        rule = c;
-        r = rc;
-    }
+    // Two walks: one that may make a stage advisory at each step, one that only raises cuts
+    // (a greedy drop can strand a rule just short of certifying, where raising past one more
+    // wrong halt would have kept enough true ones). The certified one with more halts wins.
+    let walk = |drops: bool| -> (JointRule, Replay) {
+        let mut rule = proposed.clone();
+        let mut r = first.clone();
+        // Raising cuts only removes halts: once no wrong halt is left, the bound cannot fall.
+        while bound(&r) > alpha && r.wrong > 0 {
+            let best = rule
+                .tighter(stages, irrelevant, &r, drops)
+                .into_iter()
+                .map(|c| {
+                    let rc = c.replay(stages, irrelevant);
+                    (c, rc)
+                })
+                .min_by(|a, b| {
+                    bound(&a.1)
+                        .total_cmp(&bound(&b.1))
+                        .then(b.1.halts.cmp(&a.1.halts))
+                });
+            let Some((c, rc)) = best else { break };
+            rule = c;
+            r = rc;
+        }
+        (rule, r)
+    };
+    let certifies = |r: &Replay| r.halts > 0 && bound(r) <= alpha;
+    let (mut rule, mut r) = [walk(true), walk(false)]
+        .into_iter()
+        .max_by(|a, b| {
+            (certifies(&a.1), a.1.halts)
+                .cmp(&(certifies(&b.1), b.1.halts))
+                .then(bound(&b.1).total_cmp(&bound(&a.1)))
+        })
+        .unwrap_or_else(|| (proposed.clone(), first.clone()));
     let certified = r.halts > 0 && bound(&r) <= alpha;
     if !certified {
         rule = proposed.clone();
@@ -250,7 +282,7 @@ pub fn certify(
         stages
             .iter()
             .zip(&rule.cuts)
-            .filter(|(s, &c)| keep(c, s.cut))
+            .filter(|(s, &c)| !s.regression && keep(c, s.cut))
             .map(|(s, _)| s.window)
             .collect()
     };
@@ -260,7 +292,7 @@ pub fn certify(
             windows(&|c, _| c.is_none()),
         )
     } else {
-        (Vec::new(), stages.iter().map(|s| s.window).collect())
+        (Vec::new(), windows(&|_, _| true))
     };
     let needed = halts_needed(target, confidence);
     let more_runs = (!certified)
@@ -298,21 +330,64 @@ pub fn certify(
 /// A stage's out-of-fold scores as the trainer records them: (dataset index, score or None).
 pub(crate) type OofScores = Vec<(usize, Option<f64>)>;
 
-/// Applies the joint rule to a fitted model's stages: the stages that halt on their own cut are
-/// certified together; their halting becomes the certified rule's, or advisory
-/// ([`Halting::Uncertified`]). `evidence[s]` holds stage `s`'s out-of-fold scores (screening
-/// stages). None when no stage halts on its own cut.
+/// The regression halting rule's own quantile: the smallest positive score at which its halts
+/// alone reach `target` precision out of fold (None: no such score, or nothing to halt).
+fn regression_own_cut(scores: &[Option<f64>], irrelevant: &[bool], target: f64) -> Option<f64> {
+    let mut candidates: Vec<f64> = scores
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&v| v > 0.0)
+        .collect();
+    candidates.sort_by(f64::total_cmp);
+    candidates.dedup();
+    candidates.into_iter().find(|&cut| {
+        let (h, w) = halts_at(scores, irrelevant, cut);
+        h > 0 && (w as f64) <= (1.0 - target) * h as f64
+    })
+}
+
+/// Out-of-fold halts and wrong halts of one rule at `cut`.
+fn halts_at(scores: &[Option<f64>], irrelevant: &[bool], cut: f64) -> (usize, usize) {
+    let halted = scores
+        .iter()
+        .zip(irrelevant)
+        .filter(|(s, _)| s.is_some_and(|v| v >= cut));
+    let (mut h, mut w) = (0, 0);
+    for (_, &y) in halted {
+        h += 1;
+        w += usize::from(!y);
+    }
+    (h, w)
+}
+
+/// The regression stages' halting evidence: the first regression window that may halt, and each
+/// training run's largest out-of-fold margin from there on (by position among the training
+/// runs).
+pub(crate) struct RegressionEvidence {
+    pub window: usize,
+    pub scores: Vec<Option<f64>>,
+}
+
+/// Applies the joint rule to a fitted model's stages: the stages that halt on their own cut, and
+/// the regression stages' halting rule when it has one, are certified together; the screening
+/// stages' halting becomes the certified rule's, or advisory ([`Halting::Uncertified`]), and the
+/// regression rule is returned with its certified quantile (or its own, advisory).
+/// `evidence[s]` holds stage `s`'s out-of-fold scores (screening stages). The risk is None when
+/// nothing halts on its own cut.
 pub(crate) fn apply(
     stages: &mut [Stage],
     evidence: &[Option<OofScores>],
+    regression: Option<&RegressionEvidence>,
     ds: &Dataset,
     train_idx: &[usize],
     target: f64,
-) -> Option<JointRisk> {
+) -> (Option<JointRisk>, Option<RegressionHalting>) {
     // Dataset index -> position among the training runs.
     let position: std::collections::HashMap<usize, usize> =
         train_idx.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-    let mut halting: Vec<(usize, HaltingStage)> = Vec::new();
+    let irrelevant: Vec<bool> = train_idx.iter().map(|&i| ds.irrelevant[i]).collect();
+    let mut halting: Vec<(Option<usize>, HaltingStage)> = Vec::new();
     for (s, (stage, ev)) in stages.iter().zip(evidence).enumerate() {
         let (Stage::Screen(sc), Some(ev)) = (stage, ev) else {
             continue;
@@ -327,21 +402,51 @@ pub(crate) fn apply(
             }
         }
         halting.push((
-            s,
+            Some(s),
             HaltingStage {
                 window: stage.window(),
                 cut: cut.value,
                 scores,
+                regression: false,
+            },
+        ));
+    }
+    let regression_cut =
+        regression.and_then(|r| regression_own_cut(&r.scores, &irrelevant, target).map(|c| (r, c)));
+    if let Some((r, cut)) = regression_cut {
+        halting.push((
+            None,
+            HaltingStage {
+                window: r.window,
+                cut,
+                scores: r.scores.clone(),
+                regression: true,
             },
         ));
     }
     if halting.is_empty() {
-        return None;
+        return (None, None);
     }
-    let irrelevant: Vec<bool> = train_idx.iter().map(|&i| ds.irrelevant[i]).collect();
     let hs: Vec<HaltingStage> = halting.iter().map(|h| h.1.clone()).collect();
     let cert = certify(&hs, &irrelevant, target, CONFIDENCE);
+    let mut regression_halting = None;
     for ((s, h), c) in halting.iter().zip(&cert.rule.cuts) {
+        let Some(s) = s else {
+            // The regression rule: its certified quantile, else its own, advisory.
+            let (quantile, certified) = match c {
+                Some(v) if cert.risk.certified => (*v, true),
+                _ => (h.cut, false),
+            };
+            let (cv_halts, cv_wrong) = halts_at(&h.scores, &irrelevant, quantile);
+            regression_halting = Some(RegressionHalting {
+                from_window: h.window,
+                quantile,
+                certified,
+                cv_halts,
+                cv_wrong,
+            });
+            continue;
+        };
         let Stage::Screen(sc) = &mut stages[*s] else {
             continue;
         };
@@ -353,7 +458,7 @@ pub(crate) fn apply(
             _ => Halting::Uncertified(own),
         };
     }
-    Some(cert.risk)
+    (Some(cert.risk), regression_halting)
 }
 
 /// A stage's out-of-fold figures at cut `value` (the stage alone).
@@ -420,6 +525,7 @@ mod tests {
             window,
             cut,
             scores,
+            regression: false,
         }
     }
 
@@ -477,6 +583,50 @@ mod tests {
         // At the same rates, 126 runs give 77 halts, 1 wrong: bound 0.0497.
         assert_eq!(c.risk.more_runs, more_runs(61, 1, 100, 0.95, 0.9));
         assert_eq!(more_runs(61, 1, 100, 0.95, 0.9), Some(26));
+    }
+
+    #[test]
+    fn the_regression_rule_joins_the_budget_counted_once_per_run() {
+        // 60 irrelevant runs, 40 relevant. A screening stage halts the first 20 irrelevant runs
+        // cleanly: 20 halts bound the wrong share at 0.109, not certified at 0.95. The
+        // regression rule's largest margins: irrelevant runs 10..60 score 3 (runs 10..20 are
+        // halted by both, counted once), one relevant run scores 2, the others 0.
+        let mut y = vec![true; 60];
+        y.extend(vec![false; 40]);
+        let knn: Vec<Option<f64>> = (0..100).map(|i| Some(f64::from(i < 20))).collect();
+        let margins: Vec<Option<f64>> = (0..100)
+            .map(|i| {
+                Some(if (10..60).contains(&i) {
+                    3.0
+                } else if i == 60 {
+                    2.0
+                } else {
+                    0.0
+                })
+            })
+            .collect();
+        // Its own quantile: the smallest positive margin at which it alone reaches 0.95
+        // (at 2: 1 wrong of 51 halts, 0.0196 <= 0.05).
+        assert_eq!(regression_own_cut(&margins, &y, 0.95), Some(2.0));
+        assert_eq!(regression_own_cut(&margins, &y, 0.99), Some(3.0));
+        let regression = HaltingStage {
+            window: 100,
+            cut: 2.0,
+            scores: margins,
+            regression: true,
+        };
+        let alone = certify(&[stage(600, 0.5, knn.clone())], &y, 0.95, 0.9);
+        assert!(!alone.risk.certified);
+        let c = certify(&[stage(600, 0.5, knn), regression], &y, 0.95, 0.9);
+        // 61 halts, 1 wrong (bound 0.063) -> the regression quantile is raised past the wrong
+        // run: 60 clean halts, each run once.
+        assert_eq!((c.risk.proposed_halts, c.risk.proposed_wrong), (61, 1));
+        assert_eq!((c.risk.halts, c.risk.wrong), (60, 0));
+        assert!(c.risk.certified);
+        assert_eq!(c.rule.cuts, vec![Some(0.5), Some(3.0)]);
+        // The regression rule is never listed among the screening windows.
+        assert_eq!(c.risk.raised, Vec::<usize>::new());
+        assert!(c.risk.dropped.is_empty());
     }
 
     #[test]

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::MeanStd;
 use simforecast_runtime::error::{Error, Result};
+use simforecast_runtime::stage::StopPoint;
 
 /// The tolerance a campaign's headline is banked at: ±25 %, a usual precision for rheology.
 pub const DEFAULT_BANK_AT: f64 = 0.25;
@@ -209,6 +210,16 @@ impl Offer {
     }
 }
 
+/// A regression stage's estimate after `frame` frames, before a stop rule is chosen: ln μ̂ and
+/// its interval's scale. At tolerance t the model's stop rule in force banks it when its scale is
+/// within the rule's threshold, with the interval ln μ̂ ± quantile · scale.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScaledOffer {
+    pub frame: usize,
+    pub centre: f64,
+    pub scale: f64,
+}
+
 /// Everything a tool would do to one run that nobody stopped: the frame of its halt, and the
 /// estimates it would offer, in frame order (those at or after the halt are never offered).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -219,6 +230,11 @@ pub struct RunPath {
     pub mu: f64,
     pub halt: Option<usize>,
     pub offers: Vec<Offer>,
+    /// Regression stages' estimates, and the model's stop rules that bank them (empty: none).
+    #[serde(default)]
+    pub scaled: Vec<ScaledOffer>,
+    #[serde(default)]
+    pub rules: Vec<StopPoint>,
 }
 
 impl RunPath {
@@ -227,10 +243,29 @@ impl RunPath {
     /// accounting counts as too wide (run to its end), or runs to its end without one.
     pub fn stop_at(&self, t: f64) -> RunStop {
         let before_halt = |o: &&Offer| self.halt.is_none_or(|h| o.frame < h);
-        let banked = self.offers.iter().filter(before_halt).find(|o| o.within(t));
+        let knn = self.offers.iter().filter(before_halt).find(|o| o.within(t));
+        // The regression stages' offer: the first window within the stop rule in force at t
+        // (the loosest rule whose half-width is within t), with that rule's interval.
+        let rule = self.rules.iter().rev().find(|p| p.tolerance <= t);
+        let regression = rule.and_then(|p| {
+            self.scaled
+                .iter()
+                .find(|o| o.scale <= p.max_scale)
+                .map(|o| Offer {
+                    frame: o.frame,
+                    lo: (o.centre - p.quantile * o.scale).exp(),
+                    hi: (o.centre + p.quantile * o.scale).exp(),
+                })
+        });
+        let regression = regression.filter(|o| before_halt(&o));
+        let banked = match (knn, regression.as_ref()) {
+            (Some(k), Some(r)) => Some(if r.frame < k.frame { r } else { k }),
+            (k, r) => k.or(r),
+        };
         let stop = match (banked, self.halt) {
             (Some(o), _) => o.stop(),
             (None, Some(frame)) => Stop::Halted { frame },
+            // A regression stage never offers an interval wider than the tolerance.
             (None, None) => self.offers.first().map_or(Stop::RanToEnd, Offer::stop),
         };
         RunStop {
@@ -472,6 +507,8 @@ mod tests {
             mu,
             halt,
             offers,
+            scaled: Vec::new(),
+            rules: Vec::new(),
         };
         vec![
             // A doomed run cleared early, offered a wide forecast, then halted at 600.
@@ -535,6 +572,8 @@ mod tests {
             mu: 50.0,
             halt: Some(600),
             offers: vec![offer(600, 49.0, 51.0), offer(800, 49.0, 51.0)],
+            scaled: Vec::new(),
+            rules: Vec::new(),
         };
         assert_eq!(late.stop_at(0.25).stop, Stop::Halted { frame: 600 });
     }

@@ -101,9 +101,13 @@ pub fn subset(irrelevant: &[bool], idx: &[usize], n: usize, seed: u64) -> Vec<us
     out
 }
 
-/// The model with every stage the joint rule made advisory halting at its own cut again.
+/// The model with every stage the joint rule made advisory halting at its own cut again (the
+/// regression stages' halting rule at its own quantile too).
 fn own_cuts(model: &Model) -> Model {
     let mut m = model.clone();
+    if let Some(h) = m.regression.as_mut().and_then(|r| r.halting.as_mut()) {
+        h.certified = true;
+    }
     for s in &mut m.stages {
         if let Stage::Screen(sc) = s {
             if let Halting::Uncertified(cut) = sc.calibration.halting {

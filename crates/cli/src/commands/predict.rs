@@ -97,7 +97,7 @@ fn print_text(model: &Model, t: &Trace, events: &[Event], outcome: &TraceOutcome
             println!(
                 "  {at}: screen stage {}: vote {}, score {} (cut {}): {what}",
                 s.stage,
-                fmt3(s.vote),
+                fixed(s.vote, 3),
                 fmt3(s.score),
                 fixed(s.cut, 3)
             );

@@ -10,7 +10,7 @@ use crate::knn::Weighting;
 use crate::model::{Direction, JointRisk, Metadata, Model, FORMAT_VERSION};
 use crate::stage::{
     Bound, Clearing, Cut, ForecastCalibration, HaltTarget, Halting, Neighbourhood, Recipe,
-    RegressionCalibration, ScoreKind, SignalGuard, Stage,
+    RegressionRule, ScoreKind, SignalGuard, Stage, StopPoint,
 };
 
 /// A model described: what it reads, how it labels runs, what it was trained on, what it
@@ -33,7 +33,32 @@ pub struct ModelCard {
     /// The halting rule over all halting windows together, out of fold, and its certificate
     /// (None: no stage met its own halting target).
     pub risk: Option<JointRisk>,
+    /// The regression stages' tolerance table and halting rule, kept once for the model (None:
+    /// no regression stage).
+    pub regression: Option<RegressionRule>,
+    /// The stop rule in force at a few tolerances (the table read as a user sets it).
+    pub tolerances: Vec<ToleranceRow>,
     pub stages: Vec<StageCard>,
+}
+
+/// The regression stages' stop rule in force at one tolerance (None: none that precise).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ToleranceRow {
+    pub tolerance: f64,
+    pub rule: Option<StopPoint>,
+}
+
+/// The tolerances the card reads the table at: a grid, and the model's own.
+fn tolerance_rows(rule: &RegressionRule) -> Vec<ToleranceRow> {
+    let mut at: Vec<f64> = vec![0.1, 0.25, 0.5, 1.0, rule.table.tolerance];
+    at.sort_by(f64::total_cmp);
+    at.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+    at.into_iter()
+        .map(|t| ToleranceRow {
+            tolerance: t,
+            rule: rule.table.at(t).copied(),
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -138,11 +163,11 @@ pub enum StageKind {
     Regression(RegressionCard),
 }
 
-/// A regression stage described.
+/// A regression stage described (the tolerance table and halting rule are the model's).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RegressionCard {
-    #[serde(flatten)]
-    pub calibration: RegressionCalibration,
+    /// Out-of-fold R² of ln μ at this window.
+    pub cv_r2_log_mu: Option<f64>,
     /// The ridge penalty of the ln μ fit cross-validation chose (None: no fit, the window's own
     /// mean forecast best out of fold: the persistence baseline is the stage).
     pub penalty: Option<f64>,
@@ -254,7 +279,7 @@ impl StageCard {
             }
             Stage::Forecast(f) => StageKind::Forecast(f.calibration.clone()),
             Stage::Regression(r) => StageKind::Regression(RegressionCard {
-                calibration: r.calibration.clone(),
+                cv_r2_log_mu: r.cv_r2_log_mu,
                 penalty: r.log_mu.penalty,
             }),
         };
@@ -306,11 +331,26 @@ impl ModelCard {
             })
         };
         let decisions = Decisions {
-            halting_windows: stages
-                .iter()
-                .filter(|s| s.halts())
-                .map(|s| s.window)
-                .collect(),
+            halting_windows: {
+                // The regression stages halt from the rule's first window on.
+                let regression_from = model
+                    .regression
+                    .as_ref()
+                    .and_then(|r| r.halting)
+                    .filter(|h| h.certified)
+                    .map(|h| h.from_window);
+                let mut w: Vec<usize> = stages
+                    .iter()
+                    .filter(|s| {
+                        s.halts()
+                            || (matches!(s.kind, StageKind::Regression(_))
+                                && regression_from.is_some_and(|f| s.window >= f))
+                    })
+                    .map(|s| s.window)
+                    .collect();
+                w.dedup();
+                w
+            },
             first_clearing: screens()
                 .find(|(_, c)| c.clearing.is_some())
                 .map(|(w, _)| w),
@@ -325,11 +365,16 @@ impl ModelCard {
                 .filter(|s| matches!(s.kind, StageKind::Regression(_)))
                 .map(|s| s.window)
                 .collect(),
-            level: model.stages.iter().find_map(|s| match s {
-                Stage::Forecast(f) => Some(f.calibration.level),
-                Stage::Regression(r) => Some(r.calibration.level),
-                Stage::Screen(_) => None,
-            }),
+            level: model
+                .regression
+                .as_ref()
+                .map(|r| r.table.level)
+                .or_else(|| {
+                    model.stages.iter().find_map(|s| match s {
+                        Stage::Forecast(f) => Some(f.calibration.level),
+                        Stage::Regression(_) | Stage::Screen(_) => None,
+                    })
+                }),
         };
         Self {
             preset: m.preset.clone(),
@@ -358,6 +403,8 @@ impl ModelCard {
             component_grid: m.component_grid.clone(),
             decisions,
             risk: model.risk.clone(),
+            regression: model.regression.clone(),
+            tolerances: model.regression.as_ref().map_or(Vec::new(), tolerance_rows),
             stages,
         }
     }

@@ -8,8 +8,10 @@ use crate::stage::{Cut, ForecastCalibration, ScoreKind, Side, SignalGuard};
 
 use super::{
     AdvisoryReason, HaltingCard, ModelCard, RegressionCard, ScreenCard, StageCard, StageKind,
+    ToleranceRow,
 };
 use crate::model::JointRisk;
+use crate::stage::RegressionRule;
 
 /// "600", "600 or 800", "100, 150 or 200".
 fn windows(w: &[usize]) -> String {
@@ -90,7 +92,18 @@ impl Display for ModelCard {
             .iter()
             .filter(|s| matches!(s.kind, StageKind::Screen(_)))
             .count();
+        let regression_halts = self
+            .regression
+            .as_ref()
+            .and_then(|r| r.halting)
+            .is_some_and(|h| h.certified);
         match (d.halting_windows.as_slice(), d.last_screen) {
+            (w, _) if regression_halts => writeln!(
+                f,
+                "halting    halts irrelevant runs at {} frames (the regression stages' one-sided bound past the threshold{})",
+                windows(w),
+                if n_screens > 0 { ", or a screening stage's cut" } else { "" }
+            )?,
             (_, None) => writeln!(f, "halting    no screening stage: never halts")?,
             ([], Some(_)) => writeln!(
                 f,
@@ -147,6 +160,12 @@ impl Display for ModelCard {
             }
             _ => writeln!(f, "forecast   no forecasting stage")?,
         }
+        if let Some(r) = &self.regression {
+            writeln!(f, "tolerance  {}", tolerance_line(r, &self.tolerances))?;
+            if let Some(line) = regression_halting_line(r) {
+                writeln!(f, "reg. halt  {line}")?;
+            }
+        }
         if let Some(r) = &self.risk {
             writeln!(f, "risk       {}", risk_line(r))?;
         }
@@ -170,12 +189,25 @@ impl ModelCard {
             }) => Some((s.window, cut)),
             _ => None,
         });
-        let halts = match first_halt {
-            Some((window, cut)) => format!(
+        let regression_halt = self
+            .regression
+            .as_ref()
+            .and_then(|r| r.halting)
+            .filter(|h| h.certified);
+        let halts = match (regression_halt, first_halt) {
+            (Some(h), _) => {
+                format!(
+                    "halts irrelevant runs from {} frames on (at a halting window's cut or where the regression's one-sided bound lies past the threshold; out of fold the regression rule alone made {} halts, {} wrong)",
+                    self.decisions.halting_windows.first().copied().unwrap_or(0),
+                    h.cv_halts,
+                    h.cv_wrong
+                )
+            }
+            (None, Some((window, cut))) => format!(
                 "halts irrelevant runs from {window} frames on (out-of-fold precision {:.2}, recall {:.2} there)",
                 cut.cv_precision, cut.cv_recall
             ),
-            None => match self.risk.as_ref().filter(|r| !r.certified) {
+            (None, None) => match self.risk.as_ref().filter(|r| !r.certified) {
                 Some(r) => format!("never halts: {}", uncertified(r)),
                 None => match self.blocking_reason() {
                     Some(why) => format!("never halts: {why}"),
@@ -190,25 +222,21 @@ impl ModelCard {
             }
             _ => None,
         });
-        let regression = self.stages.iter().find_map(|s| match &s.kind {
-            StageKind::Regression(c) => Some(&c.calibration),
-            _ => None,
-        });
-        let forecasts = match (regression, deadline) {
-            (Some(c), _) => {
+        let forecasts = match (&self.regression, deadline) {
+            (Some(r), _) => {
+                let c = &r.table;
                 let windows = &self.decisions.tolerance_windows;
-                let point = c
-                    .table
-                    .iter()
-                    .find(|p| (p.tolerance - c.tolerance).abs() < 1e-9);
-                let figures = point.map_or(String::new(), |p| {
-                    format!(
-                        " (out of fold {:.0}% of runs stopped by a forecast, {:.0}% intervals covering {} of mu)",
-                        100.0 * p.cv_stopped,
-                        100.0 * c.level,
-                        p.cv_coverage.map_or("n/a".into(), |v| format!("{v:.2}"))
-                    )
-                });
+                let figures = c.at(c.tolerance).map_or(
+                    " (no stop rule is that precise out of fold: nothing is forecast)".into(),
+                    |p| {
+                        format!(
+                            " (out of fold {:.0}% of runs stopped by a forecast, {:.0}% intervals covering {:.2} of mu)",
+                            100.0 * p.cv_stopped,
+                            100.0 * c.level,
+                            p.cv_coverage
+                        )
+                    },
+                );
                 format!(
                     "forecasts any run it does not halt at the first window from {} to {} frames where mu is known within ±{:.0}%{figures}; others run to their end",
                     windows.first().copied().unwrap_or(0),
@@ -508,22 +536,61 @@ fn screen_details(c: &ScreenCard) -> Vec<String> {
 }
 
 fn regression_details(card: &RegressionCard) -> String {
-    let c = &card.calibration;
     let fit = match card.penalty {
         Some(p) => format!("ridge fit (penalty {p}) from the window's log-mean"),
         None => "the window's own mean (persistence forecast best out of fold)".into(),
     };
-    let r2 = c.cv_r2_log_mu.map_or("n/a".into(), |v| format!("{v:.2}"));
-    let q = c
-        .quantile_at(c.tolerance)
-        .map_or("none".into(), |q| format!("{q:.2}"));
+    let r2 = card
+        .cv_r2_log_mu
+        .map_or("n/a".into(), |v| format!("{v:.2}"));
     format!(
-        "{fit}; out-of-fold R2 of ln mu {r2}; {:.0}% interval calibrated over all windows together, quantile {q} at the tolerance ±{:.0}% (table {})",
-        c.level * 100.0,
-        100.0 * c.tolerance,
-        c.range()
-            .map_or("empty".into(), |(lo, hi)| format!("{lo}..{hi}"))
+        "{fit}; out-of-fold R2 of ln mu {r2}; interval and stop rule: the model's tolerance table"
     )
+}
+
+/// The tolerance table read at a few tolerances, on one line.
+fn tolerance_line(r: &RegressionRule, rows: &[ToleranceRow]) -> String {
+    let t = &r.table;
+    let rows: Vec<String> = rows
+        .iter()
+        .map(|row| match &row.rule {
+            Some(p) => format!(
+                "±{:.0}%: stop at scale <= {:.3}, interval ±{:.2} x scale, {:.0}% of runs stopped out of fold, covered {:.2}",
+                100.0 * row.tolerance,
+                p.max_scale,
+                p.quantile,
+                100.0 * p.cv_stopped,
+                p.cv_coverage
+            ),
+            None => format!("±{:.0}%: no stop rule that precise", 100.0 * row.tolerance),
+        })
+        .collect();
+    format!(
+        "model tolerance ±{:.0}% (settable {}..{}); {} stop rules calibrated out of fold over all windows together, {:.0}% intervals; at tolerance t the loosest rule whose half-width is within t stops the run, so a looser t never stops later; {}",
+        100.0 * t.tolerance,
+        t.range[0],
+        t.range[1],
+        t.points.len(),
+        100.0 * t.level,
+        rows.join("; ")
+    )
+}
+
+/// The regression stages' halting rule on one line (None: none was proposed).
+fn regression_halting_line(r: &RegressionRule) -> Option<String> {
+    let h = r.halting?;
+    Some(format!(
+        "the regression stages halt at the first window from {} frames on whose one-sided bound of ln mu (ln mu_hat -/+ {:.2} x scale) lies past the threshold: {} halts, {} wrong out of fold by this rule alone; {}",
+        h.from_window,
+        h.quantile,
+        h.cv_halts,
+        h.cv_wrong,
+        if h.certified {
+            "certified with the screening stages in the joint risk budget (see risk)"
+        } else {
+            "advisory, never halts: the joint risk budget is not certified (see risk)"
+        }
+    ))
 }
 
 fn forecast_details(c: &ForecastCalibration) -> String {

@@ -21,16 +21,18 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::Error;
-use crate::stage::{Recipe, Role, Stage};
+use crate::stage::{Recipe, RegressionRule, Role, Stage};
 
 pub const MAGIC: [u8; 8] = *b"SIMFCST\0";
-/// Version 6: regression forecasting stages and tolerance tables (KNN tolerances are relative
+/// Version 7: one tolerance table for the model's regression stages together ([`RegressionRule`],
+/// no longer a copy in every stage), of stop rules chosen monotonically in the tolerance, and the
+/// regression stages' halting rule. Version 6: regression forecasting stages and tolerance tables (KNN tolerances are relative
 /// half-widths); the model records its one risk budget over the halting windows ([`JointRisk`]),
 /// and a screening stage may be advisory because that budget could not be certified. Version 5:
 /// every stage's neighbourhood has a signal guard (level, scale and sign of the
 /// window) beside its distance guard. Version 4: stages as an enum of their kinds, absent values
 /// as options, no notes.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 const HEADER_LEN: usize = 20;
 
 /// Which side of the threshold is bad.
@@ -106,6 +108,9 @@ pub struct Model {
     /// The halting rule over all halting windows, counted out of fold (None: no stage met its
     /// own halting target, there was nothing to certify).
     pub risk: Option<JointRisk>,
+    /// The regression stages' stop rules and halting rule, calibrated on all of them together
+    /// (None: the model has no regression stage).
+    pub regression: Option<RegressionRule>,
 }
 
 /// Why a model file was refused.
@@ -176,10 +181,29 @@ impl Model {
                 "stages must be sorted by window, at most one per role and window".into(),
             ));
         }
-        let halts = self.stages.iter().any(|s| match s {
-            Stage::Screen(sc) => !sc.calibration.halting.is_advisory(),
-            Stage::Forecast(_) | Stage::Regression(_) => false,
-        });
+        let has_regression = self
+            .stages
+            .iter()
+            .any(|s| matches!(s, Stage::Regression(_)));
+        match &self.regression {
+            Some(rule) => rule.validate().map_err(Error::InvalidArgument)?,
+            None if has_regression => {
+                return Err(Error::InvalidArgument(
+                    "regression stages without the model's tolerance table".into(),
+                ))
+            }
+            None => {}
+        }
+        let regression_halts = self
+            .regression
+            .as_ref()
+            .and_then(|r| r.halting)
+            .is_some_and(|h| h.certified);
+        let halts = regression_halts
+            || self.stages.iter().any(|s| match s {
+                Stage::Screen(sc) => !sc.calibration.halting.is_advisory(),
+                Stage::Forecast(_) | Stage::Regression(_) => false,
+            });
         if halts && self.risk.as_ref().is_none_or(|r| !r.certified) {
             return Err(Error::InvalidArgument(
                 "a screening stage halts without a certified joint risk budget".into(),
@@ -196,10 +220,7 @@ impl Model {
     /// The model's tolerance (relative half-width of the interval a forecast must reach): its
     /// regression stages', else its first KNN forecasting stage's (None: none, any width).
     pub fn tolerance(&self) -> Option<f64> {
-        let regression = self.stages.iter().find_map(|s| match s {
-            Stage::Regression(r) => Some(r.calibration.tolerance),
-            _ => None,
-        });
+        let regression = self.regression.as_ref().map(|r| r.table.tolerance);
         regression.or_else(|| {
             self.stages.iter().find_map(|s| match s {
                 Stage::Forecast(f) => f.calibration.tolerance,
@@ -211,10 +232,18 @@ impl Model {
     /// The tolerances the regression stages were calibrated for (None: no regression stage; a
     /// KNN stage takes any tolerance).
     pub fn tolerance_range(&self) -> Option<(f64, f64)> {
-        self.stages.iter().find_map(|s| match s {
-            Stage::Regression(r) => r.calibration.range(),
-            _ => None,
-        })
+        self.regression.as_ref().map(|r| r.table.range())
+    }
+
+    /// Evaluates stage `index` on the first window of `x`, a regression stage under the model's
+    /// stop rule at its own tolerance.
+    pub fn evaluate_stage(&self, index: usize, x: &[f64]) -> crate::Result<crate::stage::Outcome> {
+        let stage = self.stages.get(index).ok_or_else(|| {
+            Error::InvalidArgument(format!("no stage {index} in {}", self.stages.len()))
+        })?;
+        let rule = self.regression.as_ref();
+        let stop = rule.and_then(|r| r.table.at(r.table.tolerance));
+        stage.evaluate(x, stop, rule.map_or(0.9, |r| r.table.level))
     }
 
     /// Frames after which no stage is left.

@@ -8,6 +8,7 @@ pub mod forecast;
 pub mod guard;
 pub mod regression;
 pub mod screen;
+pub mod tolerance;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,11 +22,12 @@ pub use forecast::{
     Forecast, ForecastCalibration, ForecastOutcome, ForecastStage, Target,
 };
 pub use guard::{DistanceGuard, OodReason, Range, Side, Signal, SignalGuard};
-pub use regression::{Linear, RegressionCalibration, RegressionStage, TolerancePoint, WindowStats};
+pub use regression::{Linear, RegressionOutcome, RegressionStage, WindowStats};
 pub use screen::{
     margin_value, Bound, Clearing, Cut, HaltTarget, Halting, Margin, Score, ScoreKind,
     ScreenCalibration, ScreenOutcome, ScreenStage,
 };
+pub use tolerance::{RegressionHalting, RegressionRule, StopPoint, ToleranceTable};
 
 /// What a stage is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -191,13 +193,13 @@ impl Stage {
         }
     }
 
-    /// Evaluates the stage on the first `window` samples of `x` (a regression stage at its
-    /// model's tolerance).
-    pub fn evaluate(&self, x: &[f64]) -> Result<Outcome> {
+    /// Evaluates the stage on the first `window` samples of `x` (a regression stage under the
+    /// stop rule `stop` at coverage `level`, the model's: see [`RegressionRule`]).
+    pub fn evaluate(&self, x: &[f64], stop: Option<&StopPoint>, level: f64) -> Result<Outcome> {
         Ok(match self {
             Stage::Screen(s) => Outcome::Screen(s.evaluate(x)?),
             Stage::Forecast(f) => Outcome::Forecast(f.evaluate(x)?),
-            Stage::Regression(r) => Outcome::Forecast(r.evaluate(x, r.calibration.tolerance)?),
+            Stage::Regression(r) => Outcome::Forecast(r.evaluate(x, stop, level)?.outcome),
         })
     }
 

@@ -9,15 +9,24 @@
 //! wide one.
 //!
 //! Tolerance: a run is stopped at the first window whose interval's relative half-width is within
-//! the tolerance t. Stopping at the first narrow interval selects lucky ones, so the quantile is
-//! calibrated jointly over all windows, out of fold, for each tolerance of a table: q(t) is the
-//! smallest multiplier at which the intervals of the runs that would stop cover μ at the nominal
-//! level (see `simforecast_train::regression`).
+//! the tolerance t. Stopping at the first narrow interval selects lucky ones, so the stop rules
+//! and their quantiles are calibrated jointly over all windows, out of fold, and kept once for
+//! the model ([`super::tolerance`]); a stage is evaluated under the stop rule in force.
 
 use serde::{Deserialize, Serialize};
 
 use super::forecast::Forecast;
+use super::tolerance::StopPoint;
 use super::{ForecastOutcome, OodReason, Signal, SignalGuard};
+
+/// What a regression stage says about one trace: its forecast under the stop rule in force, and
+/// the centre (ln μ̂) and scale it came from (None: an identically zero window), which the
+/// halting rule reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RegressionOutcome {
+    pub outcome: ForecastOutcome,
+    pub centre_scale: Option<(f64, f64)>,
+}
 
 /// Number of statistics of a window: intercept, log-means of its four quarters, the log of the
 /// second half's standard deviation, the log of the second half's relative block noise, the
@@ -162,57 +171,6 @@ impl Linear {
     }
 }
 
-/// The calibrated quantile of the normalised score at one tolerance.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TolerancePoint {
-    /// Relative half-width of the interval asked for.
-    pub tolerance: f64,
-    /// The multiplier of the scale that covers μ at the nominal level among the runs that stop
-    /// at this tolerance, out of fold over all windows together (None: too few runs ever reached
-    /// it to calibrate; nothing is forecast at this tolerance).
-    pub quantile: Option<f64>,
-    /// Out of fold at this tolerance: share of runs stopped by a forecast, their coverage, and
-    /// mean frames to the stop.
-    pub cv_stopped: f64,
-    pub cv_coverage: Option<f64>,
-}
-
-/// Calibration of a regression stage.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RegressionCalibration {
-    /// Nominal coverage of the interval (e.g. 0.9).
-    pub level: f64,
-    /// The model's tolerance: a run is forecast (and may be stopped) at the first window whose
-    /// interval's relative half-width is within it.
-    pub tolerance: f64,
-    /// The quantile at each tolerance of a grid, in increasing tolerance (shared by the model's
-    /// regression stages: it was calibrated on all of them together).
-    pub table: Vec<TolerancePoint>,
-    /// Out-of-fold R² of ln μ at this window.
-    pub cv_r2_log_mu: Option<f64>,
-}
-
-impl RegressionCalibration {
-    /// The quantile at tolerance `t`: interpolated between the table's points around it; None
-    /// outside the table or where a neighbouring point has none.
-    pub fn quantile_at(&self, t: f64) -> Option<f64> {
-        let upper = self.table.iter().position(|p| p.tolerance >= t)?;
-        let hi = self.table[upper];
-        if hi.tolerance == t || upper == 0 {
-            return (hi.tolerance == t).then_some(hi.quantile).flatten();
-        }
-        let lo = self.table[upper - 1];
-        let (ql, qh) = (lo.quantile?, hi.quantile?);
-        let a = (t - lo.tolerance) / (hi.tolerance - lo.tolerance);
-        Some(ql + a * (qh - ql))
-    }
-
-    /// The smallest and largest tolerance of the table.
-    pub fn range(&self) -> Option<(f64, f64)> {
-        Some((self.table.first()?.tolerance, self.table.last()?.tolerance))
-    }
-}
-
 /// A fitted regression stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegressionStage {
@@ -222,7 +180,8 @@ pub struct RegressionStage {
     pub log_sigma: Linear,
     /// ln of the interval's scale: `scale[0] + scale[1] · noise`.
     pub scale: [f64; 2],
-    pub calibration: RegressionCalibration,
+    /// Out-of-fold R² of ln μ at this window.
+    pub cv_r2_log_mu: Option<f64>,
     pub signal: Option<SignalGuard>,
     pub training_traces: usize,
 }
@@ -239,8 +198,15 @@ impl RegressionStage {
         (centre, scale)
     }
 
-    /// Evaluates the stage on the first `window` samples of `x` at tolerance `t`.
-    pub fn evaluate(&self, x: &[f64], t: f64) -> crate::Result<ForecastOutcome> {
+    /// Evaluates the stage on the first `window` samples of `x` under the stop rule `stop` (None:
+    /// no rule is in force, the interval is unbounded and nothing is within tolerance), at
+    /// nominal coverage `level`.
+    pub fn evaluate(
+        &self,
+        x: &[f64],
+        stop: Option<&StopPoint>,
+        level: f64,
+    ) -> crate::Result<RegressionOutcome> {
         let window = &x[..self.window.min(x.len())];
         if window.len() < self.window {
             return Err(crate::Error::InvalidArgument(format!(
@@ -253,65 +219,63 @@ impl RegressionStage {
             return Err(crate::Error::NonFinite { frame, value });
         }
         let ood = self.signal.and_then(|g| g.check(Signal::of(window)));
-        let level = self.calibration.level;
         let Some(stats) = WindowStats::of(window) else {
             // An identically zero window: nothing relative can be forecast.
             let nan = f64::NAN;
-            return Ok(ForecastOutcome {
-                forecast: Forecast {
-                    mu_minus_sigma: nan,
-                    mu_plus_sigma: nan,
-                    mu_hat: nan,
-                    mu_low: nan,
-                    mu_high: nan,
+            return Ok(RegressionOutcome {
+                outcome: ForecastOutcome {
+                    forecast: Forecast {
+                        mu_minus_sigma: nan,
+                        mu_plus_sigma: nan,
+                        mu_hat: nan,
+                        mu_low: nan,
+                        mu_high: nan,
+                    },
+                    level,
+                    confident: false,
+                    within_tolerance: false,
+                    ood: ood.or(Some(OodReason::Level)),
                 },
-                level,
-                confident: false,
-                within_tolerance: false,
-                ood: ood.or(Some(OodReason::Level)),
+                centre_scale: None,
             });
         };
         let (centre, scale) = self.centre_scale(&stats);
         let sigma = self.log_sigma.predict(&stats.features).exp();
         let mu_hat = centre.exp();
-        let q = self.calibration.quantile_at(t);
-        let (half, within) = match q {
-            Some(q) => (q * scale, (q * scale).tanh() <= t),
+        let (half, within) = match stop {
+            Some(p) => (p.quantile * scale, scale <= p.max_scale),
             None => (f64::INFINITY, false),
         };
-        Ok(ForecastOutcome {
-            forecast: Forecast {
-                mu_minus_sigma: mu_hat - sigma,
-                mu_plus_sigma: mu_hat + sigma,
-                mu_hat,
-                mu_low: (centre - half).exp(),
-                mu_high: (centre + half).exp(),
+        Ok(RegressionOutcome {
+            outcome: ForecastOutcome {
+                forecast: Forecast {
+                    mu_minus_sigma: mu_hat - sigma,
+                    mu_plus_sigma: mu_hat + sigma,
+                    mu_hat,
+                    mu_low: (centre - half).exp(),
+                    mu_high: (centre + half).exp(),
+                },
+                level,
+                confident: within && ood.is_none(),
+                within_tolerance: within,
+                ood,
             },
-            level,
-            confident: within && ood.is_none(),
-            within_tolerance: within,
-            ood,
+            centre_scale: Some((centre, scale)),
         })
+    }
+
+    /// The one-sided margin of a run past the threshold in units of its interval scale: positive
+    /// when ln μ̂ lies on the irrelevant side of ln threshold (`sign` +1: above, −1: below). The
+    /// halting rule halts where it reaches its quantile.
+    pub fn margin(centre: f64, scale: f64, log_threshold: f64, sign: f64) -> f64 {
+        sign * (centre - log_threshold) / scale
     }
 
     pub(super) fn validate(&self) -> Result<(), String> {
         self.log_mu.validate()?;
         self.log_sigma.validate()?;
-        let cal = &self.calibration;
-        let sorted = cal
-            .table
-            .windows(2)
-            .all(|p| p[0].tolerance < p[1].tolerance);
-        let finite = self.scale.iter().all(|v| v.is_finite())
-            && cal
-                .table
-                .iter()
-                .all(|p| p.tolerance > 0.0 && p.quantile.is_none_or(|q| q > 0.0 && q.is_finite()));
-        if !(self.window >= 8 && sorted && finite && cal.level > 0.0 && cal.level < 1.0) {
-            return Err("regression stage: window, scale or tolerance table is invalid".into());
-        }
-        if !(cal.tolerance > 0.0 && cal.tolerance.is_finite()) {
-            return Err(format!("tolerance {} is not positive", cal.tolerance));
+        if !(self.window >= 8 && self.scale.iter().all(|v| v.is_finite())) {
+            return Err("regression stage: window or scale is invalid".into());
         }
         self.signal.as_ref().map_or(Ok(()), SignalGuard::validate)
     }
@@ -337,31 +301,5 @@ mod tests {
         assert!(s.noise < (0.01f64).ln(), "{}", s.noise);
         assert!(WindowStats::of(&[0.0; 100]).is_none());
         assert!(WindowStats::of(&[1.0; 5]).is_none());
-    }
-
-    #[test]
-    fn quantile_interpolates_within_the_table() {
-        let point = |tolerance, quantile| TolerancePoint {
-            tolerance,
-            quantile,
-            cv_stopped: 0.5,
-            cv_coverage: Some(0.9),
-        };
-        let cal = RegressionCalibration {
-            level: 0.9,
-            tolerance: 0.25,
-            table: vec![
-                point(0.1, None),
-                point(0.2, Some(2.0)),
-                point(0.3, Some(3.0)),
-            ],
-            cv_r2_log_mu: None,
-        };
-        assert_eq!(cal.quantile_at(0.2), Some(2.0));
-        assert!((cal.quantile_at(0.25).unwrap() - 2.5).abs() < 1e-12);
-        assert_eq!(cal.quantile_at(0.15), None);
-        assert_eq!(cal.quantile_at(0.05), None);
-        assert_eq!(cal.quantile_at(0.35), None);
-        assert_eq!(cal.range(), Some((0.1, 0.3)));
     }
 }
