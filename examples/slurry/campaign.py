@@ -27,7 +27,8 @@ With --campaign DIR (a directory made by `simforecast campaign init`), every run
 forecast in campaign mode (`campaign DIR name run_NNNN`, `after stop`): it loads DIR's newest
 model, is halted or stopped at a forecast when that model says so (or audited), records itself
 in DIR and retrains there. Runs that finish go to runs.csv and traces/ as above; every run's
-outcome goes to OUT/outcomes.csv, and the frames of a stopped run to OUT/stopped/.
+outcome goes to OUT/outcomes.csv, and the frames of a stopped run to OUT/stopped/ (a halted
+run's restart file too: `simforecast campaign status DIR` lists it, in.resume finishes the run).
 
     python3 campaign.py --out live --n-runs 40 --jobs 2 --campaign live-dir --plugin forecastplugin.so
 """
@@ -284,6 +285,10 @@ class Runner:
                 cmd += ["-var", k, str(v)]
             if self.campaign:
                 cmd[cmd.index("use_fix") + 1] = "1"
+                # a halted run's restart file goes where it stays (the work directory is removed)
+                stopped = os.path.join(self.out, "stopped")
+                os.makedirs(stopped, exist_ok=True)
+                cmd += ["-var", "restart", os.path.join(stopped, f"run_{rid:04d}.restart")]
                 for k, v in (("campaign", self.campaign), ("name", f"run_{rid:04d}"),
                              ("plugin", self.plugin or "none"), ("action", "halt"),
                              ("after", "stop"), ("decisions", os.path.join(work, "decisions.txt"))):

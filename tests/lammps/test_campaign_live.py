@@ -15,8 +15,9 @@ and record under both engines.
 
 The campaign's settings are chosen so that 40 short runs can show every part (the README's are
 the defaults): μ over the last 300 frames of 600-700, a first model at 15 finished runs and one
-every 10 more, half of the would-be stops audited, and a halting target of 0.7, which a model
-trained on 15-40 runs can certify where 0.95 would need hundreds of runs.
+every 10 more, half of the would-be stops audited, and halts on the evidence accumulated over
+the forecasting windows at a target of 0.7, which a model trained on 15-40 runs can certify
+where 0.95 would need hundreds of runs.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from test_slurm import SBATCH, SLURRY, _wait, slurm  # noqa: F401  (the cluster 
 CAMPAIGN_PY = ROOT / "examples" / "slurry" / "campaign.py"
 THRESHOLD = 10.0   # near the median mu of the wide design: about half of the runs are irrelevant
 INIT = ["--threshold", str(THRESHOLD), "--tail", "300", "--first-model-at", "15",
-        "--retrain-every", "10", "--audit", "0.5", "--target-precision", "0.7"]
+        "--retrain-every", "10", "--audit", "0.5", "--target-precision", "0.7",
+        "--halting", "accumulated"]
 N_RUNS = 40
 DESIGN = ["--n-runs", str(N_RUNS), "--seed", "7", "--frames", "600", "700", "--neq", "1000", "1000"]
 # Phase B: four runs of the demo systems, short (700 frames)
@@ -126,6 +128,11 @@ def test_campaign_from_zero_learns_acts_and_audits(phase_a, simforecast_bin):
     assert stopped, (status, log[-3000:])
     for rid in stopped:
         assert records[rid]["frames"] < records[rid]["declared_len"], records[rid]
+    # a halt is reversible: its restart file is where the record says (campaign.py's stopped/)
+    for rid, rec in records.items():
+        if _kind(rec) == "Halted":
+            assert rec.get("restart") and Path(rec["restart"]).is_file(), rec
+            assert Path(rec["restart"]).parent == out / "stopped", rec
 
     # an audited halt: a would-be halt the audit let run to the end, judged against its mu
     audited_halts = [rid for rid, rec in records.items()

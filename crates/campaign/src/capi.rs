@@ -370,20 +370,10 @@ pub unsafe extern "C" fn sf_campaign_set_restart(c: *mut sf_campaign, path: *con
 
 /// The campaign in one line, for the log of the run that opens it.
 fn describe(c: &Campaign) -> String {
-    let cfg = c.config();
-    let side = match cfg.direction {
-        simforecast_runtime::model::Direction::Above => "above",
-        simforecast_runtime::model::Direction::Below => "below",
-    };
     format!(
-        "campaign '{}': threshold {} (irrelevant {side}), tolerance {}, audit {} %, first model \
-         at {} finished runs, then every {}; {} runs recorded",
+        "campaign '{}': {}; {} runs recorded",
         c.dir().display(),
-        cfg.threshold,
-        cfg.tolerance,
-        100.0 * cfg.audit,
-        cfg.first_model_at,
-        cfg.retrain_every,
+        c.config().summary(),
         c.runs.len()
     )
 }

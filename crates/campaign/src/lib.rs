@@ -92,18 +92,7 @@ impl Campaign {
                     &config::encode(&config),
                     Mode::Replace,
                 )?;
-                publish::append_log(
-                    dir,
-                    &format!(
-                        "init: threshold {} ({:?}), tolerance {}, audit {}, first model at {} runs, then every {}",
-                        config.threshold,
-                        config.direction,
-                        config.tolerance,
-                        config.audit,
-                        config.first_model_at,
-                        config.retrain_every
-                    ),
-                )?;
+                publish::append_log(dir, &format!("init: {}", config.summary()))?;
             }
             Err(e) => return Err(e),
         }

@@ -160,6 +160,7 @@ pub fn fit(
     params.overrides.tolerance = Some(cfg.tolerance);
     // Halts are certified against the campaign's own target, the one its audit judges.
     params.overrides.target_precision = Some(cfg.target_precision);
+    params.overrides.regression_halts = Some(cfg.halting == crate::config::Halting::Accumulated);
     let (train_cfg, _) = params.check(shortest)?;
     let idx: Vec<usize> = (0..ds.len()).collect();
     let (model, _) = fit_model(&ds, &idx, &train_cfg)?;

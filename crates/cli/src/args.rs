@@ -477,6 +477,16 @@ pub struct CampaignSettings {
     /// Halting precision target: the audit showing it missed turns the campaign advisory.
     #[arg(long, default_value_t = 0.95)]
     pub target_precision: f64,
+    /// What may halt a run: the screening stages' votes, or also the evidence on mu
+    /// accumulated over the forecasting windows (more halts, lower held-out precision).
+    #[arg(long, value_enum, default_value_t = HaltingArg::Screening)]
+    pub halting: HaltingArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HaltingArg {
+    Screening,
+    Accumulated,
 }
 
 #[derive(Args, Clone)]

@@ -10,7 +10,7 @@ use simforecast_train::trace::{self, Column};
 
 use crate::args::{
     CampaignCommand, CampaignInitArgs, CampaignRecordArgs, CampaignReplayArgs, CampaignSettings,
-    CampaignStatusArgs,
+    CampaignStatusArgs, HaltingArg,
 };
 use crate::report;
 use crate::AnyResult;
@@ -32,6 +32,10 @@ fn config(s: &CampaignSettings) -> Config {
     c.first_model_at = s.first_model_at;
     c.retrain_every = s.retrain_every;
     c.target_precision = s.target_precision;
+    c.halting = match s.halting {
+        HaltingArg::Screening => simforecast_campaign::config::Halting::Screening,
+        HaltingArg::Accumulated => simforecast_campaign::config::Halting::Accumulated,
+    };
     c
 }
 
@@ -42,19 +46,9 @@ fn init(a: CampaignInitArgs) -> AnyResult<()> {
     let camp = Campaign::init(&a.dir, c)?;
     let c = camp.config();
     println!(
-        "campaign {}: threshold {} ({}), tolerance {}, audit {:.0} %, first model at {} finished \
-         runs, then every {}; column {}, frame spacing {}",
+        "campaign {}: {}; column {}, frame spacing {}",
         a.dir.display(),
-        c.threshold,
-        if a.settings.label.below {
-            "irrelevant below"
-        } else {
-            "irrelevant above"
-        },
-        c.tolerance,
-        100.0 * c.audit,
-        c.first_model_at,
-        c.retrain_every,
+        c.summary(),
         c.column.as_deref().unwrap_or("from the first run"),
         c.frame_spacing
             .map_or("from the first run".into(), |s| format!("{s} steps")),
