@@ -267,7 +267,8 @@ typedef struct sf_event {
    */
   int32_t ood;
   /**
-   * Score for "irrelevant" in [0, 1].
+   * Score for "irrelevant" in [0, 1] of a screening stage's neighbours; NaN for a halt by a
+   * forecasting stage's accumulated evidence (no neighbours vote there).
    */
   double vote;
   /**

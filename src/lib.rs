@@ -84,7 +84,8 @@ pub struct sf_event {
     pub advisory: i32,
     /// 1 when the trace is out of the training distribution: the model refused to act.
     pub ood: i32,
-    /// Score for "irrelevant" in [0, 1].
+    /// Score for "irrelevant" in [0, 1] of a screening stage's neighbours; NaN for a halt by a
+    /// forecasting stage's accumulated evidence (no neighbours vote there).
     pub vote: f64,
     /// The screening stage's calibrated score (the vote, or a margin of the neighbours' log μ
     /// beyond the threshold, see `simforecast inspect`); halting needs `score >= cut`.
