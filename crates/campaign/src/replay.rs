@@ -245,6 +245,28 @@ pub struct Offline {
     pub seconds: f64,
 }
 
+impl Offline {
+    /// Counts an obeyed decision on a complete trace, judged against its μ; returns the frames
+    /// the run would have simulated.
+    fn tally(&mut self, config: &crate::Config, decision: Decision, values: &[f64]) -> usize {
+        let (mu, _) = simforecast_train::tail_stats(values, config.tail).expect("long enough");
+        match decision {
+            Decision::Halt { frame } => {
+                self.halts += 1;
+                self.wrong_halts +=
+                    usize::from(!config.direction.is_irrelevant(mu, config.threshold));
+                frame
+            }
+            Decision::Forecast { frame, lo, hi, .. } => {
+                self.forecast_stops += 1;
+                self.covered += usize::from(lo <= mu && mu <= hi);
+                frame
+            }
+            Decision::RunToEnd => values.len(),
+        }
+    }
+}
+
 pub fn offline(config: &crate::Config, recorded: &Recorded, folds: usize) -> Result<Offline> {
     let start = Instant::now();
     let runs: Vec<&(String, Vec<f64>)> = recorded
@@ -274,22 +296,8 @@ pub fn offline(config: &crate::Config, recorded: &Recorded, folds: usize) -> Res
         )?;
         let model = std::sync::Arc::new(model);
         for (_, (_, values)) in test {
-            let (mu, _) = simforecast_train::tail_stats(values, config.tail).expect("long enough");
-            let frames = match decide(&model, values, config.tolerance)? {
-                Decision::Halt { frame } => {
-                    out.halts += 1;
-                    out.wrong_halts +=
-                        usize::from(!config.direction.is_irrelevant(mu, config.threshold));
-                    frame
-                }
-                Decision::Forecast { frame, lo, hi, .. } => {
-                    out.forecast_stops += 1;
-                    out.covered += usize::from(lo <= mu && mu <= hi);
-                    frame
-                }
-                Decision::RunToEnd => values.len(),
-            };
-            simulated += frames as u64;
+            let decision = decide(&model, values, config.tolerance)?;
+            simulated += out.tally(config, decision, values) as u64;
             full += values.len() as u64;
         }
     }
@@ -341,26 +349,11 @@ pub fn same_runs_offline(
             next_fit = seen + config.retrain_every;
         }
         let values = &recorded.runs[i].1;
-        let (mu, _) = simforecast_train::tail_stats(values, config.tail).expect("long enough");
         let decision = match &model {
             Some(m) => decide(m, values, config.tolerance)?,
             None => Decision::RunToEnd,
         };
-        let frames = match decision {
-            Decision::Halt { frame } => {
-                out.halts += 1;
-                out.wrong_halts +=
-                    usize::from(!config.direction.is_irrelevant(mu, config.threshold));
-                frame
-            }
-            Decision::Forecast { frame, lo, hi, .. } => {
-                out.forecast_stops += 1;
-                out.covered += usize::from(lo <= mu && mu <= hi);
-                frame
-            }
-            Decision::RunToEnd => values.len(),
-        };
-        simulated += frames as u64;
+        simulated += out.tally(config, decision, values) as u64;
         full += values.len() as u64;
     }
     out.saved_share = 1.0 - simulated as f64 / full.max(1) as f64;

@@ -208,36 +208,44 @@ fn replay_cmd(a: CampaignReplayArgs) -> AnyResult<()> {
         });
     }
     summary(&r);
-    if let (Some(o), Some(last)) = (&offline, r.rows.last()) {
-        println!(
-            "offline ({} folds, cross-fitted on {} runs, {:.1} s): compute saved {:.1} %, halts {} \
-             of which wrong {}, forecast stops {} covering mu {}; the replay saved {}",
-            o.folds,
-            o.runs,
-            o.seconds,
-            100.0 * o.saved_share,
-            o.halts,
-            o.wrong_halts,
-            o.forecast_stops,
-            o.covered,
-            share_of(last.saved_share, o.saved_share)
-        );
-    }
-    if let (Some(o), Some(last)) = (&same_runs, r.rows.last()) {
-        println!(
-            "offline on the same runs so far (every label seen, same order and schedule, {:.1} s): \
-             compute saved {:.1} %, halts {} of which wrong {}, forecast stops {} covering mu {}; \
-             the replay saved {}",
-            o.seconds,
-            100.0 * o.saved_share,
-            o.halts,
-            o.wrong_halts,
-            o.forecast_stops,
-            o.covered,
-            share_of(last.saved_share, o.saved_share)
-        );
+    if let Some(last) = r.rows.last() {
+        if let Some(o) = &offline {
+            let what = format!(
+                "{} folds, cross-fitted on {} runs, {:.1} s",
+                o.folds, o.runs, o.seconds
+            );
+            println!("{}", offline_line("offline", &what, o, last.saved_share));
+        }
+        if let Some(o) = &same_runs {
+            let what = format!(
+                "every label seen, same order and schedule, {:.1} s",
+                o.seconds
+            );
+            println!(
+                "{}",
+                offline_line(
+                    "offline on the same runs so far",
+                    &what,
+                    o,
+                    last.saved_share
+                )
+            );
+        }
     }
     Ok(())
+}
+
+fn offline_line(label: &str, what: &str, o: &replay::Offline, replay_saved: f64) -> String {
+    format!(
+        "{label} ({what}): compute saved {:.1} %, halts {} of which wrong {}, forecast stops {} \
+         covering mu {}; the replay saved {}",
+        100.0 * o.saved_share,
+        o.halts,
+        o.wrong_halts,
+        o.forecast_stops,
+        o.covered,
+        share_of(replay_saved, o.saved_share)
+    )
 }
 
 fn share_of(replay: f64, offline: f64) -> String {
