@@ -49,9 +49,13 @@ target_link_libraries(forecastplugin PRIVATE LAMMPS::lammps MPI::MPI_CXX simfore
 # the install directory baked in here (cpp/forecast_campaign.cpp has the whole search order).
 target_compile_definitions(forecastplugin PRIVATE
   "SIMFORECAST_CAMPAIGN_LIBDIR=\"${CMAKE_INSTALL_FULL_LIBDIR}\"")
-add_custom_command(TARGET forecastplugin POST_BUILD
+# Copied at every build (only when it differs), not after the plugin's link: a change to the
+# training code alone relinks no plugin.
+add_custom_target(simforecast_campaign_beside_plugin ALL
   COMMAND "${CMAKE_COMMAND}" -E copy_if_different "${SIMFORECAST_CAMPAIGN_LIB}" "${CMAKE_BINARY_DIR}/"
   VERBATIM)
+add_dependencies(simforecast_campaign_beside_plugin simforecast_cargo)
+add_dependencies(forecastplugin simforecast_campaign_beside_plugin)
 install(FILES "${SIMFORECAST_CAMPAIGN_LIB}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 # --no-undefined: fail at link time, not at `plugin load`.
 # --exclude-libs,ALL: keep the Rust library's symbols out of the dynamic symbol table;

@@ -625,9 +625,9 @@ pub unsafe extern "C" fn sf_campaign_maybe_retrain(
         let version = out(version, "version")?;
         *version = 0;
         let (w, m) = match c.campaign.maybe_retrain()? {
-            Retrain::NotDue { labelled, due_at } => (
+            Retrain::NotDue { labelled, next } => (
                 SF_CAMPAIGN_RETRAIN_NOT_DUE,
-                format!("{labelled} finished runs, next model due at {due_at}"),
+                format!("{labelled} finished runs, {next}"),
             ),
             Retrain::Busy => (
                 SF_CAMPAIGN_RETRAIN_BUSY,

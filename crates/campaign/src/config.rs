@@ -33,7 +33,7 @@ pub struct Config {
     pub tail: usize,
     /// First model once this many labelled (finished) runs are recorded ...
     pub first_model_at: usize,
-    /// ... and a new one each time this many more have arrived.
+    /// ... and a new one each time this many more runs are recorded (one more finished).
     pub retrain_every: usize,
     /// Halting precision the audit must not show to be missed (its upper bound below it turns
     /// the campaign advisory); the forecast coverage target is the model's interval level.
@@ -83,7 +83,7 @@ impl Config {
         };
         format!(
             "threshold {} (irrelevant {side}), tolerance {}, audit {:.0} %, first model at {} \
-             finished runs, then every {}; halts on {halting} at target precision {}",
+             finished runs, then every {} recorded; halts on {halting} at target precision {}",
             self.threshold,
             self.tolerance,
             100.0 * self.audit,

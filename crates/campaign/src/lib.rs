@@ -60,8 +60,9 @@ pub struct Campaign {
     runs: BTreeMap<String, StoredRun>,
     traces: HashMap<String, Vec<f64>>,
     model: Option<(u32, Arc<Model>)>,
-    /// Labelled runs at this process's last failed training (not retried before more arrive).
-    failed_at: Option<usize>,
+    /// Labelled and recorded runs at this process's last failed training (not retried before
+    /// more arrive).
+    failed_at: Option<(usize, usize)>,
 }
 
 impl Campaign {

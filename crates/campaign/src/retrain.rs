@@ -21,8 +21,8 @@ use crate::Campaign;
 /// What [`Campaign::maybe_retrain`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Retrain {
-    /// Not enough new labelled runs: `labelled` now, a model is due at `due_at`.
-    NotDue { labelled: usize, due_at: usize },
+    /// Not due yet: `labelled` finished runs now, and when the next model is due.
+    NotDue { labelled: usize, next: NextModel },
     /// Another process is training.
     Busy,
     /// A new model version was published.
@@ -42,28 +42,66 @@ fn labelled(c: &mut Campaign) -> Result<Vec<String>> {
         .collect())
 }
 
-fn due_at(c: &Campaign, history: &[ModelInfo]) -> usize {
-    let base = match history.last() {
-        None => c.config.first_model_at,
-        Some(m) => m.labelled_runs + c.config.retrain_every,
-    };
-    match c.failed_at {
-        Some(f) => base.max(f + c.config.retrain_every),
-        None => base,
+/// When the next model is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextModel {
+    /// Once this many runs have finished (the first model, or a retry after a failed training).
+    AtFinished(usize),
+    /// Once this many runs are recorded, however they ended, and one more has finished.
+    AtRecorded(usize),
+}
+
+impl std::fmt::Display for NextModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NextModel::AtFinished(n) => write!(f, "next model due at {n} finished runs"),
+            NextModel::AtRecorded(n) => write!(
+                f,
+                "next model due at {n} runs of any outcome, with one more finished"
+            ),
+        }
+    }
+}
+
+/// The first model once `first_model_at` runs have finished; then a new one each time
+/// `retrain_every` more runs are recorded, however they ended, provided one more has finished.
+/// Counting recorded runs, not finished ones, keeps the model current once it acts: most runs
+/// then stop at a forecast and leave no μ, and a schedule counted in finished runs would leave
+/// an early model in charge for hundreds of runs (replayed on the shipped campaigns, the
+/// coverage of its forecasts then strays further from the target from one order to another).
+fn next_model(c: &Campaign, history: &[ModelInfo]) -> NextModel {
+    let retry = c
+        .failed_at
+        .map(|(labelled, _)| labelled + c.config.retrain_every);
+    match history.last() {
+        None => NextModel::AtFinished(c.config.first_model_at.max(retry.unwrap_or(0))),
+        Some(m) => {
+            let since = c
+                .failed_at
+                .map_or(m.recorded_runs, |(_, recorded)| recorded);
+            NextModel::AtRecorded(since.max(m.recorded_runs) + c.config.retrain_every)
+        }
     }
 }
 
 /// The labelled runs when a retraining is due, else why not.
 fn due(c: &mut Campaign) -> Result<std::result::Result<Vec<String>, Retrain>> {
     let ids = labelled(c)?;
-    let due = due_at(c, &c.model_history()?);
-    Ok(if ids.len() < due {
+    let history = c.model_history()?;
+    let next = next_model(c, &history);
+    let is_due = match next {
+        NextModel::AtFinished(n) => ids.len() >= n,
+        NextModel::AtRecorded(n) => {
+            c.runs.len() >= n && history.last().is_none_or(|m| ids.len() > m.labelled_runs)
+        }
+    };
+    Ok(if is_due {
+        Ok(ids)
+    } else {
         Err(Retrain::NotDue {
             labelled: ids.len(),
-            due_at: due,
+            next,
         })
-    } else {
-        Ok(ids)
     })
 }
 
@@ -91,7 +129,7 @@ pub fn maybe_retrain(c: &mut Campaign) -> Result<Retrain> {
     let (model, ds) = match trained {
         Ok(x) => x,
         Err(e) => {
-            c.failed_at = Some(ids.len());
+            c.failed_at = Some((ids.len(), c.runs.len()));
             let why = e.to_string();
             c.log(&format!(
                 "training on {} labelled runs failed after {seconds:.1} s: {why}",

@@ -471,7 +471,8 @@ pub struct CampaignSettings {
     /// First model once this many finished runs are recorded.
     #[arg(long, default_value_t = 30)]
     pub first_model_at: usize,
-    /// Retrain each time this many more finished runs have arrived.
+    /// Retrain each time this many more runs are recorded, however they ended (one more
+    /// finished).
     #[arg(long, default_value_t = 25)]
     pub retrain_every: usize,
     /// Halting precision target: the audit showing it missed turns the campaign advisory.
