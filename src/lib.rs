@@ -257,11 +257,7 @@ pub(crate) fn guard(f: impl FnOnce() -> Result<(), Failure>) -> c_int {
             status(&failure)
         }
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let what = simforecast_runtime::error::panic_message(&*panic);
             set_error(&format!(
                 "internal error in simforecast (please report): {what}"
             ));

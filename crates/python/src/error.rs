@@ -95,11 +95,7 @@ impl From<TraceError> for Failure {
 /// Runs `f`, turning a panic into an [`Kind::Internal`] failure: no panic crosses into Python.
 pub fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
+        let what = simforecast_runtime::error::panic_message(&*payload);
         Err(Failure::new(
             Kind::Internal,
             format!("internal error in simforecast (please report it): {what}"),
