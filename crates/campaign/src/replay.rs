@@ -127,11 +127,8 @@ pub fn replay(
     let cfg = c.config().clone();
     let traces = &recorded.runs;
     let (column, frame_spacing) = (recorded.column.as_str(), recorded.frame_spacing);
-    let mut order: Vec<usize> = (0..traces.len())
-        .filter(|&i| traces[i].1.len() >= cfg.tail)
-        .collect();
+    let order = arrival_order(recorded, cfg.tail, seed);
     let left_out = traces.len() - order.len();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     let mut rows = Vec::with_capacity(order.len());
     let (mut simulated, mut full, mut halts, mut wrong) = (0u64, 0u64, 0usize, 0usize);
     let (mut pk, mut pn, mut ck, mut cn) = (0usize, 0usize, 0usize, 0usize);
@@ -245,7 +242,30 @@ pub struct Offline {
     pub seconds: f64,
 }
 
+/// The runs long enough to have a μ, in the order drawn from `seed`: the replay and its
+/// same-runs reference must see the runs arrive alike.
+fn arrival_order(recorded: &Recorded, tail: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..recorded.runs.len())
+        .filter(|&i| recorded.runs[i].1.len() >= tail)
+        .collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    order
+}
+
 impl Offline {
+    fn new(folds: usize, runs: usize) -> Self {
+        Offline {
+            folds,
+            runs,
+            saved_share: 0.0,
+            halts: 0,
+            wrong_halts: 0,
+            forecast_stops: 0,
+            covered: 0,
+            seconds: 0.0,
+        }
+    }
+
     /// Counts an obeyed decision on a complete trace, judged against its μ; returns the frames
     /// the run would have simulated.
     fn tally(&mut self, config: &crate::Config, decision: Decision, values: &[f64]) -> usize {
@@ -275,16 +295,7 @@ pub fn offline(config: &crate::Config, recorded: &Recorded, folds: usize) -> Res
         .filter(|r| r.1.len() >= config.tail)
         .collect();
     let folds = folds.clamp(2, runs.len().max(2));
-    let mut out = Offline {
-        folds,
-        runs: runs.len(),
-        saved_share: 0.0,
-        halts: 0,
-        wrong_halts: 0,
-        forecast_stops: 0,
-        covered: 0,
-        seconds: 0.0,
-    };
+    let mut out = Offline::new(folds, runs.len());
     let (mut simulated, mut full) = (0u64, 0u64);
     for k in 0..folds {
         let (test, train): (Vec<(usize, _)>, Vec<(usize, _)>) =
@@ -318,20 +329,8 @@ pub fn same_runs_offline(
     seed: u64,
 ) -> Result<Offline> {
     let start = Instant::now();
-    let mut order: Vec<usize> = (0..recorded.runs.len())
-        .filter(|&i| recorded.runs[i].1.len() >= config.tail)
-        .collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let mut out = Offline {
-        folds: 0,
-        runs: order.len(),
-        saved_share: 0.0,
-        halts: 0,
-        wrong_halts: 0,
-        forecast_stops: 0,
-        covered: 0,
-        seconds: 0.0,
-    };
+    let order = arrival_order(recorded, config.tail, seed);
+    let mut out = Offline::new(0, order.len());
     let (mut simulated, mut full) = (0u64, 0u64);
     let mut model: Option<std::sync::Arc<simforecast_runtime::model::Model>> = None;
     let mut next_fit = config.first_model_at;
