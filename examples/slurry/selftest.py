@@ -16,11 +16,12 @@ With --plugin and --model, also the demo campaign with fix forecast:
      (mu-sigma <= mu+sigma, mu_low <= mu_high), the summary counts match results.txt, and each
      forecast's interval is checked against the mu its run then measured over its last 1000
      frames (coverage printed; with --expect-halt at least one run is halted, one forecast, and
-     every forecast interval holds its mu).
+     no more forecast intervals miss their mu than 90 % intervals would at 1 % risk).
 Exits non-zero on the first failure.
 """
 import argparse
 import csv
+import math
 import os
 import re
 import signal
@@ -68,6 +69,17 @@ def check_trace(path, n, spf=10):
     return vals
 
 
+def misses_allowed(n, miss_rate, alpha):
+    """The most misses among n intervals that a miss rate `miss_rate` reaches with probability
+    at least `alpha` (one-sided binomial test: more than this, the intervals are too narrow)."""
+    tail = 1.0  # P(X >= m)
+    for m in range(n + 1):
+        tail -= math.comb(n, m) * miss_rate**m * (1 - miss_rate) ** (n - m)
+        if tail < alpha:  # P(X >= m + 1) < alpha
+            return m
+    return n
+
+
 def check_fix(lmp, work, plugin, model, expect_halt):
     """The demo campaign without the fix and with it (after continue), full 1500-frame runs."""
     # Both campaigns have full-length runs: a run's frames depend on its length (LAMMPS' run
@@ -112,13 +124,15 @@ def check_fix(lmp, work, plugin, model, expect_halt):
     if expect_halt:
         check(halted >= 1 and forecast >= 1, f"expected a halted run and a forecast: {halted} halted, "
               f"{forecast} forecast with {model}")
-        # Reported, not asserted: on this small demo system (564 particles, viscosity oscillating
-        # over hundreds of frames) the default model trained on the wide campaign misses mu more
-        # often than its 90 % promises: a known gap of the method (README, Limitations), not a
-        # bug of the fix (the LAMMPS tests check the fix's intervals against `predict`).
-        if hits < len(covered):
-            print(f"    WARNING: {len(covered) - hits} of {len(covered)} forecast intervals miss the mu "
-                  f"their run measured at its end (90 % intervals)", flush=True)
+        # A 90 % interval misses mu one time in ten: every interval holding its mu is not what
+        # the model promises (four forecasts all hold with probability 0.66). What it promises is
+        # checked: no more misses than a 10 % miss rate gives with probability 1 % or more (the
+        # six demo runs are independent slurries; runs sharing one rested state would miss
+        # together, and did).
+        allowed = misses_allowed(len(covered), 0.10, 0.01)
+        check(len(covered) - hits <= allowed,
+              f"{len(covered) - hits} of {len(covered)} forecast intervals miss the mu their run "
+              f"measured at its end: more than the {allowed} a 90 % interval allows at 1 % risk")
     print(f"ok  in.campaign with fix forecast: {halted} halted, {forecast} forecast, mu in {hits} of "
           f"{len(covered)} forecast intervals; every run saw the frames of the same run without the fix",
           flush=True)
